@@ -1,0 +1,320 @@
+//! The connection state machine, sans-IO.
+//!
+//! [`Connection::handle`] takes an [`Event`] with the current time; [`Connection::poll`]
+//! yields the [`Command`]s that follow. The machine never touches a socket, a timer, a
+//! clock or a log: the browser transport in the kit carries values in and out, and tests
+//! drive it with plain values.
+//!
+//! Sockets are numbered. An event about a socket other than the current one is ignored, so a
+//! late `close` from a socket the machine already gave up on cannot disturb the new one.
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, VecDeque};
+
+use serde::Serialize;
+
+use crate::channel::AUTH_ERROR;
+use crate::config::Config;
+use crate::frame::{DropReason, Frame, Provenance, decode_envelope, encode_auth, encode_frame};
+use crate::rate::TokenBucket;
+use crate::status::{CloseInfo, ConnectionError, Stats, Status, StatusSnapshot};
+use crate::time::Instant;
+
+mod machine;
+mod outbound;
+#[cfg(test)]
+mod tests;
+
+/// Identifies one socket the machine asked the transport to open.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SocketId(pub u64);
+
+/// Close code the client uses for its own closes (normal closure).
+pub const CLOSE_NORMAL: u16 = 1000;
+/// Close code recorded when the browser reports no close frame.
+pub const CLOSE_ABNORMAL: u16 = 1006;
+
+/// Something that happened.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Event<'a> {
+    /// The provider mounted. Connects when `auto_connect` is on.
+    Start,
+    /// The user asked to connect (a no-op when already connected or connecting).
+    Connect,
+    /// The user asked to reconnect now, closing any current socket.
+    Reconnect,
+    /// The user asked to disconnect. Nothing automatic undoes this.
+    Disconnect,
+    /// The socket opened. `token` is the token source's answer at this moment.
+    Opened {
+        /// Which socket.
+        socket: SocketId,
+        /// The access token, read now so a refreshed token is used.
+        token: Option<String>,
+    },
+    /// The socket closed.
+    Closed {
+        /// Which socket.
+        socket: SocketId,
+        /// The close code.
+        code: u16,
+        /// The close reason.
+        reason: String,
+    },
+    /// A text frame arrived.
+    Text {
+        /// Which socket.
+        socket: SocketId,
+        /// The frame's text.
+        text: &'a str,
+    },
+    /// A binary frame arrived (the protocol has none; it is counted and dropped).
+    Binary {
+        /// Which socket.
+        socket: SocketId,
+    },
+    /// A frame larger than the limit arrived; the transport did not even read it.
+    Oversized {
+        /// Which socket.
+        socket: SocketId,
+    },
+    /// A timer fired, or the transport wants deadlines checked.
+    Tick,
+    /// The browser came back online.
+    Online,
+    /// The page became visible.
+    Visible,
+    /// The token source has a different token than the one last used.
+    TokenChanged,
+}
+
+/// Something the transport must do.
+#[derive(Clone, Debug)]
+pub enum Command {
+    /// Open a new socket with this id (the URL is the transport's).
+    Open(SocketId),
+    /// Send this text on this socket.
+    Send(SocketId, String),
+    /// Close this socket. Events from it are ignored from now on.
+    Close {
+        /// Which socket.
+        socket: SocketId,
+        /// The close code to send (1000, or 4000 for "stale").
+        code: u16,
+        /// Why, for the server's log.
+        reason: &'static str,
+    },
+    /// Call `handle(Event::Tick)` at this time (replacing any earlier timer), or never.
+    Timer(Option<Instant>),
+    /// Give this frame to the subscribers.
+    Deliver(Frame),
+    /// The status snapshot changed; re-read it with [`Connection::snapshot`].
+    StatusChanged,
+    /// Log this. Repeats of one kind are already rate-limited.
+    Warn(String),
+}
+
+/// What became of a successful send.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SendOutcome {
+    /// Handed to the socket.
+    Sent,
+    /// Held in the outbox until the connection is up (or the rate limit allows).
+    Queued,
+}
+
+/// Why a send failed. None of them is retried automatically: the caller decides.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    /// Not connected and there is no outbox (the reference behaviour): the frame was dropped.
+    #[error("WebSocket is not connected; the frame was dropped")]
+    NotConnected,
+    /// Over the outbound rate limit: wait and try again.
+    #[error("outbound rate limit reached; the frame was dropped")]
+    RateLimited,
+    /// The outbox is full: too much was sent while disconnected.
+    #[error("outbox full; the frame was dropped")]
+    OutboxFull,
+    /// The data could not be serialised to JSON: a bug in the caller.
+    #[error("could not encode the frame: {0}")]
+    Encode(String),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    /// Not started (auto_connect off).
+    Idle,
+    Opening {
+        socket: SocketId,
+        started: Instant,
+    },
+    Open {
+        socket: SocketId,
+        since: Instant,
+    },
+    /// Waiting for the next automatic attempt.
+    Waiting {
+        due: Instant,
+    },
+    /// Past the last automatic attempt; a slow probe is due.
+    Probing {
+        due: Instant,
+    },
+    /// Stopped by a fatal close; waits for a new token or a manual reconnect.
+    Failed,
+    /// Stopped by hand.
+    Stopped,
+}
+
+/// One connection's state. See the module docs.
+#[derive(Debug)]
+pub struct Connection {
+    config: Config,
+    rng: fastrand::Rng,
+    phase: Phase,
+    next_socket: u64,
+    /// Consecutive failed attempts.
+    attempt: u32,
+    /// True while attempts come from the slow probe.
+    probing: bool,
+    last_close: Option<CloseInfo>,
+    error: Option<ConnectionError>,
+    /// Staleness is judged from this instant: the last frame, the open, or a fresh window.
+    quiet_since: Instant,
+    armed: Option<Instant>,
+    outbox: VecDeque<(Instant, String)>,
+    bucket: TokenBucket,
+    stats: Stats,
+    warned: BTreeMap<Cow<'static, str>, Instant>,
+    snapshot: StatusSnapshot,
+    commands: VecDeque<Command>,
+}
+
+impl Connection {
+    /// A connection that has not started. `seed` feeds the reconnect jitter.
+    pub fn new(config: Config, seed: u64) -> Self {
+        let snapshot = StatusSnapshot {
+            status: Status::Disconnected,
+            attempt: 0,
+            max_attempts: config.backoff.max_attempts,
+            next_retry_at: None,
+            gave_up: false,
+            last_close: None,
+            connected_since: None,
+            error: None,
+        };
+        Self {
+            bucket: TokenBucket::new(config.rate_limit.clone()),
+            config,
+            rng: fastrand::Rng::with_seed(seed),
+            phase: Phase::Idle,
+            next_socket: 0,
+            attempt: 0,
+            probing: false,
+            last_close: None,
+            error: None,
+            quiet_since: Instant::default(),
+            armed: None,
+            outbox: VecDeque::new(),
+            stats: Stats::default(),
+            warned: BTreeMap::new(),
+            snapshot,
+            commands: VecDeque::new(),
+        }
+    }
+
+    /// The settings this connection runs with.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The current status with its details.
+    pub fn snapshot(&self) -> &StatusSnapshot {
+        &self.snapshot
+    }
+
+    /// The counters.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// The next command for the transport, if any.
+    pub fn poll(&mut self) -> Option<Command> {
+        self.commands.pop_front()
+    }
+
+    /// The socket that is open or opening, if any.
+    pub fn current_socket(&self) -> Option<SocketId> {
+        match self.phase {
+            Phase::Opening { socket, .. } | Phase::Open { socket, .. } => Some(socket),
+            _ => None,
+        }
+    }
+
+    /// Frames waiting in the outbox.
+    pub fn outbox_len(&self) -> usize {
+        self.outbox.len()
+    }
+
+    /// Feeds one event in.
+    pub fn handle(&mut self, now: Instant, event: Event<'_>) {
+        self.dispatch(now, event);
+        self.after(now);
+    }
+
+    /// Sends `data` on channel `kind` as `{"type","data","timestamp": now}`.
+    pub fn send<T: Serialize + ?Sized>(
+        &mut self,
+        now: Instant,
+        kind: &str,
+        data: &T,
+    ) -> Result<SendOutcome, SendError> {
+        let text = encode_frame(kind, data, now).map_err(|e| SendError::Encode(e.to_string()))?;
+        let result = self.send_text(now, text);
+        self.after(now);
+        result
+    }
+
+    /// Counts a payload on `channel` that did not fit its type. The kit calls this when a
+    /// typed subscriber fails to decode, so the error shows up with the connection's counters.
+    pub fn record_decode_error(&mut self, now: Instant, channel: &str, detail: &str) {
+        if let Some(stats) = self.stats.channels.get_mut(channel) {
+            stats.decode_errors += 1;
+        }
+        self.warn(now, Cow::Owned(format!("decode:{channel}")), || {
+            format!("dropped a `{channel}` payload of the wrong shape: {detail}")
+        });
+    }
+
+    /// Records that a frame arrived on an open socket and returns it for delivery, or the
+    /// reason it was dropped.
+    fn accept_text(&mut self, now: Instant, text: &str) -> Result<Option<Frame>, DropReason> {
+        let env = decode_envelope(text, self.config.max_frame_bytes)?;
+        if env.kind == AUTH_ERROR {
+            let reason = serde_json::from_str::<serde_json::Value>(env.data.get())
+                .ok()
+                .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(str::to_owned))
+                .unwrap_or_else(|| "auth_error".to_owned());
+            self.fail(now, ConnectionError::AuthRejected { code: None, reason });
+            return Ok(None);
+        }
+        let channel: Cow<'static, str> = if self.config.channels.is_empty() {
+            Cow::Owned(env.kind.into_owned())
+        } else {
+            match self.config.channels.iter().find(|c| **c == env.kind) {
+                Some(c) => Cow::Borrowed(*c),
+                None => return Err(DropReason::UnknownChannel),
+            }
+        };
+        let stats = self.stats.channels.entry(channel.clone()).or_default();
+        stats.frames += 1;
+        stats.last_at = Some(now);
+        let frame = Frame::from_parts(
+            channel,
+            env.data.to_owned(),
+            env.timestamp,
+            Provenance::Live,
+        );
+        Ok(Some(frame))
+    }
+}

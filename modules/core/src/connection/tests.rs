@@ -1,0 +1,553 @@
+//! Unit tests of the state machine, one rule each.
+
+use std::time::Duration;
+
+use super::*;
+use crate::config::OutboxConfig;
+use crate::rate::RateLimit;
+
+const T0: u64 = 1_760_616_000_000;
+
+/// Drives a connection with a clock that only moves when told to.
+struct Rig {
+    conn: Connection,
+    now: Instant,
+}
+
+impl Rig {
+    fn new(config: Config) -> Self {
+        Self {
+            conn: Connection::new(config, 42),
+            now: Instant::from_millis(T0),
+        }
+    }
+
+    fn started() -> Self {
+        let mut rig = Self::new(Config::default());
+        rig.on(Event::Start);
+        rig
+    }
+
+    fn on(&mut self, event: Event<'_>) -> Vec<Command> {
+        self.conn.handle(self.now, event);
+        std::iter::from_fn(|| self.conn.poll()).collect()
+    }
+
+    fn advance(&mut self, d: Duration) -> Vec<Command> {
+        self.now = self.now.plus(d);
+        self.on(Event::Tick)
+    }
+
+    fn socket(&self) -> SocketId {
+        self.conn.current_socket().expect("a socket is current")
+    }
+
+    fn open(&mut self) -> Vec<Command> {
+        let socket = self.socket();
+        self.on(Event::Opened {
+            socket,
+            token: Some("tok".into()),
+        })
+    }
+
+    fn close(&mut self, code: u16) -> Vec<Command> {
+        let socket = self.socket();
+        self.on(Event::Closed {
+            socket,
+            code,
+            reason: "bye".into(),
+        })
+    }
+
+    fn text(&mut self, text: &str) -> Vec<Command> {
+        let socket = self.socket();
+        self.on(Event::Text { socket, text })
+    }
+
+    fn status(&self) -> Status {
+        self.conn.snapshot().status
+    }
+
+    fn retry_delay(&self) -> Duration {
+        let due = self.conn.snapshot().next_retry_at.expect("a retry is due");
+        self.now.until(due)
+    }
+}
+
+fn sends(cmds: &[Command]) -> Vec<&str> {
+    cmds.iter()
+        .filter_map(|c| match c {
+            Command::Send(_, text) => Some(text.as_str()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn opens(cmds: &[Command]) -> usize {
+    cmds.iter()
+        .filter(|c| matches!(c, Command::Open(_)))
+        .count()
+}
+
+fn delivered(cmds: &[Command]) -> Vec<String> {
+    cmds.iter()
+        .filter_map(|c| match c {
+            Command::Deliver(f) => Some(f.channel().to_owned()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn start_connects_only_with_auto_connect() {
+    let mut rig = Rig::new(Config {
+        auto_connect: false,
+        ..Config::default()
+    });
+    assert_eq!(opens(&rig.on(Event::Start)), 0);
+    assert_eq!(rig.status(), Status::Disconnected);
+    assert_eq!(opens(&rig.on(Event::Connect)), 1);
+    assert_eq!(rig.status(), Status::Connecting);
+}
+
+#[test]
+fn auth_is_the_first_frame_with_the_current_token() {
+    let mut rig = Rig::started();
+    let cmds = rig.open();
+    assert_eq!(sends(&cmds), [r#"{"type":"auth","token":"tok"}"#]);
+    assert_eq!(rig.status(), Status::Connected);
+    assert_eq!(rig.conn.snapshot().connected_since, Some(rig.now));
+}
+
+#[test]
+fn the_reference_backoff_sequence_with_jitter_and_then_the_probe() {
+    let mut rig = Rig::started();
+    let mut delays = Vec::new();
+    for _ in 0..10 {
+        rig.close(1006);
+        assert_eq!(rig.status(), Status::Connecting);
+        let delay = rig.retry_delay();
+        delays.push(delay);
+        assert_eq!(
+            opens(&rig.advance(delay)),
+            1,
+            "the retry opens exactly when due"
+        );
+    }
+    let base = [3, 6, 12, 24, 30, 30, 30, 30, 30, 30];
+    for (d, b) in delays.iter().zip(base) {
+        let b = Duration::from_secs(b);
+        assert!(
+            *d >= b && *d < b.mul_f64(1.2),
+            "{d:?} not in [{b:?}, 1.2 x)"
+        );
+    }
+    assert_eq!(rig.conn.snapshot().attempt, 10);
+    rig.close(1006);
+    let snap = rig.conn.snapshot().clone();
+    assert_eq!(snap.status, Status::Disconnected);
+    assert!(snap.gave_up);
+    assert_eq!(rig.retry_delay(), Duration::from_secs(120), "slow probe");
+    assert_eq!(opens(&rig.advance(Duration::from_secs(119))), 0);
+    assert_eq!(opens(&rig.advance(Duration::from_secs(1))), 1);
+    rig.close(1006);
+    assert_eq!(
+        rig.retry_delay(),
+        Duration::from_secs(120),
+        "probing continues at its own pace"
+    );
+}
+
+#[test]
+fn a_fixed_seed_gives_the_exact_delays() {
+    let run = || {
+        let mut rig = Rig::started();
+        (0..5)
+            .map(|_| {
+                rig.close(1006);
+                let d = rig.retry_delay();
+                rig.advance(d);
+                d.as_millis()
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(run(), run());
+}
+
+#[test]
+fn attempts_reset_only_after_a_stable_connection() {
+    let mut rig = Rig::started();
+    rig.close(1006);
+    rig.advance(rig.retry_delay());
+    rig.open();
+    assert_eq!(
+        rig.conn.snapshot().attempt,
+        1,
+        "an open alone does not reset the counter"
+    );
+    rig.advance(Duration::from_secs(4));
+    assert_eq!(rig.conn.snapshot().attempt, 1);
+    rig.advance(Duration::from_secs(1));
+    assert_eq!(rig.conn.snapshot().attempt, 0, "reset after 5 s up");
+}
+
+#[test]
+fn a_flapping_server_keeps_backing_off() {
+    let mut rig = Rig::started();
+    for expected in 1..=4 {
+        rig.close(1006);
+        rig.advance(rig.retry_delay());
+        rig.open();
+        assert_eq!(rig.conn.snapshot().attempt, expected);
+    }
+}
+
+#[test]
+fn fatal_close_codes_stop_retries_until_the_token_changes() {
+    for code in [4001, 4003, 1008] {
+        let mut rig = Rig::started();
+        rig.open();
+        rig.close(code);
+        let snap = rig.conn.snapshot();
+        assert_eq!(snap.status, Status::Error);
+        assert!(
+            matches!(snap.error, Some(ConnectionError::AuthRejected { code: Some(c), .. }) if c == code)
+        );
+        assert_eq!(snap.next_retry_at, None);
+        assert_eq!(opens(&rig.advance(Duration::from_secs(3600))), 0);
+        assert_eq!(
+            opens(&rig.on(Event::Online)),
+            0,
+            "online does not retry a rejected token"
+        );
+        assert_eq!(opens(&rig.on(Event::TokenChanged)), 1);
+        assert_eq!(rig.status(), Status::Connecting);
+        assert_eq!(rig.conn.snapshot().error, None);
+    }
+}
+
+#[test]
+fn a_module_can_add_fatal_codes() {
+    let mut rig = Rig::new(Config {
+        extra_fatal_close_codes: vec![4100],
+        ..Config::default()
+    });
+    rig.on(Event::Start);
+    rig.open();
+    rig.close(4100);
+    assert!(matches!(
+        rig.conn.snapshot().error,
+        Some(ConnectionError::Fatal { code: 4100, .. })
+    ));
+    assert_eq!(
+        opens(&rig.on(Event::Reconnect)),
+        1,
+        "a manual reconnect still works"
+    );
+}
+
+#[test]
+fn an_auth_error_frame_closes_and_stops() {
+    let mut rig = Rig::started();
+    rig.open();
+    let socket = rig.socket();
+    let cmds = rig.text(r#"{"type":"auth_error","data":{"message":"token expired"}}"#);
+    assert!(
+        cmds.iter()
+            .any(|c| matches!(c, Command::Close { socket: s, .. } if *s == socket))
+    );
+    assert_eq!(rig.status(), Status::Error);
+    assert_eq!(
+        rig.conn.snapshot().error,
+        Some(ConnectionError::AuthRejected {
+            code: None,
+            reason: "token expired".into()
+        })
+    );
+    assert_eq!(opens(&rig.advance(Duration::from_secs(600))), 0);
+}
+
+#[test]
+fn manual_disconnect_is_never_undone_automatically() {
+    let mut rig = Rig::started();
+    rig.open();
+    let cmds = rig.on(Event::Disconnect);
+    assert!(
+        cmds.iter()
+            .any(|c| matches!(c, Command::Close { code: 1000, .. }))
+    );
+    assert_eq!(rig.status(), Status::Disconnected);
+    // Also while a retry is pending: the retry timer is cancelled.
+    let mut waiting = Rig::started();
+    waiting.close(1006);
+    let cmds = waiting.on(Event::Disconnect);
+    assert!(cmds.iter().any(|c| matches!(c, Command::Timer(None))));
+    assert_eq!(opens(&waiting.advance(Duration::from_secs(600))), 0);
+    for e in [
+        Event::Online,
+        Event::Visible,
+        Event::TokenChanged,
+        Event::Tick,
+        Event::Start,
+    ] {
+        assert_eq!(opens(&rig.on(e)), 0);
+    }
+    assert_eq!(opens(&rig.advance(Duration::from_secs(3600))), 0);
+    assert_eq!(opens(&rig.on(Event::Connect)), 1);
+}
+
+#[test]
+fn online_and_visible_retry_at_once_while_waiting() {
+    for wake in [Event::Online, Event::Visible] {
+        let mut rig = Rig::started();
+        rig.close(1006);
+        assert_eq!(opens(&rig.on(wake)), 1);
+    }
+}
+
+#[test]
+fn reconnect_closes_the_current_socket_and_opens_a_new_one() {
+    let mut rig = Rig::started();
+    rig.open();
+    let old = rig.socket();
+    let cmds = rig.on(Event::Reconnect);
+    assert!(
+        cmds.iter()
+            .any(|c| matches!(c, Command::Close { socket, .. } if *socket == old))
+    );
+    assert_eq!(opens(&cmds), 1);
+    assert_ne!(rig.socket(), old);
+    // A late close from the old socket changes nothing.
+    rig.on(Event::Closed {
+        socket: old,
+        code: 1006,
+        reason: String::new(),
+    });
+    assert_eq!(rig.status(), Status::Connecting);
+    assert_eq!(rig.conn.snapshot().next_retry_at, None);
+}
+
+#[test]
+fn connect_timeout_counts_as_a_failed_attempt() {
+    let mut rig = Rig::started();
+    let socket = rig.socket();
+    assert!(rig.advance(Duration::from_secs(9)).is_empty());
+    let cmds = rig.advance(Duration::from_secs(1));
+    assert!(
+        cmds.iter()
+            .any(|c| matches!(c, Command::Close { socket: s, .. } if *s == socket))
+    );
+    assert_eq!(rig.conn.snapshot().attempt, 1);
+    assert_eq!(
+        rig.conn.snapshot().last_close.as_ref().map(|c| c.code),
+        Some(1006)
+    );
+}
+
+fn stale_config() -> Config {
+    Config {
+        stale_after: Some(Duration::from_secs(6)),
+        ..Config::default()
+    }
+}
+
+#[test]
+fn silence_past_the_staleness_limit_forces_a_reconnect() {
+    let mut rig = Rig::new(stale_config());
+    rig.on(Event::Start);
+    rig.open();
+    rig.advance(Duration::from_secs(4));
+    rig.text(r#"{"type":"x"}"#);
+    assert!(
+        rig.advance(Duration::from_secs(5))
+            .iter()
+            .all(|c| !matches!(c, Command::Close { .. }))
+    );
+    let cmds = rig.advance(Duration::from_secs(1));
+    assert!(
+        cmds.iter()
+            .any(|c| matches!(c, Command::Close { code: 4000, .. }))
+    );
+    assert_eq!(rig.status(), Status::Connecting);
+}
+
+#[test]
+fn a_late_timer_after_sleep_starts_a_fresh_staleness_window() {
+    let mut rig = Rig::new(stale_config());
+    rig.on(Event::Start);
+    rig.open();
+    // The timer was armed for +6 s but fires an hour later: the laptop slept.
+    let cmds = rig.advance(Duration::from_secs(3600));
+    assert!(
+        cmds.iter().all(|c| !matches!(c, Command::Close { .. })),
+        "no verdict on stale evidence"
+    );
+    assert_eq!(rig.status(), Status::Connected);
+    let cmds = rig.advance(Duration::from_secs(6));
+    assert!(
+        cmds.iter()
+            .any(|c| matches!(c, Command::Close { code: 4000, .. })),
+        "but silence after waking counts"
+    );
+}
+
+#[test]
+fn frames_are_delivered_and_bad_ones_counted_without_closing() {
+    let mut rig = Rig::new(Config {
+        channels: vec!["a", "b"],
+        max_frame_bytes: 64,
+        ..Config::default()
+    });
+    rig.on(Event::Start);
+    rig.open();
+    let mut got = Vec::new();
+    got.extend(delivered(&rig.text(r#"{"type":"a","data":1}"#)));
+    got.extend(delivered(&rig.text("not json")));
+    got.extend(delivered(&rig.text(r#"{"data":1}"#)));
+    got.extend(delivered(&rig.text(r#"{"type":"zzz"}"#)));
+    got.extend(delivered(
+        &rig.text(&format!(r#"{{"type":"a","data":"{}"}}"#, "x".repeat(100))),
+    ));
+    let socket = rig.socket();
+    rig.on(Event::Binary { socket });
+    rig.on(Event::Oversized { socket });
+    got.extend(delivered(&rig.text(r#"{"type":"b"}"#)));
+    assert_eq!(got, ["a", "b"]);
+    let stats = rig.conn.stats();
+    assert_eq!(stats.frames_in, 8);
+    for (reason, n) in [
+        (DropReason::NotJson, 1),
+        (DropReason::MissingType, 1),
+        (DropReason::UnknownChannel, 1),
+        (DropReason::TooLarge, 2),
+        (DropReason::Binary, 1),
+    ] {
+        assert_eq!(stats.drops(reason), n, "{reason:?}");
+    }
+    assert_eq!(stats.channels["a"].frames, 1);
+    assert_eq!(stats.channels["b"].last_at, Some(rig.now));
+    assert_eq!(rig.status(), Status::Connected);
+}
+
+#[test]
+fn warnings_are_rate_limited_per_reason() {
+    let mut rig = Rig::started();
+    rig.open();
+    let warns = |cmds: &[Command]| {
+        cmds.iter()
+            .filter(|c| matches!(c, Command::Warn(_)))
+            .count()
+    };
+    assert_eq!(warns(&rig.text("x")), 1);
+    assert_eq!(warns(&rig.text("x")), 0);
+    assert_eq!(warns(&rig.text("[]")), 1, "another reason warns on its own");
+    rig.now = rig.now.plus(Duration::from_secs(5));
+    assert_eq!(warns(&rig.text("x")), 1);
+    assert_eq!(rig.conn.stats().drops(DropReason::NotJson), 3);
+}
+
+#[test]
+fn send_while_disconnected_is_refused_by_default() {
+    let mut rig = Rig::started();
+    let err = rig.conn.send(rig.now, "action", &1).unwrap_err();
+    assert_eq!(err, SendError::NotConnected);
+    assert_eq!(rig.conn.stats().send_refused, 1);
+    rig.open();
+    assert_eq!(rig.conn.send(rig.now, "action", &1), Ok(SendOutcome::Sent));
+    let cmds: Vec<_> = std::iter::from_fn(|| rig.conn.poll()).collect();
+    assert_eq!(
+        sends(&cmds),
+        [r#"{"type":"action","data":1,"timestamp":"2025-10-16T12:00:00.000Z"}"#]
+    );
+}
+
+#[test]
+fn the_outbox_flushes_after_auth_in_order_and_expires_old_frames() {
+    let outbox = OutboxConfig {
+        max_len: 3,
+        max_age: Duration::from_secs(30),
+    };
+    let mut rig = Rig::new(Config {
+        outbox: Some(outbox),
+        ..Config::default()
+    });
+    rig.on(Event::Start);
+    assert_eq!(rig.conn.send(rig.now, "old", &0), Ok(SendOutcome::Queued));
+    rig.now = rig.now.plus(Duration::from_secs(31));
+    for i in 1..=3 {
+        assert_eq!(rig.conn.send(rig.now, "m", &i), Ok(SendOutcome::Queued));
+    }
+    assert_eq!(rig.conn.stats().outbox_expired, 1);
+    assert_eq!(rig.conn.send(rig.now, "m", &4), Err(SendError::OutboxFull));
+    assert_eq!(rig.conn.stats().outbox_overflow, 1);
+    let cmds = rig.open();
+    let sent = sends(&cmds);
+    assert_eq!(sent.len(), 4);
+    assert!(sent[0].contains(r#""type":"auth""#));
+    for (i, text) in sent[1..].iter().enumerate() {
+        assert!(text.contains(&format!(r#""data":{}"#, i + 1)), "{text}");
+    }
+    assert_eq!(rig.conn.outbox_len(), 0);
+}
+
+#[test]
+fn the_rate_limit_refuses_or_queues() {
+    let limit = RateLimit {
+        burst: 2,
+        per_second: 1.0,
+    };
+    let mut rig = Rig::new(Config {
+        rate_limit: limit.clone(),
+        ..Config::default()
+    });
+    rig.on(Event::Start);
+    rig.open();
+    assert!(rig.conn.send(rig.now, "a", &1).is_ok());
+    assert!(rig.conn.send(rig.now, "a", &2).is_ok());
+    assert_eq!(rig.conn.send(rig.now, "a", &3), Err(SendError::RateLimited));
+    assert_eq!(rig.conn.stats().rate_limited, 1);
+
+    let outbox = OutboxConfig {
+        max_len: 10,
+        max_age: Duration::from_secs(60),
+    };
+    let mut rig = Rig::new(Config {
+        rate_limit: limit,
+        outbox: Some(outbox),
+        ..Config::default()
+    });
+    rig.on(Event::Start);
+    rig.open();
+    for i in 0..4 {
+        rig.conn.send(rig.now, "a", &i).unwrap();
+    }
+    assert_eq!(
+        rig.conn.outbox_len(),
+        2,
+        "over the limit, frames wait in order"
+    );
+    assert_eq!(
+        sends(&std::iter::from_fn(|| rig.conn.poll()).collect::<Vec<_>>()).len(),
+        2
+    );
+    let cmds = rig.advance(Duration::from_millis(1001));
+    assert_eq!(sends(&cmds).len(), 1);
+    assert!(sends(&cmds)[0].contains(r#""data":2"#));
+}
+
+#[test]
+fn status_changes_are_announced_once() {
+    let mut rig = Rig::started();
+    let changed = |cmds: &[Command]| {
+        cmds.iter()
+            .filter(|c| matches!(c, Command::StatusChanged))
+            .count()
+    };
+    assert_eq!(changed(&rig.open()), 1);
+    assert_eq!(
+        changed(&rig.text(r#"{"type":"a"}"#)),
+        0,
+        "frames do not touch the status"
+    );
+    assert_eq!(changed(&rig.close(1006)), 1);
+}
