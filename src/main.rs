@@ -1,1 +1,5 @@
-fn main() {}
+//! The Switchboard binary: everything lives in the library so tests can mount it.
+
+fn main() {
+    switchboard::start();
+}

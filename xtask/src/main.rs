@@ -1,1 +1,52 @@
-fn main() {}
+//! `cargo xtask <command>`: the developer commands. `dev` runs the dashboard, `test` runs
+//! every tier of tests, `dist` builds the CDN-ready folder. Each makes sure the toolchain is
+//! installed first (see `bootstrap.rs`).
+
+mod bootstrap;
+mod dist;
+mod serve;
+mod steps;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "cargo xtask", about = "Switchboard developer commands")]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Build and serve the dashboard on http://127.0.0.1:8080 with live reload.
+    Dev {
+        /// Port for the dashboard.
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+    },
+    /// Run every test tier and print `N passed, N failed`.
+    Test,
+    /// Build the release dist with .br and .gz files, and print a size table.
+    Dist,
+    /// Install whatever the toolchain lacks, and report what is there.
+    Bootstrap,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Cmd::Dev { port } => steps::dev(port),
+        Cmd::Test => steps::test(),
+        Cmd::Dist => dist::dist().map(|_| ()),
+        Cmd::Bootstrap => bootstrap::ensure(bootstrap::Need::All).map(|_| ()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,216 @@
+//! `dev` and `test`: the two commands a newcomer needs.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use anyhow::{Result, bail};
+
+use crate::bootstrap::{self, Need, Toolchain};
+
+/// Crates whose tests run in headless Chromium.
+const BROWSER_CRATES: &[&str] = &["switchboard", "switchboard-kit"];
+
+pub fn dev(port: u16) -> Result<()> {
+    let tools = bootstrap::ensure(Need::Build)?;
+    println!("Switchboard: http://127.0.0.1:{port}/");
+    let status = tools
+        .command("trunk")
+        .current_dir(bootstrap::root())
+        .args([
+            "serve",
+            "--offline",
+            "--address",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+        ])
+        .status()?;
+    if !status.success() {
+        bail!("trunk serve exited with {status}");
+    }
+    Ok(())
+}
+
+/// Counts checks and test cases over the whole run.
+#[derive(Default)]
+struct Tally {
+    passed: u64,
+    failed: u64,
+    failures: Vec<String>,
+}
+
+impl Tally {
+    /// Runs a command that passes or fails as one check.
+    fn check(&mut self, name: &str, mut cmd: Command) {
+        eprintln!("\n==> {name}");
+        let started = Instant::now();
+        let ok = cmd.status().is_ok_and(|s| s.success());
+        self.record(name, ok, started);
+    }
+
+    fn record(&mut self, name: &str, ok: bool, started: Instant) {
+        let secs = started.elapsed().as_secs_f32();
+        if ok {
+            self.passed += 1;
+            eprintln!("<== {name}: ok ({secs:.0} s)");
+        } else {
+            self.failed += 1;
+            self.failures.push(name.to_owned());
+            eprintln!("<== {name}: FAILED ({secs:.0} s)");
+        }
+    }
+
+    /// Runs a test command, echoing its output and adding up its `test result:` lines.
+    fn tests(&mut self, name: &str, mut cmd: Command) {
+        eprintln!("\n==> {name}");
+        let started = Instant::now();
+        cmd.stdout(Stdio::piped());
+        let (mut passed, mut failed) = (0, 0);
+        let ok = match cmd.spawn() {
+            Ok(mut child) => {
+                if let Some(out) = child.stdout.take() {
+                    for line in BufReader::new(out).lines().map_while(Result::ok) {
+                        println!("{line}");
+                        if let Some((p, f)) = parse_result(&line) {
+                            passed += p;
+                            failed += f;
+                        }
+                    }
+                }
+                child.wait().is_ok_and(|s| s.success())
+            }
+            Err(e) => {
+                eprintln!("could not start {cmd:?}: {e}");
+                false
+            }
+        };
+        self.passed += passed;
+        self.failed += failed;
+        if ok && failed == 0 {
+            eprintln!(
+                "<== {name}: {passed} passed ({:.0} s)",
+                started.elapsed().as_secs_f32()
+            );
+        } else {
+            // A build failure has no `test result:` line; count it so it cannot look green.
+            self.failed += u64::from(failed == 0);
+            self.failures.push(name.to_owned());
+            eprintln!(
+                "<== {name}: FAILED ({:.0} s)",
+                started.elapsed().as_secs_f32()
+            );
+        }
+    }
+}
+
+/// Reads `test result: ok. 12 passed; 0 failed; ...` as (12, 0).
+fn parse_result(line: &str) -> Option<(u64, u64)> {
+    let rest = line.trim().strip_prefix("test result: ")?;
+    let count = |label: &str| -> Option<u64> {
+        rest.split(';').find_map(|part| {
+            part.trim()
+                .strip_suffix(label)?
+                .trim()
+                .rsplit(' ')
+                .next()?
+                .parse()
+                .ok()
+        })
+    };
+    Some((count("passed")?, count("failed")?))
+}
+
+fn cargo(tools: &Toolchain, args: &[&str]) -> Command {
+    let mut cmd = tools.command("cargo");
+    cmd.current_dir(bootstrap::root()).args(args);
+    cmd
+}
+
+pub fn test() -> Result<()> {
+    let started = Instant::now();
+    let tools = bootstrap::ensure(Need::All)?;
+    let mut tally = Tally::default();
+
+    tally.check("rustfmt", cargo(&tools, &["fmt", "--all", "--", "--check"]));
+    tally.check(
+        "clippy (host)",
+        cargo(
+            &tools,
+            &[
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--",
+                "-D",
+                "warnings",
+            ],
+        ),
+    );
+    let mut wasm_clippy = vec![
+        "clippy",
+        "--target",
+        "wasm32-unknown-unknown",
+        "--all-targets",
+    ];
+    for krate in BROWSER_CRATES {
+        wasm_clippy.extend(["-p", krate]);
+    }
+    wasm_clippy.extend(["--", "-D", "warnings"]);
+    tally.check("clippy (wasm32)", cargo(&tools, &wasm_clippy));
+
+    tally.tests("native tests", cargo(&tools, &["test", "--workspace"]));
+
+    let mut browser = vec!["test", "--target", "wasm32-unknown-unknown"];
+    for krate in BROWSER_CRATES {
+        browser.extend(["-p", krate]);
+    }
+    let mut cmd = cargo(&tools, &browser);
+    cmd.env("CHROMEDRIVER", "/usr/bin/chromedriver")
+        .env("WASM_BINDGEN_TEST_TIMEOUT", "120");
+    tally.tests("browser tests (headless Chromium)", cmd);
+
+    let smoke = Instant::now();
+    let ok = match crate::dist::build_release(&tools).and_then(|dist| {
+        crate::dist::precompress(&dist)?;
+        crate::serve::smoke(&dist)
+    }) {
+        Ok(()) => true,
+        Err(e) => {
+            eprintln!("release smoke check: {e:#}");
+            false
+        }
+    };
+    eprintln!("\n==> release build loads its wasm");
+    tally.record("release build loads its wasm", ok, smoke);
+
+    eprintln!("\nxtask test: {:.0} s", started.elapsed().as_secs_f32());
+    if !tally.failures.is_empty() {
+        eprintln!("failed: {}", tally.failures.join(", "));
+    }
+    println!("{} passed, {} failed", tally.passed, tally.failed);
+    if tally.failed > 0 {
+        bail!("{} failed", tally.failed);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_result;
+
+    #[test]
+    fn reads_cargo_and_wasm_bindgen_result_lines() {
+        assert_eq!(
+            parse_result(
+                "test result: ok. 38 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.00s"
+            ),
+            Some((38, 0))
+        );
+        assert_eq!(
+            parse_result("test result: FAILED. 3 passed; 2 failed; 0 ignored"),
+            Some((3, 2))
+        );
+        assert_eq!(parse_result("running 3 tests"), None);
+    }
+}
