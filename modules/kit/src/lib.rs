@@ -1,7 +1,22 @@
-//! The Yew side every Switchboard module uses: the theme today; the `WsModule` contract, the
-//! isolated provider, hooks, browser transport and chart widgets as they land.
+//! The Yew side every Switchboard module uses.
+//!
+//! - [`module`]: the `WsModule` plugin contract and the registry check.
+//! - [`provider`]: `WsProvider`, one isolated connection per module.
+//! - [`hooks`]: `use_websocket`, `use_websocket_subscription`, typed and status hooks.
+//! - [`handle`]: the connection handle behind the provider.
+//! - [`theme`]: colours for light and dark mode.
 //!
 //! The kit holds no protocol logic. It adapts browser events to `switchboard-core` and carries
 //! out the commands the core returns.
 
+pub mod handle;
+pub mod hooks;
+pub mod module;
+pub mod provider;
+pub mod redraw;
 pub mod theme;
+pub mod token;
+mod transport;
+
+pub use handle::WsHandle;
+pub use provider::WsProvider;

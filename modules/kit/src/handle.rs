@@ -1,0 +1,324 @@
+//! [`WsHandle`]: one module's connection, shared through context. It owns the core
+//! [`Connection`], the browser socket, the one timer, the simulator and the subscribers, and
+//! runs the core's commands. It is cheap to clone and compares by pointer, so the context
+//! never re-renders the subtree when frames arrive.
+
+use std::cell::{Cell, RefCell};
+use std::fmt;
+use std::rc::{Rc, Weak};
+
+use gloo_events::EventListener;
+use gloo_timers::callback::{Interval, Timeout};
+use switchboard_core::simulator::Simulator;
+use switchboard_core::subscriptions::{Pattern, SubscriptionId, Subscriptions};
+use switchboard_core::{
+    Config, Connection, Event, Frame, Instant, SendError, SendOutcome, Stats, Status,
+    StatusSnapshot,
+};
+use yew::Callback;
+
+use crate::token::TokenSource;
+use crate::transport::Socket;
+
+/// The current time, as the core counts it.
+pub fn now() -> Instant {
+    Instant::from_millis(js_sys::Date::now() as u64)
+}
+
+/// Everything a provider needs to build its connection.
+pub struct HandleOptions {
+    /// The resolved `ws://` or `wss://` URL.
+    pub url: String,
+    /// Connection settings, including the declared channels.
+    pub config: Config,
+    /// The auth token source.
+    pub token: Rc<dyn TokenSource>,
+    /// The module's simulator, if simulation is allowed in this deployment.
+    pub simulator: Option<Box<dyn Simulator>>,
+}
+
+impl fmt::Debug for HandleOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HandleOptions")
+            .field("url", &self.url)
+            .field("simulator", &self.simulator.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+struct Inner {
+    url: String,
+    conn: RefCell<Connection>,
+    token: Rc<dyn TokenSource>,
+    last_token: RefCell<Option<String>>,
+    socket: RefCell<Option<Socket>>,
+    timer: RefCell<Option<Timeout>>,
+    subs: RefCell<Subscriptions<Callback<Rc<Frame>>>>,
+    status_subs: RefCell<Subscriptions<Callback<()>>>,
+    simulator: RefCell<Option<Box<dyn Simulator>>>,
+    sim_timer: RefCell<Option<Interval>>,
+    sim_rng: RefCell<fastrand::Rng>,
+    sim_frames: Cell<u64>,
+    background: RefCell<Vec<EventListener>>,
+    token_poll: RefCell<Option<Interval>>,
+    /// Set once the provider is gone; every late callback then does nothing.
+    shut: Cell<bool>,
+}
+
+/// A module's connection. Clone it freely; equality is identity.
+#[derive(Clone)]
+pub struct WsHandle(Rc<Inner>);
+
+impl PartialEq for WsHandle {
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl fmt::Debug for WsHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WsHandle")
+            .field("url", &self.0.url)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Unsubscribes when dropped.
+#[must_use = "the subscription ends when this guard is dropped"]
+pub struct SubscriptionGuard {
+    handle: Weak<Inner>,
+    id: SubscriptionId,
+    status: bool,
+}
+
+impl fmt::Debug for SubscriptionGuard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SubscriptionGuard")
+            .field("id", &self.id)
+            .finish()
+    }
+}
+
+impl Drop for SubscriptionGuard {
+    fn drop(&mut self) {
+        if let Some(inner) = self.handle.upgrade() {
+            // No borrow of the registries is held while callbacks run, so these succeed; the
+            // `try_` keeps a broken invariant from turning into a panic that aborts the page.
+            if self.status {
+                if let Ok(mut subs) = inner.status_subs.try_borrow_mut() {
+                    subs.unsubscribe(self.id);
+                }
+            } else if let Ok(mut subs) = inner.subs.try_borrow_mut() {
+                subs.unsubscribe(self.id);
+            }
+        }
+    }
+}
+
+/// Why a subscription was refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SubscribeError {
+    /// The module did not declare this channel; frames on it would be dropped anyway.
+    Undeclared(String),
+}
+
+impl fmt::Display for SubscribeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SubscribeError::Undeclared(c) => {
+                write!(f, "subscribed to `{c}`, which this module does not declare")
+            }
+        }
+    }
+}
+
+impl WsHandle {
+    /// A handle that has not started: nothing happens until [`WsHandle::start`].
+    pub fn new(options: HandleOptions) -> Self {
+        let seed = (js_sys::Math::random() * u64::MAX as f64) as u64;
+        Self(Rc::new(Inner {
+            url: options.url,
+            conn: RefCell::new(Connection::new(options.config, seed)),
+            token: options.token,
+            last_token: RefCell::new(None),
+            socket: RefCell::new(None),
+            timer: RefCell::new(None),
+            subs: RefCell::new(Subscriptions::new()),
+            status_subs: RefCell::new(Subscriptions::new()),
+            simulator: RefCell::new(options.simulator),
+            sim_timer: RefCell::new(None),
+            sim_rng: RefCell::new(fastrand::Rng::with_seed(seed ^ 0x5eed)),
+            sim_frames: Cell::new(0),
+            background: RefCell::new(Vec::new()),
+            token_poll: RefCell::new(None),
+            shut: Cell::new(false),
+        }))
+    }
+
+    /// The URL this handle connects to.
+    pub fn url(&self) -> &str {
+        &self.0.url
+    }
+
+    /// The status with its details.
+    pub fn snapshot(&self) -> StatusSnapshot {
+        self.0.conn.borrow().snapshot().clone()
+    }
+
+    /// The status alone.
+    pub fn status(&self) -> Status {
+        self.0.conn.borrow().snapshot().status
+    }
+
+    /// Whether the live feed is up.
+    pub fn is_connected(&self) -> bool {
+        self.status() == Status::Connected
+    }
+
+    /// The connection's counters.
+    pub fn stats(&self) -> Stats {
+        self.0.conn.borrow().stats().clone()
+    }
+
+    /// Simulated frames delivered so far.
+    pub fn simulated_frames(&self) -> u64 {
+        self.0.sim_frames.get()
+    }
+
+    /// Whether the simulator is feeding the channels right now.
+    pub fn is_simulating(&self) -> bool {
+        self.0.sim_timer.borrow().is_some()
+    }
+
+    /// Whether frames on `channel` would reach this connection's subscribers.
+    pub fn declares(&self, channel: &str) -> bool {
+        channel == switchboard_core::channel::WILDCARD
+            || self.0.conn.borrow().config().declares(channel)
+    }
+
+    /// Starts the connection (if `auto_connect`) and the browser listeners.
+    pub fn start(&self) {
+        self.listen_to_the_page();
+        self.feed(Event::Start);
+        self.update_simulation();
+    }
+
+    /// Connects by hand (no-op when connected or connecting).
+    pub fn connect(&self) {
+        self.feed(Event::Connect);
+    }
+
+    /// Disconnects by hand; nothing automatic undoes it.
+    pub fn disconnect(&self) {
+        self.feed(Event::Disconnect);
+    }
+
+    /// Closes any socket and connects again now, with a fresh attempt counter.
+    pub fn reconnect(&self) {
+        self.feed(Event::Reconnect);
+    }
+
+    /// Sends `{"type": kind, "data": data, "timestamp": now}`.
+    pub fn send<T: serde::Serialize + ?Sized>(
+        &self,
+        kind: &str,
+        data: &T,
+    ) -> Result<SendOutcome, SendError> {
+        let result = self.0.conn.borrow_mut().send(now(), kind, data);
+        self.run_commands();
+        result
+    }
+
+    /// Subscribes `callback` to a channel or `"*"`.
+    pub fn subscribe(
+        &self,
+        pattern: &str,
+        callback: Callback<Rc<Frame>>,
+    ) -> Result<SubscriptionGuard, SubscribeError> {
+        if !self.declares(pattern) {
+            return Err(SubscribeError::Undeclared(pattern.to_owned()));
+        }
+        let id = self
+            .0
+            .subs
+            .borrow_mut()
+            .subscribe(Pattern::parse(pattern.to_owned()), callback);
+        Ok(SubscriptionGuard {
+            handle: Rc::downgrade(&self.0),
+            id,
+            status: false,
+        })
+    }
+
+    /// Calls `callback` whenever the status snapshot changes.
+    pub fn on_status(&self, callback: Callback<()>) -> SubscriptionGuard {
+        let id = self
+            .0
+            .status_subs
+            .borrow_mut()
+            .subscribe(Pattern::All, callback);
+        SubscriptionGuard {
+            handle: Rc::downgrade(&self.0),
+            id,
+            status: true,
+        }
+    }
+
+    /// How many subscriptions use exactly `pattern`.
+    pub fn subscriber_count(&self, pattern: &str) -> usize {
+        self.0
+            .subs
+            .borrow()
+            .count(&Pattern::parse(pattern.to_owned()))
+    }
+
+    /// Counts a payload that did not fit its channel's type.
+    pub fn record_decode_error(&self, channel: &str, detail: &str) {
+        self.0
+            .conn
+            .borrow_mut()
+            .record_decode_error(now(), channel, detail);
+        self.run_commands();
+    }
+
+    /// Stops everything: closes the socket with 1000, cancels every timer and listener.
+    /// Called when the provider unmounts; the handle is inert afterwards.
+    pub fn shutdown(&self) {
+        self.feed(Event::Disconnect);
+        self.0.shut.set(true);
+        self.0.socket.borrow_mut().take();
+        self.0.timer.borrow_mut().take();
+        self.0.sim_timer.borrow_mut().take();
+        self.0.token_poll.borrow_mut().take();
+        self.0.background.borrow_mut().clear();
+    }
+
+    fn weak(&self) -> Weak<Inner> {
+        Rc::downgrade(&self.0)
+    }
+
+    fn from_weak(weak: &Weak<Inner>) -> Option<WsHandle> {
+        weak.upgrade().map(WsHandle).filter(|h| !h.0.shut.get())
+    }
+
+    /// Feeds one event to the core and runs what it asks for.
+    pub(crate) fn feed(&self, event: Event<'_>) {
+        if self.0.shut.get() {
+            return;
+        }
+        self.0.conn.borrow_mut().handle(now(), event);
+        self.run_commands();
+    }
+
+    fn run_commands(&self) {
+        loop {
+            // The borrow ends before the command runs: subscribers may call back into us.
+            let Some(command) = self.0.conn.borrow_mut().poll() else {
+                break;
+            };
+            self.run(command);
+        }
+    }
+}
+
+mod effects;
