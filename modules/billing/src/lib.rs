@@ -1,1 +1,9 @@
-//! placeholder
+//! The billing module: invoices and subscriber account changes, live.
+//!
+//! - [`data`]: channels and payloads, with integer money (browser-free).
+//! - [`sim`]: the simulator, shared with the development backend (browser-free).
+//! - `ui` (feature `ui`, on by default): the invoice feed, totals by status, paid revenue,
+//!   subscriber changes, and the [`WsModule`](switchboard_kit::module::WsModule) declaration.
+
+pub mod data;
+pub mod sim;

@@ -1,1 +1,9 @@
-//! placeholder
+//! The sessions module: active RADIUS sessions, live.
+//!
+//! - [`data`]: the channel and payload (browser-free).
+//! - [`sim`]: the simulator, shared with the development backend (browser-free).
+//! - `ui` (feature `ui`, on by default): `LiveSessionMonitor`, the page, the overview card and
+//!   the [`WsModule`](switchboard_kit::module::WsModule) declaration.
+
+pub mod data;
+pub mod sim;

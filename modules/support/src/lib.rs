@@ -1,1 +1,9 @@
-//! placeholder
+//! The support module: the live ticket queue.
+//!
+//! - [`data`]: the channel and payload (browser-free).
+//! - [`sim`]: the simulator, shared with the development backend (browser-free).
+//! - `ui` (feature `ui`, on by default): the queue, the open-tickets chart, the SLA
+//!   indicator, and the [`WsModule`](switchboard_kit::module::WsModule) declaration.
+
+pub mod data;
+pub mod sim;

@@ -1,0 +1,246 @@
+//! The network simulator: bandwidth every 2 s as a smooth random walk around a daily curve,
+//! and a health snapshot every 10 s in which a site now and then degrades and recovers.
+//! The development backend serves the same frames as live traffic.
+
+use std::time::Duration;
+
+use switchboard_core::simulator::Simulator;
+use switchboard_core::{Frame, Instant, Provenance};
+
+use crate::data::{
+    Alert, BANDWIDTH_UPDATE, BandwidthData, Health, NETWORK_STATUS, NetworkStatus, Severity, Site,
+};
+
+/// The bandwidth cadence, as in the reference.
+pub const BANDWIDTH_INTERVAL: Duration = Duration::from_secs(2);
+/// A health snapshot every this many bandwidth ticks.
+const STATUS_EVERY: u64 = 5;
+
+const SITES: [(&str, &str, u32); 5] = [
+    ("pop-ams1", "Amsterdam 1", 24),
+    ("pop-fra2", "Frankfurt 2", 18),
+    ("pop-lon1", "London 1", 30),
+    ("pop-par1", "Paris 1", 12),
+    ("pop-mad1", "Madrid 1", 9),
+];
+
+/// See the module docs.
+#[derive(Debug, Clone)]
+pub struct NetworkSimulator {
+    ticks: u64,
+    download: f64,
+    upload: f64,
+    latency: f64,
+    /// Index of the site that is currently in trouble, and how many snapshots it has left.
+    incident: Option<(usize, u32)>,
+}
+
+impl Default for NetworkSimulator {
+    fn default() -> Self {
+        Self {
+            ticks: 0,
+            download: 150.0,
+            upload: 70.0,
+            latency: 15.0,
+            incident: None,
+        }
+    }
+}
+
+/// Moves `value` a random step towards `target`, within `[lo, hi]`.
+fn walk(value: f64, target: f64, step: f64, lo: f64, hi: f64, rng: &mut fastrand::Rng) -> f64 {
+    let pull = (target - value) * 0.15;
+    (value + pull + (rng.f64() * 2.0 - 1.0) * step).clamp(lo, hi)
+}
+
+impl NetworkSimulator {
+    /// The next bandwidth sample.
+    pub fn bandwidth(&mut self, now: Instant, rng: &mut fastrand::Rng) -> BandwidthData {
+        // A daily curve: quiet at 04:00 UTC, busiest in the evening.
+        let hour = (now.as_millis() / 3_600_000 % 24) as f64;
+        let load = 0.6 + 0.4 * ((hour - 10.0) / 24.0 * std::f64::consts::TAU).sin();
+        self.download = walk(self.download, 200.0 * load, 12.0, 5.0, 950.0, rng);
+        self.upload = walk(self.upload, 90.0 * load, 6.0, 2.0, 500.0, rng);
+        self.latency = walk(self.latency, 12.0 + 8.0 * load, 2.5, 1.0, 250.0, rng);
+        let round = |v: f64| (v * 10.0).round() / 10.0;
+        BandwidthData {
+            timestamp: now.to_rfc3339(),
+            upload_mbps: round(self.upload),
+            download_mbps: round(self.download),
+            latency_ms: round(self.latency),
+        }
+    }
+
+    /// The next health snapshot.
+    pub fn status(&mut self, now: Instant, rng: &mut fastrand::Rng) -> NetworkStatus {
+        self.incident = match self.incident {
+            Some((site, left)) if left > 0 => Some((site, left - 1)),
+            Some(_) => None,
+            None if rng.u32(0..4) == 0 => Some((rng.usize(0..SITES.len()), rng.u32(2..6))),
+            None => None,
+        };
+        let mut alerts = Vec::new();
+        let sites: Vec<Site> = SITES
+            .iter()
+            .enumerate()
+            .map(|(i, (id, name, total))| {
+                let (status, down) = match self.incident {
+                    Some((s, left)) if s == i && left >= 3 => (Health::Down, *total),
+                    Some((s, _)) if s == i => (Health::Degraded, (*total / 4).max(1)),
+                    _ => (Health::Up, 0),
+                };
+                if status != Health::Up {
+                    let severity = if status == Health::Down {
+                        Severity::Critical
+                    } else {
+                        Severity::Major
+                    };
+                    alerts.push(Alert {
+                        id: format!("alrt-{id}"),
+                        severity,
+                        site_id: (*id).to_owned(),
+                        message: format!("{down} of {total} devices not answering at {name}"),
+                        raised_at: now.to_rfc3339(),
+                    });
+                }
+                Site {
+                    id: (*id).into(),
+                    name: (*name).into(),
+                    status,
+                    devices_up: total - down,
+                    devices_total: *total,
+                }
+            })
+            .collect();
+        if self.latency > 40.0 {
+            alerts.push(Alert {
+                id: "alrt-latency".into(),
+                severity: Severity::Minor,
+                site_id: "core".into(),
+                message: format!("core latency {:.0} ms", self.latency),
+                raised_at: now.to_rfc3339(),
+            });
+        }
+        alerts.sort_by_key(|a| a.severity);
+        let total: u32 = sites.iter().map(|s| s.devices_total).sum();
+        let up: u32 = sites.iter().map(|s| s.devices_up).sum();
+        let health_score = (u64::from(up) * 100 / u64::from(total.max(1))) as u8;
+        NetworkStatus {
+            health_score,
+            sites,
+            alerts,
+            updated_at: now.to_rfc3339(),
+        }
+    }
+}
+
+impl Simulator for NetworkSimulator {
+    fn interval(&self) -> Duration {
+        BANDWIDTH_INTERVAL
+    }
+
+    fn tick(&mut self, now: Instant, rng: &mut fastrand::Rng) -> Vec<Frame> {
+        let mut frames = Vec::with_capacity(2);
+        let stamp = Some(now);
+        let bandwidth = self.bandwidth(now, rng);
+        frames.extend(
+            Frame::new(
+                BANDWIDTH_UPDATE.name(),
+                &bandwidth,
+                stamp,
+                Provenance::Simulated,
+            )
+            .ok(),
+        );
+        if self.ticks % STATUS_EVERY == 0 {
+            let status = self.status(now, rng);
+            frames.extend(
+                Frame::new(NETWORK_STATUS.name(), &status, stamp, Provenance::Simulated).ok(),
+            );
+        }
+        self.ticks += 1;
+        frames
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(seed: u64, ticks: u64) -> Vec<Frame> {
+        let mut sim = NetworkSimulator::default();
+        let mut rng = fastrand::Rng::with_seed(seed);
+        (0..ticks)
+            .flat_map(|i| sim.tick(Instant::from_millis(1_760_616_000_000 + i * 2000), &mut rng))
+            .collect()
+    }
+
+    #[test]
+    fn bandwidth_stays_realistic_over_a_day() {
+        let frames = run(3, 43_200);
+        let samples: Vec<BandwidthData> = frames
+            .iter()
+            .filter_map(|f| BANDWIDTH_UPDATE.decode(f).ok())
+            .collect();
+        assert_eq!(samples.len(), 43_200, "one sample per tick");
+        for b in &samples {
+            assert!((5.0..=950.0).contains(&b.download_mbps), "{b:?}");
+            assert!((2.0..=500.0).contains(&b.upload_mbps), "{b:?}");
+            assert!((1.0..=250.0).contains(&b.latency_ms), "{b:?}");
+        }
+        let max = samples.iter().map(|b| b.download_mbps).fold(0.0, f64::max);
+        let min = samples
+            .iter()
+            .map(|b| b.download_mbps)
+            .fold(f64::MAX, f64::min);
+        assert!(max - min > 50.0, "the daily curve shows: {min}..{max}");
+    }
+
+    #[test]
+    fn status_arrives_every_fifth_tick_and_is_consistent() {
+        let frames = run(5, 500);
+        let statuses: Vec<NetworkStatus> = frames
+            .iter()
+            .filter_map(|f| NETWORK_STATUS.decode(f).ok())
+            .collect();
+        assert_eq!(statuses.len(), 100);
+        assert!(
+            statuses.iter().any(|s| !s.alerts.is_empty()),
+            "incidents happen"
+        );
+        assert!(statuses.iter().any(|s| s.health_score == 100), "and clear");
+        for s in &statuses {
+            assert!(s.health_score <= 100);
+            assert!(
+                s.sites
+                    .iter()
+                    .all(|site| site.devices_up <= site.devices_total)
+            );
+            let down = s
+                .sites
+                .iter()
+                .filter(|site| site.status != Health::Up)
+                .count();
+            assert!(s.alerts.len() >= down, "every troubled site has an alert");
+            assert!(s.alerts.windows(2).all(|w| w[0].severity <= w[1].severity));
+        }
+    }
+
+    #[test]
+    fn the_same_seed_gives_the_same_frames() {
+        let a: Vec<String> = run(9, 50)
+            .iter()
+            .map(|f| f.data().get().to_owned())
+            .collect();
+        let b: Vec<String> = run(9, 50)
+            .iter()
+            .map(|f| f.data().get().to_owned())
+            .collect();
+        assert_eq!(a, b);
+        assert!(
+            run(9, 1)
+                .iter()
+                .all(|f| f.provenance() == Provenance::Simulated)
+        );
+    }
+}

@@ -1,0 +1,224 @@
+//! The sessions simulator: a pool of RADIUS sessions that start, count bytes and end in a
+//! realistic mix. Each tick (2 s) updates a few sessions, and now and then one starts or
+//! ends, keeping the pool near its target size.
+
+use std::time::Duration;
+
+use switchboard_core::simulator::Simulator;
+use switchboard_core::{Frame, Instant, Provenance};
+
+use crate::data::{SESSION_UPDATE, Session, SessionAction, SessionUpdate};
+
+/// One tick every 2 s.
+pub const INTERVAL: Duration = Duration::from_secs(2);
+
+const USERS: [&str; 12] = [
+    "anna.k", "ben.t", "chen.w", "dara.o", "emil.s", "fatima.r", "goran.p", "hana.m", "ivan.d",
+    "jules.b", "kofi.a", "lena.v",
+];
+const NAS: [&str; 3] = ["10.1.1.1", "10.1.1.2", "10.1.2.1"];
+
+#[derive(Clone, Debug)]
+struct Live {
+    session: Session,
+    /// Bytes per second, down and up.
+    rate_down: u64,
+    rate_up: u64,
+}
+
+/// See the module docs.
+#[derive(Clone, Debug)]
+pub struct SessionSimulator {
+    target: usize,
+    next_id: u64,
+    live: Vec<Live>,
+}
+
+impl Default for SessionSimulator {
+    fn default() -> Self {
+        Self::new(10)
+    }
+}
+
+impl SessionSimulator {
+    /// A simulator that keeps about `target` sessions active.
+    pub fn new(target: usize) -> Self {
+        Self {
+            target,
+            next_id: 1,
+            live: Vec::new(),
+        }
+    }
+
+    /// Sessions active now.
+    pub fn active(&self) -> usize {
+        self.live.len()
+    }
+
+    fn start(&mut self, now: Instant, rng: &mut fastrand::Rng) -> SessionUpdate {
+        let id = self.next_id;
+        self.next_id += 1;
+        let user = USERS[rng.usize(0..USERS.len())];
+        let session = Session {
+            session_id: format!("sess_{id:06x}"),
+            username: format!("{user}{}@example.net", rng.u32(1..99)),
+            ip_address: format!("100.64.{}.{}", rng.u8(0..=63), rng.u8(2..=254)),
+            nas_ip_address: NAS[rng.usize(0..NAS.len())].to_owned(),
+            upload_bytes: 0,
+            download_bytes: 0,
+            session_time_seconds: 0,
+            last_update: now.to_rfc3339(),
+        };
+        // Most sessions browse at a few hundred KB/s; some stream at several MB/s.
+        let rate_down = if rng.u8(0..5) == 0 {
+            rng.u64(2_000_000..12_000_000)
+        } else {
+            rng.u64(20_000..900_000)
+        };
+        let rate_up = rate_down / rng.u64(4..12);
+        self.live.push(Live {
+            session: session.clone(),
+            rate_down,
+            rate_up,
+        });
+        SessionUpdate {
+            action: SessionAction::New,
+            session,
+        }
+    }
+
+    fn advance(live: &mut Live, now: Instant, rng: &mut fastrand::Rng) -> SessionUpdate {
+        let secs = INTERVAL.as_secs();
+        let jitter = |rate: u64, rng: &mut fastrand::Rng| rate * rng.u64(50..150) / 100 * secs;
+        live.session.download_bytes += jitter(live.rate_down, rng);
+        live.session.upload_bytes += jitter(live.rate_up, rng);
+        live.session.session_time_seconds += secs;
+        live.session.last_update = now.to_rfc3339();
+        SessionUpdate {
+            action: SessionAction::Update,
+            session: live.session.clone(),
+        }
+    }
+
+    /// The updates of one tick.
+    pub fn updates(&mut self, now: Instant, rng: &mut fastrand::Rng) -> Vec<SessionUpdate> {
+        let mut out = Vec::new();
+        if self.live.is_empty() {
+            // A cold start: the pool as a backend would report it.
+            for _ in 0..self.target.saturating_sub(2) {
+                out.push(self.start(now, rng));
+            }
+            return out;
+        }
+        // Every session counts bytes, but only a few report per tick, as NAS interim
+        // updates are spread out.
+        for live in &mut self.live {
+            if rng.u8(0..3) == 0 {
+                out.push(Self::advance(live, now, rng));
+            } else {
+                let secs = INTERVAL.as_secs();
+                live.session.session_time_seconds += secs;
+                live.session.download_bytes += live.rate_down * secs;
+                live.session.upload_bytes += live.rate_up * secs;
+            }
+        }
+        let below = self.live.len() < self.target;
+        if rng.u8(0..if below { 2 } else { 6 }) == 0 {
+            out.push(self.start(now, rng));
+        }
+        if self.live.len() > 2 && rng.u8(0..if below { 8 } else { 3 }) == 0 {
+            let gone = self.live.swap_remove(rng.usize(0..self.live.len()));
+            let mut session = gone.session;
+            session.last_update = now.to_rfc3339();
+            out.push(SessionUpdate {
+                action: SessionAction::Terminate,
+                session,
+            });
+        }
+        out
+    }
+}
+
+impl Simulator for SessionSimulator {
+    fn interval(&self) -> Duration {
+        INTERVAL
+    }
+
+    fn tick(&mut self, now: Instant, rng: &mut fastrand::Rng) -> Vec<Frame> {
+        self.updates(now, rng)
+            .iter()
+            .filter_map(|u| {
+                Frame::new(SESSION_UPDATE.name(), u, Some(now), Provenance::Simulated).ok()
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    #[test]
+    fn a_realistic_mix_that_is_always_consistent() {
+        let mut sim = SessionSimulator::default();
+        let mut rng = fastrand::Rng::with_seed(11);
+        let mut table: BTreeMap<String, Session> = BTreeMap::new();
+        let mut counts = [0usize; 3];
+        for i in 0..2_000u64 {
+            let now = Instant::from_millis(1_760_616_000_000 + i * 2000);
+            for frame in sim.tick(now, &mut rng) {
+                let u = SESSION_UPDATE.decode(&frame).unwrap();
+                let id = u.session.session_id.clone();
+                match u.action {
+                    SessionAction::New => {
+                        counts[0] += 1;
+                        assert!(table.insert(id, u.session).is_none(), "new ids are new");
+                    }
+                    SessionAction::Update => {
+                        counts[1] += 1;
+                        let old = table.get(&id).expect("updates name live sessions");
+                        assert!(
+                            u.session.download_bytes >= old.download_bytes,
+                            "counters only grow"
+                        );
+                        assert!(u.session.session_time_seconds > old.session_time_seconds);
+                        table.insert(id, u.session);
+                    }
+                    SessionAction::Terminate => {
+                        counts[2] += 1;
+                        assert!(
+                            table.remove(&id).is_some(),
+                            "terminations name live sessions"
+                        );
+                    }
+                }
+            }
+            assert!(
+                (2..=20).contains(&table.len()),
+                "pool size {} at tick {i}",
+                table.len()
+            );
+        }
+        assert_eq!(table.len(), sim.active());
+        let [new, update, terminate] = counts;
+        assert!(update > new * 5, "updates dominate: {counts:?}");
+        assert!(
+            terminate > 100 && new > 100,
+            "sessions come and go: {counts:?}"
+        );
+    }
+
+    #[test]
+    fn the_same_seed_gives_the_same_sessions() {
+        let run = |seed| {
+            let mut sim = SessionSimulator::default();
+            let mut rng = fastrand::Rng::with_seed(seed);
+            (0..30)
+                .flat_map(|i| sim.updates(Instant::from_millis(i * 2000), &mut rng))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(run(4), run(4));
+    }
+}
