@@ -156,19 +156,22 @@ mod tests {
             for inv in invoices {
                 assert!(inv.amount.minor > 0 && inv.amount.currency == "EUR");
                 let before = last.insert(inv.invoice_id.clone(), inv.status);
-                let ok = match (before, inv.status) {
-                    (None, InvoiceStatus::Draft) => true,
-                    (Some(InvoiceStatus::Draft), InvoiceStatus::Issued | InvoiceStatus::Void) => {
-                        true
-                    }
-                    (Some(InvoiceStatus::Issued), InvoiceStatus::Paid | InvoiceStatus::Overdue) => {
-                        true
-                    }
-                    (Some(InvoiceStatus::Overdue), InvoiceStatus::Paid | InvoiceStatus::Void) => {
-                        true
-                    }
-                    _ => false,
-                };
+                let ok = matches!(
+                    (before, inv.status),
+                    (None, InvoiceStatus::Draft)
+                        | (
+                            Some(InvoiceStatus::Draft),
+                            InvoiceStatus::Issued | InvoiceStatus::Void
+                        )
+                        | (
+                            Some(InvoiceStatus::Issued),
+                            InvoiceStatus::Paid | InvoiceStatus::Overdue
+                        )
+                        | (
+                            Some(InvoiceStatus::Overdue),
+                            InvoiceStatus::Paid | InvoiceStatus::Void
+                        )
+                );
                 assert!(ok, "{before:?} -> {:?}", inv.status);
                 seen.insert(inv.status);
             }
