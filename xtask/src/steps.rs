@@ -11,9 +11,32 @@ use crate::bootstrap::{self, Need, Toolchain};
 /// Crates whose tests run in headless Chromium.
 const BROWSER_CRATES: &[&str] = &["switchboard", "switchboard-kit"];
 
+/// Kills the child process when dropped, so Ctrl-C on `dev` stops the backend too.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The development backend's port; `Trunk.toml` proxies `/ws/*` and `/config.json` to it.
+const DEVSERVER_PORT: &str = "8090";
+
 pub fn dev(port: u16) -> Result<()> {
     let tools = bootstrap::ensure(Need::Build)?;
-    println!("Switchboard: http://127.0.0.1:{port}/");
+    let build = cargo(&tools, &["build", "--quiet", "-p", "switchboard-devserver"]).status()?;
+    if !build.success() {
+        bail!("building the devserver failed");
+    }
+    let devserver = bootstrap::root().join("target/debug/switchboard-devserver");
+    let _backend = KillOnDrop(
+        Command::new(devserver)
+            .args(["serve", "--port", DEVSERVER_PORT])
+            .spawn()?,
+    );
+    println!("Switchboard: http://127.0.0.1:{port}/ (backend on 127.0.0.1:{DEVSERVER_PORT})");
     let status = tools
         .command("trunk")
         .current_dir(bootstrap::root())

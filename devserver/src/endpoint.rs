@@ -1,0 +1,148 @@
+//! One WebSocket endpoint per module: its traffic generator, its faults and its counters.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use serde::Serialize;
+use switchboard_core::simulator::Simulator;
+use tokio::sync::broadcast;
+
+/// The modules the devserver serves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Module {
+    /// `/ws/network`: bandwidth and network status.
+    Network,
+    /// `/ws/sessions`: RADIUS sessions.
+    Sessions,
+    /// `/ws/billing`: invoices and subscribers.
+    Billing,
+    /// `/ws/support`: tickets.
+    Support,
+}
+
+impl Module {
+    /// Every module, in route order.
+    pub const ALL: [Module; 4] = [
+        Module::Network,
+        Module::Sessions,
+        Module::Billing,
+        Module::Support,
+    ];
+
+    /// The path segment: `/ws/<name>`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Module::Network => "network",
+            Module::Sessions => "sessions",
+            Module::Billing => "billing",
+            Module::Support => "support",
+        }
+    }
+
+    /// Parses a path segment.
+    pub fn from_name(name: &str) -> Option<Module> {
+        Module::ALL.into_iter().find(|m| m.name() == name)
+    }
+
+    /// A fresh generator: the same one the browser runs while offline.
+    pub fn simulator(self) -> Box<dyn Simulator + Send> {
+        match self {
+            Module::Network => Box::new(switchboard_network::sim::NetworkSimulator::default()),
+            Module::Sessions => Box::new(switchboard_sessions::sim::SessionSimulator::default()),
+            Module::Billing => Box::new(switchboard_billing::sim::BillingSimulator::default()),
+            Module::Support => Box::new(switchboard_support::sim::SupportSimulator::default()),
+        }
+    }
+
+    /// The module's main channel: what floods and wrong-shape frames use.
+    pub fn main_channel(self) -> &'static str {
+        match self {
+            Module::Network => switchboard_network::data::BANDWIDTH_UPDATE.name(),
+            Module::Sessions => switchboard_sessions::data::SESSION_UPDATE.name(),
+            Module::Billing => switchboard_billing::data::INVOICE_UPDATE.name(),
+            Module::Support => switchboard_support::data::TICKET_UPDATE.name(),
+        }
+    }
+}
+
+/// A one-shot instruction to every open connection of an endpoint.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Fault {
+    /// Drop the TCP connection without a close frame (the client sees 1006).
+    Drop,
+    /// Send one malformed frame of each kind.
+    Malformed,
+    /// Send `rate` frames a second for `duration`.
+    Flood { rate: u32, duration: Duration },
+    /// Send these exact frames (for scripted scenarios, e.g. a session's life).
+    Script(Vec<String>),
+}
+
+/// What an endpoint has seen, for the control endpoint and the tests.
+#[derive(Debug, Default, Serialize)]
+pub struct Report {
+    /// Upgrades accepted.
+    pub connections: u64,
+    /// Connections open now.
+    pub open: u64,
+    /// Auth frames accepted.
+    pub auth_ok: u64,
+    /// Auth refused (bad, expired, late, missing or injected).
+    pub auth_rejected: u64,
+    /// Upgrades refused (refuse window, connection cap, Origin).
+    pub refused: u64,
+    /// Frames sent, every kind.
+    pub frames_sent: u64,
+    /// Frames received after auth.
+    pub frames_received: u64,
+    /// Connections closed for the inbound rate limit.
+    pub rate_limited: u64,
+    /// Accept times, in ms since the Unix epoch (for backoff measurements).
+    pub accepted_at: Vec<u64>,
+    /// The first frame of each connection, with the token replaced by its length.
+    pub first_frames: Vec<String>,
+}
+
+/// One endpoint's live state.
+#[derive(Debug)]
+pub struct Endpoint {
+    /// Which module.
+    pub module: Module,
+    /// Faults go to every open connection.
+    pub faults: broadcast::Sender<Fault>,
+    /// Keep sockets open but send nothing.
+    pub silent: AtomicBool,
+    /// Reject every auth frame.
+    pub reject_auth: AtomicBool,
+    /// Refuse upgrades until this time (ms since the epoch).
+    pub refuse_until: AtomicU64,
+    /// Counters.
+    pub report: Mutex<Report>,
+}
+
+impl Endpoint {
+    /// A quiet endpoint.
+    pub fn new(module: Module) -> Self {
+        Self {
+            module,
+            faults: broadcast::channel(64).0,
+            silent: AtomicBool::new(false),
+            reject_auth: AtomicBool::new(false),
+            refuse_until: AtomicU64::new(0),
+            report: Mutex::new(Report::default()),
+        }
+    }
+
+    /// Updates the counters. A poisoned lock only means a test thread panicked; the counters
+    /// are still usable.
+    pub fn count(&self, f: impl FnOnce(&mut Report)) {
+        let mut report = self.report.lock().unwrap_or_else(|e| e.into_inner());
+        f(&mut report);
+    }
+
+    /// Whether new connections are refused right now.
+    pub fn refusing(&self, now_ms: u64) -> bool {
+        self.refuse_until.load(Ordering::Relaxed) > now_ms
+    }
+}

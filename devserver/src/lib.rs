@@ -1,0 +1,172 @@
+//! The Switchboard development backend: one WebSocket endpoint per module, speaking the
+//! protocol exactly, with JWT auth, limits and fault injection.
+//!
+//! - [`app`] builds the router from an [`AppState`]; tests bind port 0 and call [`serve`].
+//! - [`conn`]: one connection's life, generic over `Sink`/`Stream`.
+//! - [`control`]: the loopback-only fault injection and report endpoints.
+//! - [`auth`]: minting and checking HS256 tokens.
+
+pub mod auth;
+pub mod conn;
+pub mod control;
+pub mod endpoint;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use axum::Router;
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use tokio::net::TcpListener;
+use tokio::sync::{Semaphore, watch};
+
+pub use conn::Settings;
+use endpoint::{Endpoint, Module};
+
+/// Shared server state.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    endpoints: Arc<HashMap<Module, Arc<Endpoint>>>,
+    settings: Arc<Settings>,
+    origins: Arc<Vec<String>>,
+    slots: Arc<Semaphore>,
+    shutdown: watch::Receiver<bool>,
+    next_conn: Arc<AtomicU64>,
+}
+
+impl AppState {
+    /// State for a server with these settings. `origins` lists allowed `Origin`s (`*` for any);
+    /// loopback origins are always allowed. Send `true` on the returned sender to shut down.
+    pub fn new(
+        settings: Settings,
+        origins: Vec<String>,
+        max_connections: usize,
+    ) -> (Self, watch::Sender<bool>) {
+        let (tx, rx) = watch::channel(false);
+        let endpoints = Module::ALL
+            .into_iter()
+            .map(|m| (m, Arc::new(Endpoint::new(m))))
+            .collect();
+        let state = Self {
+            endpoints: Arc::new(endpoints),
+            settings: Arc::new(settings),
+            origins: Arc::new(origins),
+            slots: Arc::new(Semaphore::new(max_connections)),
+            shutdown: rx,
+            next_conn: Arc::new(AtomicU64::new(0)),
+        };
+        (state, tx)
+    }
+
+    /// The endpoint of `module`.
+    pub fn endpoint(&self, module: Module) -> Option<&Arc<Endpoint>> {
+        self.endpoints.get(&module)
+    }
+
+    fn origin_allowed(&self, origin: Option<&str>) -> bool {
+        let Some(origin) = origin else { return true }; // not a browser
+        let host = origin
+            .split("://")
+            .nth(1)
+            .unwrap_or("")
+            .split(':')
+            .next()
+            .unwrap_or("");
+        matches!(host, "127.0.0.1" | "localhost" | "[::1]")
+            || self.origins.iter().any(|o| o == "*" || o == origin)
+    }
+}
+
+fn unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+async fn websocket(
+    Path(module): Path<String>,
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    let Some(endpoint) = Module::from_name(&module)
+        .and_then(|m| state.endpoint(m))
+        .cloned()
+    else {
+        return (StatusCode::NOT_FOUND, "no such module").into_response();
+    };
+    let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
+    if !state.origin_allowed(origin) {
+        endpoint.count(|r| r.refused += 1);
+        tracing::warn!(module, origin, "origin not allowed");
+        return (StatusCode::FORBIDDEN, "origin not allowed").into_response();
+    }
+    if endpoint.refusing(unix_ms()) {
+        endpoint.count(|r| r.refused += 1);
+        return (StatusCode::SERVICE_UNAVAILABLE, "refusing connections").into_response();
+    }
+    let Ok(slot) = state.slots.clone().try_acquire_owned() else {
+        endpoint.count(|r| r.refused += 1);
+        return (StatusCode::SERVICE_UNAVAILABLE, "too many connections").into_response();
+    };
+    let number = state.next_conn.fetch_add(1, Ordering::Relaxed);
+    endpoint.count(|r| {
+        r.connections += 1;
+        r.open += 1;
+        r.accepted_at.push(unix_ms());
+    });
+    tracing::info!(module, number, "connection accepted");
+    let settings = state.settings.clone();
+    let shutdown = state.shutdown.clone();
+    upgrade
+        .max_message_size(settings.max_frame_bytes)
+        .max_frame_size(settings.max_frame_bytes)
+        .on_upgrade(move |socket| async move {
+            use futures_util::StreamExt;
+            let (sink, stream) = socket.split();
+            conn::run(sink, stream, endpoint.clone(), settings, shutdown, number).await;
+            endpoint.count(|r| r.open -= 1);
+            drop(slot);
+        })
+}
+
+/// The router: `/ws/{module}`, `/healthz`, `/dev/config.json` and `/_control/…`.
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .route("/ws/{module}", get(websocket))
+        .route("/healthz", get(|| async { "ok" }))
+        .merge(control::routes())
+        .with_state(state)
+}
+
+/// Serves `app(state)` on `listener` until `shutdown` resolves, then closes every WebSocket
+/// with 1001 and returns.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    stop: watch::Sender<bool>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let router = app(state).into_make_service_with_connect_info::<SocketAddr>();
+    let graceful = async move {
+        shutdown.await;
+        tracing::info!("shutting down: closing every connection with 1001");
+        let _ = stop.send(true);
+    };
+    axum::serve(listener, router)
+        .with_graceful_shutdown(graceful)
+        .await
+}
+
+/// `None` for requests from loopback; otherwise the 403 to answer with.
+pub(crate) fn refuse_unless_loopback(peer: &ConnectInfo<SocketAddr>) -> Option<Response> {
+    (!peer.0.ip().is_loopback())
+        .then(|| (StatusCode::FORBIDDEN, "control is loopback-only").into_response())
+}

@@ -1,0 +1,130 @@
+//! `switchboard-devserver`: serve the protocol locally, or mint a development token.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use switchboard_devserver::{AppState, Settings, auth, serve};
+use tokio::net::TcpListener;
+
+/// The development secret. Only for local work: production tokens come from the real auth
+/// service.
+const DEV_SECRET: &str = "switchboard-dev-secret";
+
+#[derive(Parser)]
+#[command(
+    name = "switchboard-devserver",
+    version,
+    about = "Switchboard development backend"
+)]
+struct Cli {
+    /// HS256 secret shared by `serve` and `token`.
+    #[arg(long, env = "SWITCHBOARD_DEV_SECRET", default_value = DEV_SECRET, global = true)]
+    secret: String,
+    #[command(subcommand)]
+    command: Option<Cmd>,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Serve /ws/{network,sessions,billing,support} (the default).
+    Serve(ServeArgs),
+    /// Print a development token.
+    Token {
+        /// Lifetime, e.g. `8h` or `90s`.
+        #[arg(long, default_value = "8h", value_parser = humantime::parse_duration)]
+        ttl: Duration,
+        /// The operator named in `sub`.
+        #[arg(long, default_value = "dev-operator")]
+        sub: String,
+    },
+}
+
+#[derive(Parser)]
+struct ServeArgs {
+    /// Address to bind.
+    #[arg(long, default_value = "127.0.0.1")]
+    bind: String,
+    /// Port; 0 picks a free one (printed on stdout).
+    #[arg(long, default_value_t = 8090)]
+    port: u16,
+    /// Time allowed for the auth frame.
+    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
+    auth_timeout: Duration,
+    /// Inbound frames allowed per connection per minute.
+    #[arg(long, default_value_t = 100)]
+    rate_per_minute: u32,
+    /// Largest inbound frame, in bytes.
+    #[arg(long, default_value_t = 64 * 1024)]
+    max_frame_bytes: usize,
+    /// Extra allowed Origins (loopback origins are always allowed); `*` allows any.
+    #[arg(long = "allow-origin")]
+    allow_origins: Vec<String>,
+    /// Most connections at once, over all endpoints.
+    #[arg(long, default_value_t = 256)]
+    max_connections: usize,
+    /// Seed for the traffic generators.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => return ctrl_c.await.unwrap_or_default(),
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    ctrl_c.await.unwrap_or_default();
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let args = match cli.command {
+        Some(Cmd::Token { ttl, sub }) => {
+            #[allow(clippy::print_stdout)]
+            {
+                println!("{}", auth::mint(&cli.secret, &sub, ttl)?);
+            }
+            return Ok(());
+        }
+        Some(Cmd::Serve(args)) => args,
+        None => ServeArgs::parse_from(["serve"]),
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let listener = TcpListener::bind((args.bind.as_str(), args.port))
+        .await
+        .with_context(|| format!("binding {}:{}", args.bind, args.port))?;
+    let addr = listener.local_addr()?;
+    let settings = Settings {
+        secret: cli.secret,
+        auth_timeout: args.auth_timeout,
+        rate_per_minute: args.rate_per_minute,
+        max_frame_bytes: args.max_frame_bytes,
+        seed: args.seed,
+    };
+    let (state, stop) = AppState::new(settings, args.allow_origins, args.max_connections);
+    // The first line on stdout is the address, for scripts that bound port 0.
+    #[allow(clippy::print_stdout)]
+    {
+        println!("listening on {addr}");
+    }
+    tracing::info!(%addr, "devserver ready: /ws/{{network,sessions,billing,support}}");
+    serve(listener, state, stop, shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}

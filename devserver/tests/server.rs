@@ -1,0 +1,312 @@
+//! The devserver over real sockets on port 0: auth, protocol conformance, limits, faults,
+//! shutdown.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use futures::SinkExt;
+use switchboard_core::frame::decode_envelope;
+use switchboard_core::payload::BANDWIDTH_UPDATE;
+use switchboard_core::{Config, Connection, Event, Instant, SocketId};
+use tokio_tungstenite::tungstenite::Message;
+
+const SEC: Duration = Duration::from_secs(1);
+
+#[tokio::test]
+async fn a_valid_token_gets_protocol_conformant_traffic() {
+    let server = start().await;
+    let mut client = authed(&server, "network").await;
+    // Decode with the client's own state machine, as the browser would.
+    let config = Config {
+        channels: vec!["bandwidth_update", "network_status"],
+        ..Config::default()
+    };
+    let mut conn = Connection::new(config, 1);
+    let now = Instant::from_millis(0);
+    conn.handle(now, Event::Start);
+    conn.handle(
+        now,
+        Event::Opened {
+            socket: SocketId(0),
+            token: None,
+        },
+    );
+    let mut bandwidth = 0;
+    while bandwidth < 2 {
+        let Some(Message::Text(text)) = next(&mut client, 5 * SEC).await else {
+            panic!("no traffic")
+        };
+        let env = decode_envelope(&text, 1 << 20).unwrap();
+        assert!(env.timestamp.is_some(), "every frame is stamped: {text}");
+        conn.handle(
+            now,
+            Event::Text {
+                socket: SocketId(0),
+                text: &text,
+            },
+        );
+        while let Some(cmd) = conn.poll() {
+            if let switchboard_core::Command::Deliver(frame) = cmd
+                && frame.channel() == "bandwidth_update"
+            {
+                let b = BANDWIDTH_UPDATE.decode(&frame).unwrap();
+                assert!(b.download_mbps > 0.0);
+                bandwidth += 1;
+            }
+        }
+    }
+    assert_eq!(conn.stats().total_drops(), 0);
+    let report = report(&server).await;
+    assert_eq!(report["network"]["auth_ok"], 1);
+    assert!(
+        report["network"]["first_frames"][0]
+            .as_str()
+            .unwrap()
+            .contains(r#""type":"auth""#)
+    );
+}
+
+#[tokio::test]
+async fn bad_auth_closes_with_4001() {
+    let server = start().await;
+    let expired = {
+        use jsonwebtoken::{EncodingKey, Header, encode};
+        let claims = switchboard_devserver::auth::Claims {
+            sub: "x".into(),
+            iat: 1,
+            exp: 2,
+        };
+        encode(
+            &Header::default(),
+            &claims,
+            &EncodingKey::from_secret(SECRET.as_bytes()),
+        )
+        .unwrap()
+    };
+    let wrong_key =
+        switchboard_devserver::auth::mint("other", "x", Duration::from_secs(60)).unwrap();
+    for first in [
+        format!(r#"{{"type":"auth","token":"{expired}"}}"#),
+        format!(r#"{{"type":"auth","token":"{wrong_key}"}}"#),
+        r#"{"type":"hello"}"#.to_owned(),
+    ] {
+        let mut client = connect(&server, "sessions").await;
+        client.send(Message::text(first.clone())).await.unwrap();
+        assert_eq!(
+            close_code(&mut client, 3 * SEC).await,
+            Some(4001),
+            "{first}"
+        );
+    }
+    // Auth that never arrives: closed after the timeout.
+    let mut late = connect(&server, "sessions").await;
+    assert_eq!(close_code(&mut late, 3 * SEC).await, Some(4001));
+    assert_eq!(report(&server).await["sessions"]["auth_rejected"], 4);
+}
+
+#[tokio::test]
+async fn the_inbound_rate_limit_closes_with_1008() {
+    let mut settings = settings();
+    settings.rate_per_minute = 5;
+    let server = start_with(settings, vec![], 8).await;
+    let mut client = authed(&server, "billing").await;
+    for i in 0..6 {
+        client
+            .send(Message::text(format!(r#"{{"type":"ping","data":{i}}}"#)))
+            .await
+            .unwrap();
+    }
+    assert_eq!(close_code(&mut client, 3 * SEC).await, Some(1008));
+}
+
+#[tokio::test]
+async fn an_oversized_inbound_frame_ends_the_connection() {
+    let server = start().await;
+    let mut client = authed(&server, "support").await;
+    let big = format!(r#"{{"type":"x","data":"{}"}}"#, "a".repeat(70 * 1024));
+    let _ = client.send(Message::text(big)).await;
+    let code = close_code(&mut client, 3 * SEC).await;
+    assert!(
+        matches!(code, Some(1009) | None),
+        "closed for size, got {code:?}"
+    );
+    let deadline = tokio::time::Instant::now() + 3 * SEC;
+    while report(&server).await["support"]["open"] != 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the connection is gone"
+        );
+        tokio::task::yield_now().await;
+    }
+}
+
+#[tokio::test]
+async fn foreign_origins_are_refused_and_loopback_ones_accepted() {
+    let server = start_with(settings(), vec!["https://ops.example.net".into()], 8).await;
+    assert!(
+        connect_with_origin(&server, "network", "http://127.0.0.1:8080")
+            .await
+            .is_ok()
+    );
+    assert!(
+        connect_with_origin(&server, "network", "https://ops.example.net")
+            .await
+            .is_ok()
+    );
+    let err = connect_with_origin(&server, "network", "https://evil.example")
+        .await
+        .unwrap_err();
+    assert!(err.contains("403"), "{err}");
+}
+
+#[tokio::test]
+async fn the_connection_cap_refuses_extra_clients() {
+    let server = start_with(settings(), vec![], 1).await;
+    let _first = authed(&server, "network").await;
+    let url = format!("ws://{}/ws/network", server.addr);
+    let err = tokio_tungstenite::connect_async(url)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("503"), "{err}");
+}
+
+#[tokio::test]
+async fn faults_drop_refuse_silence_and_malform() {
+    let server = start().await;
+    let mut client = authed(&server, "network").await;
+    assert!(next(&mut client, 5 * SEC).await.is_some(), "traffic flows");
+
+    control(&server, "/_control/network/malformed").await;
+    let mut kinds = Vec::new();
+    let deadline = tokio::time::Instant::now() + 10 * SEC;
+    while kinds.len() < 6 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "only {kinds:?} arrived"
+        );
+        match next(&mut client, 5 * SEC)
+            .await
+            .expect("malformed frames arrive")
+        {
+            Message::Binary(_) => kinds.push("binary".to_owned()),
+            Message::Text(t) if t.len() > 1 << 20 => kinds.push("oversized".to_owned()),
+            Message::Text(t) => match decode_envelope(&t, 1 << 20) {
+                Err(reason) => kinds.push(reason.as_str().to_owned()),
+                Ok(env) if env.kind == "no_such_channel" => kinds.push("unknown".to_owned()),
+                Ok(env) if env.data.get().contains("unexpected") => kinds.push("shape".to_owned()),
+                Ok(_) => {} // regular traffic in between
+            },
+            _ => {}
+        }
+    }
+    kinds.sort();
+    assert_eq!(
+        kinds,
+        [
+            "binary",
+            "missing_type",
+            "not_json",
+            "oversized",
+            "shape",
+            "unknown"
+        ]
+    );
+
+    control(&server, "/_control/network/silent?on=true").await;
+    // Drain what was in flight, then expect silence for longer than the 2 s cadence.
+    while next(&mut client, Duration::from_millis(300))
+        .await
+        .is_some()
+    {}
+    assert!(
+        next(&mut client, Duration::from_millis(2500))
+            .await
+            .is_none(),
+        "silent"
+    );
+    control(&server, "/_control/network/silent?on=false").await;
+    assert!(next(&mut client, 5 * SEC).await.is_some(), "talking again");
+
+    control(&server, "/_control/network/drop").await;
+    assert_eq!(
+        close_code(&mut client, 3 * SEC).await,
+        None,
+        "dropped without a close frame"
+    );
+
+    control(&server, "/_control/network/refuse?secs=30").await;
+    let url = format!("ws://{}/ws/network", server.addr);
+    let err = tokio_tungstenite::connect_async(url)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("503"), "{err}");
+}
+
+#[tokio::test]
+async fn injected_auth_rejection_and_scripts() {
+    let server = start().await;
+    control(&server, "/_control/sessions/reject-auth?on=true").await;
+    let mut rejected = authed(&server, "sessions").await;
+    assert_eq!(close_code(&mut rejected, 3 * SEC).await, Some(4001));
+    control(&server, "/_control/sessions/reject-auth?on=false").await;
+
+    let mut client = authed(&server, "sessions").await;
+    next(&mut client, 5 * SEC)
+        .await
+        .expect("authenticated and receiving");
+    let script = r#"[{"type":"session_update","data":{"marker":"scripted"}}]"#;
+    control_body(&server, "/_control/sessions/script", script).await;
+    let mut found = false;
+    for _ in 0..50 {
+        if let Some(Message::Text(t)) = next(&mut client, 5 * SEC).await
+            && t.contains("scripted")
+        {
+            found = true;
+            break;
+        }
+    }
+    assert!(found, "the scripted frame arrives");
+}
+
+#[tokio::test]
+async fn a_flood_arrives_at_the_requested_rate() {
+    let server = start().await;
+    let mut client = authed(&server, "network").await;
+    next(&mut client, 5 * SEC).await.expect("authenticated");
+    control(&server, "/_control/network/flood?rate=2000&secs=1").await;
+    let started = tokio::time::Instant::now();
+    let mut frames = 0;
+    while started.elapsed() < Duration::from_millis(1500) {
+        if next(&mut client, Duration::from_millis(500))
+            .await
+            .is_some()
+        {
+            frames += 1;
+        }
+    }
+    assert!(
+        (1500..=2600).contains(&frames),
+        "{frames} frames in ~1 s at 2000/s"
+    );
+}
+
+#[tokio::test]
+async fn shutdown_closes_every_socket_with_1001() {
+    let server = start().await;
+    let mut a = authed(&server, "network").await;
+    let mut b = authed(&server, "billing").await;
+    next(&mut a, 5 * SEC).await.expect("a is live");
+    let _ = server.stop.send(());
+    assert_eq!(close_code(&mut a, 5 * SEC).await, Some(1001));
+    assert_eq!(close_code(&mut b, 5 * SEC).await, Some(1001));
+    tokio::time::timeout(5 * SEC, server.task)
+        .await
+        .expect("the server stops")
+        .unwrap()
+        .unwrap();
+}
