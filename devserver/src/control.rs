@@ -26,6 +26,11 @@ use serde::Deserialize;
 use crate::endpoint::{Fault, Module};
 use crate::{AppState, refuse_unless_loopback, unix_ms};
 
+/// Browser tests read reports from the test runner's origin. The control routes only answer
+/// loopback peers, so this opens nothing to the network.
+const ANY_ORIGIN: [(axum::http::HeaderName, &str); 1] =
+    [(axum::http::header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")];
+
 #[derive(Debug, Default, Deserialize)]
 struct Params {
     secs: Option<u64>,
@@ -84,7 +89,7 @@ async fn fault(
     tracing::info!(module, action, "fault injected");
     // A one-shot fault with no open connection has nobody to reach; that is not an error.
     let _ = sent;
-    (StatusCode::OK, "ok").into_response()
+    (StatusCode::OK, ANY_ORIGIN, "ok").into_response()
 }
 
 async fn report(peer: ConnectInfo<SocketAddr>, State(state): State<AppState>) -> Response {
@@ -101,7 +106,7 @@ async fn report(peer: ConnectInfo<SocketAddr>, State(state): State<AppState>) ->
             );
         }
     }
-    Json(out).into_response()
+    (ANY_ORIGIN, Json(out)).into_response()
 }
 
 /// A config that points every module at this server's `/ws/{module}` on the page's origin,

@@ -21,6 +21,45 @@ impl Drop for KillOnDrop {
     }
 }
 
+/// A devserver on a free loopback port, for the browser tests. Stops when dropped.
+struct Backend {
+    addr: String,
+    token: String,
+    _child: KillOnDrop,
+}
+
+impl Backend {
+    fn start(tools: &Toolchain) -> Result<Self> {
+        let build = cargo(tools, &["build", "--quiet", "-p", "switchboard-devserver"]).status()?;
+        if !build.success() {
+            bail!("building the devserver failed");
+        }
+        let bin = bootstrap::root().join("target/debug/switchboard-devserver");
+        let token = Command::new(&bin).args(["token", "--ttl", "2h"]).output()?;
+        let token = String::from_utf8(token.stdout)?.trim().to_owned();
+        let mut child = Command::new(&bin)
+            .args(["serve", "--port", "0"])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .spawn()?;
+        let mut line = String::new();
+        if let Some(out) = child.stdout.take() {
+            BufReader::new(out).read_line(&mut line)?;
+        }
+        let child = KillOnDrop(child);
+        let addr = line.trim().strip_prefix("listening on ").map(str::to_owned);
+        let Some(addr) = addr else {
+            bail!("the devserver printed {line:?} instead of its address")
+        };
+        eprintln!("devserver for browser tests on {addr}");
+        Ok(Self {
+            addr,
+            token,
+            _child: child,
+        })
+    }
+}
+
 /// The development backend's port; `Trunk.toml` proxies `/ws/*` and `/config.json` to it.
 const DEVSERVER_PORT: &str = "8090";
 
@@ -191,7 +230,18 @@ pub fn test() -> Result<()> {
     let mut cmd = cargo(&tools, &browser);
     cmd.env("CHROMEDRIVER", "/usr/bin/chromedriver")
         .env("WASM_BINDGEN_TEST_TIMEOUT", "120");
-    tally.tests("browser tests (headless Chromium)", cmd);
+    match Backend::start(&tools) {
+        Ok(backend) => {
+            // The browser tests read these at compile time (`option_env!`).
+            cmd.env("SWITCHBOARD_TEST_BACKEND", &backend.addr)
+                .env("SWITCHBOARD_TEST_TOKEN", &backend.token);
+            tally.tests("browser tests (headless Chromium)", cmd);
+        }
+        Err(e) => {
+            eprintln!("could not start the devserver: {e:#}");
+            tally.record("browser tests (headless Chromium)", false, Instant::now());
+        }
+    }
 
     let smoke = Instant::now();
     let ok = match crate::dist::build_release(&tools).and_then(|dist| {

@@ -1,0 +1,380 @@
+//! The provider and hooks in headless Chromium, against the development backend that
+//! `cargo xtask test` starts: isolation, subscriptions, send, reconnects, cleanup, floods.
+#![cfg(target_arch = "wasm32")]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use std::time::Duration;
+
+use support::*;
+use switchboard_core::{Config, Frame, SendError, Status};
+use switchboard_kit::WsHandle;
+use switchboard_kit::hooks::{use_websocket, use_websocket_subscription};
+use switchboard_kit::provider::{SimulatorFactory, TokenProp, WsProvider};
+use switchboard_kit::token::StaticToken;
+use wasm_bindgen_test::*;
+use yew::prelude::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+const SECS: Duration = Duration::from_secs(10);
+
+/// Shows its provider's status and counters, and exposes the handle to the test.
+#[derive(Properties, PartialEq)]
+struct ProbeProps {
+    name: AttrValue,
+    #[prop_or_default]
+    out: Option<Rc<RefCell<Option<WsHandle>>>>,
+}
+
+#[component]
+fn Probe(props: &ProbeProps) -> Html {
+    let ws = use_websocket(None, None);
+    if let Some(out) = &props.out {
+        *out.borrow_mut() = Some(ws.handle().clone());
+    }
+    let stats = ws.stats();
+    html! {
+        <p class={props.name.clone()}>
+            <span class="status">{ ws.status().as_str() }</span>
+            <span class="frames">{ stats.frames_in }</span>
+        </p>
+    }
+}
+
+fn ws_url(module: &str) -> AttrValue {
+    format!("ws://{}/ws/{module}", backend()).into()
+}
+
+fn token() -> TokenProp {
+    TokenProp(Rc::new(StaticToken(TOKEN.map(str::to_owned))))
+}
+
+fn network_config() -> Config {
+    Config {
+        channels: vec!["bandwidth_update", "network_status"],
+        ..Config::default()
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct TwoProps {
+    a: Rc<RefCell<Option<WsHandle>>>,
+    b: Rc<RefCell<Option<WsHandle>>>,
+}
+
+#[component]
+fn Two(props: &TwoProps) -> Html {
+    html! {
+        <>
+            <WsProvider url={ws_url("network")} config={network_config()} token={token()}>
+                <Probe name="a" out={props.a.clone()} />
+            </WsProvider>
+            // Port 9 (discard) is closed on loopback: this one can never connect.
+            <WsProvider url="ws://127.0.0.1:9/ws/network" config={network_config()}
+                        reconnect_interval={Some(100)} token={token()}>
+                <Probe name="b" out={props.b.clone()} />
+            </WsProvider>
+        </>
+    }
+}
+
+#[wasm_bindgen_test]
+async fn two_providers_are_isolated() {
+    let root = container();
+    let (a, b) = (Rc::new(RefCell::new(None)), Rc::new(RefCell::new(None)));
+    yew::Renderer::<Two>::with_root_and_props(
+        root.clone(),
+        TwoProps {
+            a: a.clone(),
+            b: b.clone(),
+        },
+    )
+    .render();
+    wait_for("a to be live", SECS, || {
+        text(&root, ".a .status") == "connected"
+            && a.borrow().as_ref().is_some_and(|h| h.stats().frames_in > 0)
+    })
+    .await;
+    wait_for("b to have failed at least twice", SECS, || {
+        b.borrow()
+            .as_ref()
+            .is_some_and(|h| h.stats().reconnects >= 2)
+    })
+    .await;
+    let (a, b) = (a.borrow().clone().unwrap(), b.borrow().clone().unwrap());
+    assert_ne!(a, b, "separate connections");
+    assert_eq!(b.stats().frames_in, 0, "b never saw a's frames");
+    assert_eq!(a.stats().reconnects, 0, "a is unaffected by b's failures");
+    assert_ne!(text(&root, ".b .status"), "connected");
+    assert_eq!(a.snapshot().status, Status::Connected);
+}
+
+#[derive(Properties, PartialEq)]
+struct CountingProps {
+    seen_all: Rc<Cell<u64>>,
+    renders: Rc<Cell<u64>>,
+    per_tick: usize,
+}
+
+#[component]
+fn Counter(props: &CountingProps) -> Html {
+    props.renders.set(props.renders.get() + 1);
+    let latest = use_websocket_subscription::<serde_json::Value>("count");
+    let seen = props.seen_all.clone();
+    let ws = use_websocket(
+        Some("*"),
+        Some(Callback::from(move |_: Rc<Frame>| seen.set(seen.get() + 1))),
+    );
+    let n = latest
+        .value()
+        .map(|v| v["n"].to_string())
+        .unwrap_or_default();
+    let simulated = latest
+        .as_ref()
+        .is_some_and(|l| l.provenance == switchboard_core::Provenance::Simulated);
+    let sent = match ws.send("ping", &1) {
+        Err(SendError::NotConnected) => "refused",
+        Ok(_) => "sent",
+        Err(_) => "other",
+    };
+    html! {
+        <p>
+            <span class="n">{ n }</span>
+            <span class="sim">{ simulated.to_string() }</span>
+            <span class="send">{ sent }</span>
+        </p>
+    }
+}
+
+#[component]
+fn Simulated(props: &CountingProps) -> Html {
+    let next = use_memo((), |_| Rc::new(RefCell::new(0)));
+    let per_tick = props.per_tick;
+    let factory = use_memo((), move |_| {
+        let next = (*next).clone();
+        SimulatorFactory(Rc::new(move || {
+            Box::new(Counting {
+                channel: "count",
+                per_tick,
+                every: Duration::from_millis(20),
+                next: next.clone(),
+            }) as Box<dyn switchboard_core::simulator::Simulator>
+        }))
+    });
+    let config = Config {
+        channels: vec!["count"],
+        ..Config::default()
+    };
+    html! {
+        <WsProvider url="ws://127.0.0.1:9/none" {config} auto_connect={false} simulator={(*factory).clone()}>
+            <Counter seen_all={props.seen_all.clone()} renders={props.renders.clone()} per_tick={per_tick} />
+        </WsProvider>
+    }
+}
+
+#[wasm_bindgen_test]
+async fn subscriptions_get_typed_values_wildcards_get_everything_and_send_is_refused_offline() {
+    let root = container();
+    let props = CountingProps {
+        seen_all: Rc::new(Cell::new(0)),
+        renders: Rc::new(Cell::new(0)),
+        per_tick: 1,
+    };
+    let seen = props.seen_all.clone();
+    yew::Renderer::<Simulated>::with_root_and_props(root.clone(), props).render();
+    wait_for("three values", SECS, || {
+        text(&root, ".n").parse::<u64>().unwrap_or(0) >= 3
+    })
+    .await;
+    assert!(seen.get() >= 3, "the wildcard saw every frame");
+    assert_eq!(text(&root, ".sim"), "true", "simulated values say so");
+    assert_eq!(
+        text(&root, ".send"),
+        "refused",
+        "send while disconnected is an error"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn a_flood_costs_one_render_per_animation_frame() {
+    let root = container();
+    let props = CountingProps {
+        seen_all: Rc::new(Cell::new(0)),
+        renders: Rc::new(Cell::new(0)),
+        per_tick: 200,
+    };
+    let (seen, renders) = (props.seen_all.clone(), props.renders.clone());
+    // Count animation frames alongside.
+    type Handles = Rc<RefCell<Vec<gloo_render::AnimationFrame>>>;
+    let frames = Rc::new(Cell::new(0u64));
+    let counting = Rc::new(Cell::new(true));
+    let handles: Handles = Rc::default();
+    // Each frame schedules the next; the handles live until the end of the test.
+    fn count_frames(frames: Rc<Cell<u64>>, on: Rc<Cell<bool>>, handles: Handles) {
+        if !on.get() {
+            return;
+        }
+        let keep = handles.clone();
+        let handle = gloo_render::request_animation_frame(move |_| {
+            frames.set(frames.get() + 1);
+            count_frames(frames, on, keep);
+        });
+        handles.borrow_mut().push(handle);
+    }
+    count_frames(frames.clone(), counting.clone(), handles.clone());
+    yew::Renderer::<Simulated>::with_root_and_props(root.clone(), props).render();
+    wait_for("10,000 frames", SECS, || seen.get() >= 10_000).await;
+    counting.set(false);
+    let (renders, animation_frames) = (renders.get(), frames.get());
+    assert!(
+        renders <= animation_frames + 3,
+        "{renders} renders for {} frames over {animation_frames} animation frames",
+        seen.get()
+    );
+}
+
+#[derive(Properties, PartialEq)]
+struct Toggle {
+    show: Rc<RefCell<Option<Callback<bool>>>>,
+    out: Rc<RefCell<Option<WsHandle>>>,
+}
+
+#[component]
+fn Host(props: &Toggle) -> Html {
+    let show = use_state(|| true);
+    *props.show.borrow_mut() = Some({
+        let show = show.clone();
+        Callback::from(move |v| show.set(v))
+    });
+    let config = Config {
+        channels: vec!["count"],
+        ..Config::default()
+    };
+    html! {
+        <WsProvider url="ws://127.0.0.1:9/none" {config} auto_connect={false}>
+            <Probe name="host" out={props.out.clone()} />
+            if *show { <Counter seen_all={Rc::new(Cell::new(0))} renders={Rc::new(Cell::new(0))} per_tick={1} /> }
+        </WsProvider>
+    }
+}
+
+#[wasm_bindgen_test]
+async fn unmounting_unsubscribes() {
+    let root = container();
+    let props = Toggle {
+        show: Rc::new(RefCell::new(None)),
+        out: Rc::new(RefCell::new(None)),
+    };
+    let (show, out) = (props.show.clone(), props.out.clone());
+    yew::Renderer::<Host>::with_root_and_props(root, props).render();
+    yew::scheduler::flush().await;
+    let handle = out.borrow().clone().unwrap();
+    assert_eq!(handle.subscriber_count("count"), 1);
+    assert_eq!(handle.subscriber_count("*"), 1);
+    show.borrow().clone().unwrap().emit(false);
+    yew::scheduler::flush().await;
+    assert_eq!(handle.subscriber_count("count"), 0);
+    assert_eq!(handle.subscriber_count("*"), 0);
+}
+
+#[derive(Properties, PartialEq)]
+struct Live {
+    out: Rc<RefCell<Option<WsHandle>>>,
+    module: AttrValue,
+}
+
+#[component]
+fn LiveSessions(props: &Live) -> Html {
+    let config = Config {
+        channels: vec!["session_update"],
+        ..Config::default()
+    };
+    html! {
+        <WsProvider url={ws_url(&props.module)} {config} reconnect_interval={Some(100)}>
+            <Probe name="live" out={props.out.clone()} />
+        </WsProvider>
+    }
+}
+
+#[wasm_bindgen_test]
+async fn a_real_socket_authenticates_from_session_storage_reconnects_and_closes_on_drop() {
+    let storage = web_sys::window()
+        .unwrap()
+        .session_storage()
+        .unwrap()
+        .unwrap();
+    storage
+        .set_item("switchboard.access_token", TOKEN.unwrap())
+        .unwrap();
+    let root = container();
+    let props = Live {
+        out: Rc::new(RefCell::new(None)),
+        module: "sessions".into(),
+    };
+    let out = props.out.clone();
+    let app = yew::Renderer::<LiveSessions>::with_root_and_props(root.clone(), props).render();
+    wait_for("live frames", SECS, || {
+        text(&root, ".live .status") == "connected" && text(&root, ".live .frames") != "0"
+    })
+    .await;
+    let before = report("sessions").await;
+    let first = before["first_frames"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        first.starts_with(r#"{"token":"<"#) || first.contains(r#""type":"auth""#),
+        "auth first: {first}"
+    );
+    let token_len = TOKEN.unwrap().len();
+    assert!(
+        first.contains(&format!("<{token_len} chars>")),
+        "the sessionStorage token: {first}"
+    );
+
+    fault("sessions/drop").await;
+    let handle = out.borrow().clone().unwrap();
+    wait_for("a reconnect", SECS, || {
+        handle.stats().reconnects >= 1 && handle.is_connected()
+    })
+    .await;
+
+    let open = before["open"].as_u64().unwrap();
+    app.destroy();
+    wait_for_report("sessions", "the socket to close", |r| {
+        r["open"].as_u64() < Some(open)
+    })
+    .await;
+    storage.remove_item("switchboard.access_token").unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn a_rejected_token_is_an_error_without_retries() {
+    let root = container();
+    #[component]
+    fn Rejected() -> Html {
+        let config = Config {
+            channels: vec!["ticket_update"],
+            ..Config::default()
+        };
+        let bad = TokenProp(Rc::new(StaticToken(Some("not-a-jwt".into()))));
+        html! {
+            <WsProvider url={ws_url("support")} {config} token={bad} reconnect_interval={Some(100)}>
+                <Probe name="rejected" />
+            </WsProvider>
+        }
+    }
+    yew::Renderer::<Rejected>::with_root(root.clone()).render();
+    wait_for("the auth error", SECS, || {
+        text(&root, ".rejected .status") == "error"
+    })
+    .await;
+}
