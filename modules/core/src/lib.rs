@@ -6,6 +6,7 @@
 //! - [`connection`]: the sans-IO state machine: events in, commands out.
 //! - [`backoff`], [`rate`]: the reconnect delays and the outbound token bucket.
 //! - [`simulator`]: the trait behind the labelled simulated data shown while offline.
+//! - [`history`]: bounded rings for chart and counter history.
 //! - [`payload`]: the reference's `BandwidthData` and `SessionUpdate`.
 //!
 //! Time ([`Instant`]) and randomness (a seeded `fastrand::Rng`) are always passed in, so
@@ -16,6 +17,7 @@ pub mod channel;
 pub mod config;
 pub mod connection;
 pub mod frame;
+pub mod history;
 pub mod payload;
 pub mod rate;
 pub mod simulator;

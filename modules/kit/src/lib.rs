@@ -9,11 +9,13 @@
 //! The kit holds no protocol logic. It adapts browser events to `switchboard-core` and carries
 //! out the commands the core returns.
 
+pub mod chart;
 pub mod handle;
 pub mod hooks;
 pub mod module;
 pub mod provider;
 pub mod redraw;
+pub mod status;
 pub mod theme;
 pub mod token;
 mod transport;

@@ -140,3 +140,24 @@ pub fn WsProvider(props: &WsProviderProps) -> Html {
         </ContextProvider<WsHandle>>
     }
 }
+
+/// Props of [`WsScope`].
+#[derive(Properties, PartialEq, Debug)]
+pub struct WsScopeProps {
+    /// A handle made and started elsewhere (the shell keeps one per module for the app's life).
+    pub handle: WsHandle,
+    /// Views that use the hooks.
+    #[prop_or_default]
+    pub children: Html,
+}
+
+/// Gives a subtree an existing connection. [`WsProvider`] owns its connection; the shell uses
+/// this instead so a module's one connection serves its nav dot, card and page alike.
+#[component]
+pub fn WsScope(props: &WsScopeProps) -> Html {
+    html! {
+        <ContextProvider<WsHandle> context={props.handle.clone()}>
+            { props.children.clone() }
+        </ContextProvider<WsHandle>>
+    }
+}

@@ -77,6 +77,24 @@ pub fn prefers_dark() -> bool {
         .is_some_and(|m| m.matches())
 }
 
+/// Whether dark mode is on, updated when the system setting changes.
+#[hook]
+pub fn use_prefers_dark() -> bool {
+    let dark = use_state(prefers_dark);
+    {
+        let dark = dark.clone();
+        use_effect_with((), move |_| {
+            let query = web_sys::window()
+                .and_then(|w| w.match_media("(prefers-color-scheme: dark)").ok().flatten());
+            let listener = query.map(|q| {
+                gloo_events::EventListener::new(&q, "change", move |_| dark.set(prefers_dark()))
+            });
+            move || drop(listener)
+        });
+    }
+    *dark
+}
+
 /// Mounts the global stylesheet: colour variables for both schemes, typography and focus
 /// rings. Render it once, at the top of the app.
 #[component]

@@ -1,0 +1,361 @@
+//! `TimeSeriesChart`: a live line chart on canvas, drawn with plotters.
+//!
+//! - Sharp on HiDPI screens: the backing store is the CSS size × `devicePixelRatio`, and
+//!   fonts and line widths are scaled to match.
+//! - Follows its container's width through a `ResizeObserver`.
+//! - Redraws only when its data version, size, pause state or colour scheme changed, and at
+//!   most once per animation frame (its parent re-renders through a coalescing hook).
+//! - Units and the legend are HTML, which is also the text alternative with the latest
+//!   values; the canvas carries an aria label. Axis labels are few, since plotters measures
+//!   text through the DOM.
+//! - Simulated points are dashed; live points are solid.
+
+pub mod model;
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use plotters::prelude::*;
+use plotters_canvas::CanvasBackend;
+use stylist::yew::styled_component;
+use switchboard_core::Provenance;
+use switchboard_core::history::Ring;
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::Closure;
+use web_sys::{HtmlCanvasElement, ResizeObserver};
+use yew::prelude::*;
+
+use crate::theme::{Palette, use_prefers_dark};
+pub use model::{MAX_SERIES, Sample, record};
+
+/// A series' legend entry and colour (1, 2 or 3: the theme's series colours).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SeriesSpec {
+    /// Legend label, e.g. "Download".
+    pub label: &'static str,
+    /// Theme series colour, 1 to 3.
+    pub color: u8,
+}
+
+/// A horizontal reference line, e.g. a latency SLA.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Threshold {
+    /// Where, in the chart's unit.
+    pub value: f64,
+    /// What it means, for the legend.
+    pub label: &'static str,
+}
+
+/// A chart's history, shared between the component that records and the chart that draws.
+/// Compared by pointer.
+#[derive(Clone, Debug)]
+pub struct History(pub Rc<RefCell<Ring<Sample>>>);
+
+impl History {
+    /// An empty history bounded by `capacity` points and `window`.
+    pub fn new(capacity: usize, window: Option<std::time::Duration>) -> Self {
+        Self(Rc::new(RefCell::new(Ring::new(capacity, window))))
+    }
+}
+
+impl PartialEq for History {
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+/// Props of [`TimeSeriesChart`].
+#[derive(Properties, PartialEq, Debug)]
+pub struct TimeSeriesChartProps {
+    /// What the chart shows, for the caption and the aria label.
+    pub title: AttrValue,
+    /// The unit of every series, e.g. "Mbps".
+    pub unit: &'static str,
+    /// The series, in the order of [`Sample::values`].
+    pub series: &'static [SeriesSpec],
+    /// The data.
+    pub history: History,
+    /// Bump this when `history` changed; the chart redraws only then.
+    pub version: u64,
+    /// Seconds shown on the x axis. Default 100 (50 points at 2 s, as in the reference).
+    #[prop_or(100.0)]
+    pub window_secs: f64,
+    /// Reference lines.
+    #[prop_or_default]
+    pub thresholds: &'static [Threshold],
+    /// Height in CSS pixels. Default 200.
+    #[prop_or(200)]
+    pub height: u32,
+    /// Decimals in the legend's values. Default 1.
+    #[prop_or(1)]
+    pub decimals: usize,
+}
+
+fn rgb(hex: &str) -> RGBColor {
+    let channel = |i: usize| {
+        hex.get(i..i + 2)
+            .and_then(|h| u8::from_str_radix(h, 16).ok())
+            .unwrap_or(128)
+    };
+    RGBColor(channel(1), channel(3), channel(5))
+}
+
+fn series_color(palette: &Palette, n: u8) -> &'static str {
+    match n {
+        1 => palette.series1,
+        2 => palette.series2,
+        _ => palette.series3,
+    }
+}
+
+/// The props that shape a drawing; all `Copy`, so the draw effect can own them.
+#[derive(Clone, Copy)]
+struct Shape {
+    series: &'static [SeriesSpec],
+    window_secs: f64,
+    thresholds: &'static [Threshold],
+    height: u32,
+}
+
+struct Frame<'a> {
+    ring: &'a Ring<Sample>,
+    shape: Shape,
+    palette: Palette,
+    css_width: f64,
+    dpr: f64,
+}
+
+fn draw(canvas: &HtmlCanvasElement, f: &Frame<'_>) -> Result<(), String> {
+    let (dpr, props) = (f.dpr, &f.shape);
+    let height = f64::from(props.height);
+    canvas.set_width((f.css_width * dpr).round() as u32);
+    canvas.set_height((height * dpr).round() as u32);
+    let backend =
+        CanvasBackend::with_canvas_object(canvas.clone()).ok_or("canvas has no 2d context")?;
+    let root = backend.into_drawing_area();
+    let err = |e: DrawingAreaErrorKind<_>| e.to_string();
+    root.fill(&rgb(f.palette.surface)).map_err(err)?;
+    let px = |v: f64| (v * dpr).round() as u32;
+    let thresholds: Vec<f64> = props.thresholds.iter().map(|t| t.value).collect();
+    let y_max = model::y_max(f.ring, props.series.len(), &thresholds);
+    let muted = rgb(f.palette.muted);
+    let mut chart = ChartBuilder::on(&root)
+        .margin(px(6.0))
+        .x_label_area_size(px(20.0))
+        .y_label_area_size(px(40.0))
+        .build_cartesian_2d(-props.window_secs..0.0, 0.0..y_max)
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .x_labels(5)
+        .y_labels(4)
+        .disable_x_mesh()
+        .label_style(("sans-serif", 11.0 * dpr).into_font().color(&muted))
+        .axis_style(rgb(f.palette.border).stroke_width(px(1.0)))
+        .bold_line_style(rgb(f.palette.border).mix(0.6).stroke_width(px(1.0)))
+        .light_line_style(TRANSPARENT)
+        .x_label_formatter(&|x| {
+            if *x == 0.0 {
+                "now".into()
+            } else {
+                format!("{:.0}s", x)
+            }
+        })
+        .y_label_formatter(&|y| format!("{y:.0}"))
+        .draw()
+        .map_err(err)?;
+    let bad = rgb(f.palette.bad);
+    for t in props.thresholds {
+        let line = [(-props.window_secs, t.value), (0.0, t.value)];
+        chart
+            .draw_series(DashedLineSeries::new(
+                line,
+                px(4.0),
+                px(4.0),
+                bad.stroke_width(px(1.0)),
+            ))
+            .map_err(err)?;
+    }
+    let columns = (f.css_width * dpr) as usize;
+    for (i, spec) in props.series.iter().enumerate() {
+        let color = rgb(series_color(&f.palette, spec.color));
+        for run in model::runs(f.ring, i, props.window_secs, columns) {
+            if run.provenance == Provenance::Live {
+                chart
+                    .draw_series(LineSeries::new(run.points, color.stroke_width(px(2.0))))
+                    .map_err(err)?;
+            } else {
+                let style = color.mix(0.8).stroke_width(px(2.0));
+                chart
+                    .draw_series(DashedLineSeries::new(run.points, px(6.0), px(4.0), style))
+                    .map_err(err)?;
+            }
+        }
+    }
+    root.present().map_err(err)
+}
+
+/// Watches an element's width; the observer is disconnected when the component unmounts.
+#[hook]
+fn use_width(node: NodeRef) -> f64 {
+    let width = use_state(|| 0.0);
+    {
+        let width = width.clone();
+        use_effect_with(node, move |node| {
+            let element = node.cast::<web_sys::Element>();
+            if let Some(el) = &element {
+                width.set(el.get_bounding_client_rect().width());
+            }
+            let on_resize =
+                Closure::<dyn FnMut(js_sys::Array)>::new(move |entries: js_sys::Array| {
+                    if let Some(entry) = entries.get(0).dyn_ref::<web_sys::ResizeObserverEntry>() {
+                        width.set(entry.content_rect().width());
+                    }
+                });
+            let observer = ResizeObserver::new(on_resize.as_ref().unchecked_ref()).ok();
+            if let (Some(o), Some(el)) = (&observer, &element) {
+                o.observe(el);
+            }
+            move || {
+                if let Some(o) = observer {
+                    o.disconnect();
+                }
+                drop(on_resize);
+            }
+        });
+    }
+    *width
+}
+
+/// See the module docs.
+#[styled_component]
+pub fn TimeSeriesChart(props: &TimeSeriesChartProps) -> Html {
+    let canvas = use_node_ref();
+    let wrap = use_node_ref();
+    let width = use_width(wrap.clone());
+    let dark = use_prefers_dark();
+    let frozen = use_state(|| None::<Rc<Ring<Sample>>>);
+    let live = props.history.0.borrow();
+    let shown: &Ring<Sample> = frozen.as_deref().unwrap_or(&live);
+
+    {
+        let (canvas, frozen) = (canvas.clone(), frozen.clone());
+        let version = if frozen.is_some() { 0 } else { props.version };
+        let (history, title) = (props.history.clone(), props.title.clone());
+        let shape = Shape {
+            series: props.series,
+            window_secs: props.window_secs,
+            thresholds: props.thresholds,
+            height: props.height,
+        };
+        let deps = (
+            version,
+            width.to_bits(),
+            frozen.is_some(),
+            dark,
+            props.height,
+        );
+        use_effect_with(deps, move |_| {
+            if let Some(el) = canvas.cast::<HtmlCanvasElement>()
+                && width > 0.0
+            {
+                let live = history.0.borrow();
+                let ring: &Ring<Sample> = frozen.as_deref().unwrap_or(&live);
+                let dpr = web_sys::window()
+                    .map(|w| w.device_pixel_ratio())
+                    .unwrap_or(1.0)
+                    .max(1.0);
+                let palette = if dark { Palette::DARK } else { Palette::LIGHT };
+                let frame = Frame {
+                    ring,
+                    shape,
+                    palette,
+                    css_width: width,
+                    dpr,
+                };
+                if let Err(e) = draw(&el, &frame) {
+                    web_sys::console::warn_1(&format!("chart `{title}`: {e}").into());
+                }
+            }
+        });
+    }
+
+    let latest = shown.last().map(|(_, s)| *s);
+    let simulated = latest.is_some_and(|s| s.provenance == Provenance::Simulated);
+    let values: Vec<String> = props
+        .series
+        .iter()
+        .enumerate()
+        .map(|(i, s)| match latest {
+            Some(sample) => format!(
+                "{} {:.*} {}",
+                s.label, props.decimals, sample.values[i], props.unit
+            ),
+            None => format!("{} no data", s.label),
+        })
+        .collect();
+    let summary = format!(
+        "{}: {}{}",
+        props.title,
+        values.join(", "),
+        if simulated { " (simulated)" } else { "" }
+    );
+    let toggle = {
+        let frozen = frozen.clone();
+        let history = props.history.clone();
+        Callback::from(move |_| {
+            if frozen.is_some() {
+                frozen.set(None);
+            } else {
+                frozen.set(Some(Rc::new(history.0.borrow().clone())));
+            }
+        })
+    };
+    let style = css!(
+        "margin:0; display:flex; flex-direction:column; gap:6px;
+         figcaption { display:flex; align-items:center; gap:8px; font-weight:600; }
+         figcaption .unit { color:var(--sb-muted); font-weight:400; }
+         figcaption button { margin-left:auto; font:inherit; font-weight:400; font-size:12px;
+           padding:2px 10px; border-radius:6px; border:1px solid var(--sb-border);
+           background:var(--sb-surface); color:var(--sb-text); cursor:pointer; }
+         .paused { font-size:12px; font-weight:600; color:var(--sb-warn); }
+         .plot { position:relative; width:100%; }
+         canvas { display:block; width:100%; }
+         ul { list-style:none; display:flex; flex-wrap:wrap; gap:4px 16px; margin:0; padding:0;
+              font-size:13px; color:var(--sb-muted); }
+         li b { color:var(--sb-text); font-variant-numeric:tabular-nums; font-weight:600; }
+         .swatch { display:inline-block; width:12px; height:3px; border-radius:2px;
+                   vertical-align:middle; margin-right:6px; }
+         .swatch.dashed { background:none !important; border-top:3px dashed; height:0; }"
+    );
+    let legend = props.series.iter().enumerate().map(|(i, s)| {
+        let color = format!("var(--sb-series{})", s.color.clamp(1, 3));
+        let value = latest.map(|l| format!("{:.*} {}", props.decimals, l.values[i], props.unit));
+        let swatch_class = classes!("swatch", simulated.then_some("dashed"));
+        html! {
+            <li>
+                <span class={swatch_class} style={format!("background:{color};border-color:{color}")} />
+                { s.label }{ " " }<b>{ value.unwrap_or_else(|| "—".into()) }</b>
+            </li>
+        }
+    });
+    let thresholds = props.thresholds.iter().map(|t| {
+        html! { <li><span class="swatch dashed" style="border-color:var(--sb-bad)" />{ t.label }</li> }
+    });
+    html! {
+        <figure class={style} data-testid="chart">
+            <figcaption>
+                { props.title.clone() }<span class="unit">{ format!("({})", props.unit) }</span>
+                if frozen.is_some() { <span class="paused">{ "Paused" }</span> }
+                <button type="button" onclick={toggle} aria-pressed={frozen.is_some().to_string()}>
+                    { if frozen.is_some() { "Resume" } else { "Pause" } }
+                </button>
+            </figcaption>
+            <div class="plot" ref={wrap} style={format!("height:{}px", props.height)}>
+                <canvas ref={canvas} role="img" aria-label={summary.clone()}
+                        style={format!("height:{}px", props.height)} />
+            </div>
+            <ul data-testid="chart-latest" aria-label={summary}>{ for legend }{ for thresholds }</ul>
+        </figure>
+    }
+}

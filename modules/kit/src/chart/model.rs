@@ -1,0 +1,211 @@
+//! What a chart shows, computed without a browser: the points per series in chart
+//! coordinates, thinned to the canvas width, and split into live and simulated runs.
+
+use switchboard_core::Provenance;
+use switchboard_core::history::Ring;
+
+/// Most series one chart draws.
+pub const MAX_SERIES: usize = 4;
+
+/// One sample: a value per series, and where it came from.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Sample {
+    /// Values in series order; unused slots are ignored.
+    pub values: [f64; MAX_SERIES],
+    /// Live or simulated.
+    pub provenance: Provenance,
+}
+
+impl Sample {
+    /// A sample from up to [`MAX_SERIES`] values.
+    pub fn new(values: &[f64], provenance: Provenance) -> Self {
+        let mut v = [0.0; MAX_SERIES];
+        for (slot, value) in v.iter_mut().zip(values) {
+            *slot = *value;
+        }
+        Self {
+            values: v,
+            provenance,
+        }
+    }
+}
+
+/// Appends a sample. When live data follows simulated data, the simulated history is dropped,
+/// so the two are never drawn as one line.
+pub fn record(ring: &mut Ring<Sample>, at: switchboard_core::Instant, sample: Sample) {
+    let was_simulated = ring
+        .last()
+        .is_some_and(|(_, s)| s.provenance == Provenance::Simulated);
+    if was_simulated && sample.provenance == Provenance::Live {
+        ring.retain(|s| s.provenance == Provenance::Live);
+    }
+    ring.push(at, sample);
+}
+
+/// A run of consecutive points with the same provenance: `(seconds before newest, value)`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Run {
+    /// Live or simulated: simulated runs are drawn dashed.
+    pub provenance: Provenance,
+    /// Points, oldest first.
+    pub points: Vec<(f64, f64)>,
+}
+
+/// One pixel column's extremes while thinning.
+#[derive(Clone, Copy)]
+struct Column {
+    index: i64,
+    provenance: Provenance,
+    lo: (f64, f64),
+    hi: (f64, f64),
+}
+
+fn flush(runs: &mut Vec<Run>, col: Column) {
+    if runs.last().is_none_or(|r| r.provenance != col.provenance) {
+        runs.push(Run {
+            provenance: col.provenance,
+            points: Vec::new(),
+        });
+    }
+    if let Some(run) = runs.last_mut() {
+        let (a, b) = if col.lo.0 <= col.hi.0 {
+            (col.lo, col.hi)
+        } else {
+            (col.hi, col.lo)
+        };
+        run.points.push(a);
+        if b != a {
+            run.points.push(b);
+        }
+    }
+}
+
+/// The runs of `series`, x in seconds relative to the newest sample (so x ≤ 0), thinned to at
+/// most two points per pixel column (the column's min and max, so spikes survive).
+pub fn runs(ring: &Ring<Sample>, series: usize, window_secs: f64, columns: usize) -> Vec<Run> {
+    let Some((newest, _)) = ring.last() else {
+        return Vec::new();
+    };
+    let newest = *newest;
+    let column_secs = window_secs / columns.max(1) as f64;
+    let mut runs = Vec::new();
+    let mut column: Option<Column> = None;
+    for (at, sample) in ring.iter() {
+        let x = -(newest.saturating_since(*at).as_secs_f64());
+        if x < -window_secs {
+            continue;
+        }
+        let y = sample.values[series.min(MAX_SERIES - 1)];
+        let index = (x / column_secs).floor() as i64;
+        match &mut column {
+            Some(c) if c.index == index && c.provenance == sample.provenance => {
+                if y < c.lo.1 {
+                    c.lo = (x, y);
+                }
+                if y > c.hi.1 {
+                    c.hi = (x, y);
+                }
+            }
+            _ => {
+                if let Some(c) = column.take() {
+                    flush(&mut runs, c);
+                }
+                column = Some(Column {
+                    index,
+                    provenance: sample.provenance,
+                    lo: (x, y),
+                    hi: (x, y),
+                });
+            }
+        }
+    }
+    if let Some(c) = column {
+        flush(&mut runs, c);
+    }
+    runs
+}
+
+/// The y-axis top: the largest value with headroom, and never zero.
+pub fn y_max(ring: &Ring<Sample>, series: usize, thresholds: &[f64]) -> f64 {
+    let data = ring
+        .iter()
+        .flat_map(|(_, s)| s.values[..series.min(MAX_SERIES)].iter().copied());
+    let top = data
+        .chain(thresholds.iter().copied())
+        .fold(0.0_f64, f64::max);
+    if top <= 0.0 { 1.0 } else { top * 1.15 }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use switchboard_core::Instant;
+
+    use super::*;
+
+    fn ring_of(values: &[(u64, f64, Provenance)]) -> Ring<Sample> {
+        let mut ring = Ring::new(1000, None);
+        for (ms, v, p) in values {
+            record(&mut ring, Instant::from_millis(*ms), Sample::new(&[*v], *p));
+        }
+        ring
+    }
+
+    #[test]
+    fn live_data_drops_the_simulated_history() {
+        use Provenance::*;
+        let ring = ring_of(&[
+            (0, 1.0, Simulated),
+            (1000, 2.0, Simulated),
+            (2000, 3.0, Live),
+        ]);
+        assert_eq!(ring.len(), 1);
+        let ring = ring_of(&[(0, 1.0, Live), (1000, 2.0, Simulated)]);
+        assert_eq!(
+            ring.len(),
+            2,
+            "going offline keeps live history, drawn apart"
+        );
+        let runs = runs(&ring, 0, 60.0, 100);
+        assert_eq!(
+            runs.iter().map(|r| r.provenance).collect::<Vec<_>>(),
+            [Live, Simulated]
+        );
+    }
+
+    #[test]
+    fn dense_series_are_thinned_to_two_points_per_column_keeping_spikes() {
+        let mut ring = Ring::new(10_000, Some(Duration::from_secs(60)));
+        for i in 0..6000u64 {
+            let v = if i == 3000 { 500.0 } else { 10.0 };
+            record(
+                &mut ring,
+                Instant::from_millis(i * 10),
+                Sample::new(&[v], Provenance::Live),
+            );
+        }
+        let runs = runs(&ring, 0, 60.0, 300);
+        assert_eq!(runs.len(), 1);
+        let points = &runs[0].points;
+        assert!(
+            points.len() <= 2 * 301,
+            "{} points for 300 columns",
+            points.len()
+        );
+        assert!(
+            points.iter().any(|p| p.1 == 500.0),
+            "the spike survives thinning"
+        );
+        assert!(points.windows(2).all(|w| w[0].0 <= w[1].0), "x is ordered");
+        assert!(points.iter().all(|p| (-60.0..=0.0).contains(&p.0)));
+    }
+
+    #[test]
+    fn y_axis_has_headroom_and_never_collapses() {
+        let ring = ring_of(&[(0, 100.0, Provenance::Live)]);
+        assert!((y_max(&ring, 1, &[]) - 115.0).abs() < 1e-9);
+        assert!((y_max(&ring, 1, &[200.0]) - 230.0).abs() < 1e-9);
+        assert_eq!(y_max(&Ring::new(1, None), 1, &[]), 1.0);
+    }
+}

@@ -1,0 +1,170 @@
+//! The standard status widgets: a badge that says the status in words, with the retry
+//! countdown and manual controls, and the banner that labels simulated data.
+
+use std::time::Duration;
+
+use stylist::yew::styled_component;
+use switchboard_core::{Instant, Status, StatusSnapshot};
+use yew::prelude::*;
+
+use crate::hooks::{use_now, use_status, use_ws_handle};
+
+/// "5 s", "1 min 52 s": a short duration for countdowns and ages.
+pub fn short_duration(d: Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        0..=59 => format!("{s} s"),
+        60..=3599 => format!("{} min {} s", s / 60, s % 60),
+        _ => format!("{} h {} min", s / 3600, (s % 3600) / 60),
+    }
+}
+
+/// The status word an operator reads.
+pub fn status_word(status: Status) -> &'static str {
+    match status {
+        Status::Connected => "Connected",
+        Status::Connecting => "Connecting",
+        Status::Disconnected => "Disconnected",
+        Status::Error => "Error",
+    }
+}
+
+/// The line under the status word: what is happening and what comes next.
+pub fn status_detail(s: &StatusSnapshot, now: Instant) -> String {
+    let countdown = s.next_retry_at.map(|at| short_duration(now.until(at)));
+    match (s.status, &s.error, countdown) {
+        (Status::Error, Some(e), _) => format!("{e}. Fix the token, then reconnect."),
+        (Status::Connected, _, _) => match s.connected_since {
+            Some(since) => format!("up {}", short_duration(since.until(now))),
+            None => String::new(),
+        },
+        (_, _, Some(c)) if s.gave_up => {
+            format!(
+                "gave up after {} attempts; next probe in {c}",
+                s.max_attempts
+            )
+        }
+        (_, _, Some(c)) => format!("retry in {c} (attempt {} of {})", s.attempt, s.max_attempts),
+        (Status::Connecting, _, None) => "opening connection…".into(),
+        _ => "not connected".into(),
+    }
+}
+
+/// Props of [`StatusBadge`].
+#[derive(Properties, PartialEq, Debug)]
+pub struct StatusBadgeProps {
+    /// Show the detail line and the buttons. Off for compact places such as cards.
+    #[prop_or(true)]
+    pub controls: bool,
+}
+
+/// The connection status in words and colour, announced politely to screen readers, with the
+/// retry countdown and the "Reconnect now" and "Disconnect" buttons.
+#[styled_component]
+pub fn StatusBadge(props: &StatusBadgeProps) -> Html {
+    let snapshot = use_status();
+    let now = use_now(1000);
+    let handle = use_ws_handle();
+    let tone = match snapshot.status {
+        Status::Connected => "var(--sb-ok)",
+        Status::Connecting => "var(--sb-warn)",
+        Status::Disconnected | Status::Error => "var(--sb-bad)",
+    };
+    let style = css!(
+        "display:inline-flex; align-items:center; gap:8px; flex-wrap:wrap; font-size:13px;
+         .dot { width:9px; height:9px; border-radius:50%; background:${tone}; flex:none; }
+         .word { font-weight:600; }
+         .detail { color:var(--sb-muted); }
+         button { font:inherit; font-size:12px; padding:2px 10px; border-radius:6px; cursor:pointer;
+                  border:1px solid var(--sb-border); background:var(--sb-surface); color:var(--sb-text); }",
+        tone = tone,
+    );
+    let detail = status_detail(&snapshot, now);
+    let offline = snapshot.status != Status::Connected;
+    let reconnect = {
+        let h = handle.clone();
+        Callback::from(move |_| h.reconnect())
+    };
+    let disconnect = Callback::from(move |_| handle.disconnect());
+    let manual_off = snapshot.status == Status::Disconnected && snapshot.next_retry_at.is_none();
+    html! {
+        <span class={style} data-testid="status" data-status={snapshot.status.as_str()}>
+            <span class="dot" aria-hidden="true" />
+            <span class="word" role="status" aria-live="polite">{ status_word(snapshot.status) }</span>
+            if props.controls {
+                <span class="detail" data-testid="status-detail">{ detail }</span>
+                if offline {
+                    <button type="button" onclick={reconnect}>{ "Reconnect now" }</button>
+                }
+                if !manual_off {
+                    <button type="button" onclick={disconnect}>{ "Disconnect" }</button>
+                }
+            }
+        </span>
+    }
+}
+
+/// "Simulated data — live feed offline", shown while the module's simulator feeds its views.
+#[styled_component]
+pub fn SimulatedBanner() -> Html {
+    let _status = use_status(); // re-render when the status, and so simulation, changes
+    let handle = use_ws_handle();
+    let style = css!(
+        "display:flex; align-items:center; gap:8px; padding:6px 12px; border-radius:6px;
+         font-size:13px; font-weight:600; color:var(--sb-warn);
+         border:1px dashed var(--sb-warn); background:color-mix(in srgb, var(--sb-warn) 10%, transparent);"
+    );
+    html! {
+        if handle.is_simulating() {
+            <div class={style} role="status" data-testid="simulated">
+                { "Simulated data — live feed offline" }
+            </div>
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use switchboard_core::{ConnectionError, Instant};
+
+    fn snapshot(status: Status) -> StatusSnapshot {
+        StatusSnapshot {
+            status,
+            attempt: 2,
+            max_attempts: 10,
+            next_retry_at: None,
+            gave_up: false,
+            last_close: None,
+            connected_since: None,
+            error: None,
+        }
+    }
+
+    #[test]
+    fn details_say_what_happens_next() {
+        let now = Instant::from_millis(100_000);
+        let mut s = snapshot(Status::Connecting);
+        s.next_retry_at = Some(Instant::from_millis(105_000));
+        assert_eq!(status_detail(&s, now), "retry in 5 s (attempt 2 of 10)");
+        s.gave_up = true;
+        s.status = Status::Disconnected;
+        s.next_retry_at = Some(Instant::from_millis(212_000));
+        assert_eq!(
+            status_detail(&s, now),
+            "gave up after 10 attempts; next probe in 1 min 52 s"
+        );
+        let mut e = snapshot(Status::Error);
+        e.error = Some(ConnectionError::AuthRejected {
+            code: Some(4001),
+            reason: "token expired".into(),
+        });
+        assert_eq!(
+            status_detail(&e, now),
+            "authentication rejected: token expired. Fix the token, then reconnect."
+        );
+        let mut c = snapshot(Status::Connected);
+        c.connected_since = Some(Instant::from_millis(40_000));
+        assert_eq!(status_detail(&c, now), "up 1 min 0 s");
+    }
+}
