@@ -6,4 +6,7 @@
 //!   subscriber changes, and the [`WsModule`](switchboard_kit::module::WsModule) declaration.
 
 pub mod data;
+pub mod ledger;
 pub mod sim;
+#[cfg(feature = "ui")]
+pub mod ui;

@@ -9,7 +9,9 @@
 //! The kit holds no protocol logic. It adapts browser events to `switchboard-core` and carries
 //! out the commands the core returns.
 
+pub mod bars;
 pub mod chart;
+pub mod format;
 pub mod handle;
 pub mod hooks;
 pub mod module;

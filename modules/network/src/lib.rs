@@ -7,3 +7,5 @@
 
 pub mod data;
 pub mod sim;
+#[cfg(feature = "ui")]
+pub mod ui;

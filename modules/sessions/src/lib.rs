@@ -2,8 +2,12 @@
 //!
 //! - [`data`]: the channel and payload (browser-free).
 //! - [`sim`]: the simulator, shared with the development backend (browser-free).
+//! - [`table`]: the session table's model: rates, bounds, animations (browser-free).
 //! - `ui` (feature `ui`, on by default): `LiveSessionMonitor`, the page, the overview card and
 //!   the [`WsModule`](switchboard_kit::module::WsModule) declaration.
 
 pub mod data;
 pub mod sim;
+pub mod table;
+#[cfg(feature = "ui")]
+pub mod ui;

@@ -6,4 +6,7 @@
 //!   indicator, and the [`WsModule`](switchboard_kit::module::WsModule) declaration.
 
 pub mod data;
+pub mod queue;
 pub mod sim;
+#[cfg(feature = "ui")]
+pub mod ui;

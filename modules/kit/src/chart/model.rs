@@ -209,3 +209,56 @@ mod tests {
         assert_eq!(y_max(&Ring::new(1, None), 1, &[]), 1.0);
     }
 }
+
+/// Current, average and peak of one series, for the figures beside a chart.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Figures {
+    /// The newest value.
+    pub current: f64,
+    /// The mean over the history.
+    pub average: f64,
+    /// The largest value in the history.
+    pub peak: f64,
+}
+
+/// [`Figures`] of `series`, or `None` without data.
+pub fn figures(ring: &Ring<Sample>, series: usize) -> Option<Figures> {
+    let i = series.min(MAX_SERIES - 1);
+    let current = ring.last()?.1.values[i];
+    let (sum, peak) = ring.iter().fold((0.0, f64::MIN), |(sum, peak), (_, s)| {
+        (sum + s.values[i], peak.max(s.values[i]))
+    });
+    Some(Figures {
+        current,
+        average: sum / ring.len() as f64,
+        peak,
+    })
+}
+
+#[cfg(test)]
+mod figure_tests {
+    use switchboard_core::Instant;
+
+    use super::*;
+
+    #[test]
+    fn figures_are_current_average_and_peak() {
+        let mut ring = Ring::new(10, None);
+        assert_eq!(figures(&ring, 0), None);
+        for (i, v) in [10.0, 30.0, 20.0].into_iter().enumerate() {
+            record(
+                &mut ring,
+                Instant::from_millis(i as u64),
+                Sample::new(&[v], Provenance::Live),
+            );
+        }
+        assert_eq!(
+            figures(&ring, 0),
+            Some(Figures {
+                current: 20.0,
+                average: 20.0,
+                peak: 30.0
+            })
+        );
+    }
+}

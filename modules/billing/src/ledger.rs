@@ -1,0 +1,150 @@
+//! The billing views' model, without a browser: the latest state of each invoice, totals by
+//! status in integer minor units, paid revenue, and the recent feeds. Bounded throughout.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use crate::data::{InvoiceStatus, InvoiceUpdate, SubscriberUpdate};
+
+/// Invoices remembered for the totals; the oldest are forgotten beyond this.
+pub const MAX_INVOICES: usize = 2000;
+/// Entries in each feed.
+pub const FEED_LEN: usize = 20;
+
+/// See the module docs.
+#[derive(Clone, Debug, Default)]
+pub struct Ledger {
+    invoices: BTreeMap<String, InvoiceUpdate>,
+    order: VecDeque<String>,
+    feed: VecDeque<InvoiceUpdate>,
+    subscribers: VecDeque<SubscriberUpdate>,
+    paid_minor: BTreeMap<String, i64>,
+}
+
+/// One row of the totals: a status with its invoice count and sum per currency.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Total {
+    /// The status.
+    pub status: InvoiceStatus,
+    /// Invoices in it.
+    pub count: usize,
+    /// Sum in minor units, per currency.
+    pub minor: BTreeMap<String, i64>,
+}
+
+impl Ledger {
+    /// Applies an invoice update.
+    pub fn invoice(&mut self, inv: InvoiceUpdate) {
+        let was_paid = self
+            .invoices
+            .get(&inv.invoice_id)
+            .is_some_and(|i| i.status == InvoiceStatus::Paid);
+        if inv.status == InvoiceStatus::Paid && !was_paid {
+            *self
+                .paid_minor
+                .entry(inv.amount.currency.clone())
+                .or_default() += inv.amount.minor;
+        }
+        if self
+            .invoices
+            .insert(inv.invoice_id.clone(), inv.clone())
+            .is_none()
+        {
+            self.order.push_back(inv.invoice_id.clone());
+            if self.order.len() > MAX_INVOICES
+                && let Some(old) = self.order.pop_front()
+            {
+                self.invoices.remove(&old);
+            }
+        }
+        self.feed.push_front(inv);
+        self.feed.truncate(FEED_LEN);
+    }
+
+    /// Applies a subscriber change.
+    pub fn subscriber(&mut self, s: SubscriberUpdate) {
+        self.subscribers.push_front(s);
+        self.subscribers.truncate(FEED_LEN);
+    }
+
+    /// Recent invoice updates, newest first.
+    pub fn feed(&self) -> impl Iterator<Item = &InvoiceUpdate> {
+        self.feed.iter()
+    }
+
+    /// Recent subscriber changes, newest first.
+    pub fn subscriber_changes(&self) -> impl Iterator<Item = &SubscriberUpdate> {
+        self.subscribers.iter()
+    }
+
+    /// Paid revenue so far, in minor units of `currency`.
+    pub fn paid(&self, currency: &str) -> i64 {
+        self.paid_minor.get(currency).copied().unwrap_or(0)
+    }
+
+    /// Totals by status, in [`InvoiceStatus::ALL`] order.
+    pub fn totals(&self) -> Vec<Total> {
+        InvoiceStatus::ALL
+            .iter()
+            .map(|&status| {
+                let mut t = Total {
+                    status,
+                    count: 0,
+                    minor: BTreeMap::new(),
+                };
+                for inv in self.invoices.values().filter(|i| i.status == status) {
+                    t.count += 1;
+                    *t.minor.entry(inv.amount.currency.clone()).or_default() += inv.amount.minor;
+                }
+                t
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::Money;
+
+    fn inv(id: &str, status: InvoiceStatus, minor: i64) -> InvoiceUpdate {
+        InvoiceUpdate {
+            invoice_id: id.into(),
+            subscriber_id: "sub_1".into(),
+            subscriber_name: "A".into(),
+            amount: Money {
+                minor,
+                currency: "EUR".into(),
+            },
+            status,
+            updated_at: String::new(),
+        }
+    }
+
+    #[test]
+    fn totals_follow_the_latest_status_and_paid_counts_once() {
+        use InvoiceStatus::*;
+        let mut l = Ledger::default();
+        l.invoice(inv("1", Draft, 1000));
+        l.invoice(inv("1", Issued, 1000));
+        l.invoice(inv("2", Issued, 250));
+        l.invoice(inv("1", Paid, 1000));
+        l.invoice(inv("1", Paid, 1000)); // a repeat must not double the revenue
+        assert_eq!(l.paid("EUR"), 1000);
+        let totals = l.totals();
+        let by = |s| totals.iter().find(|t| t.status == s).unwrap().clone();
+        assert_eq!((by(Paid).count, by(Paid).minor["EUR"]), (1, 1000));
+        assert_eq!((by(Issued).count, by(Issued).minor["EUR"]), (1, 250));
+        assert_eq!(by(Draft).count, 0);
+        assert_eq!(l.feed().count(), 5);
+    }
+
+    #[test]
+    fn memory_is_bounded() {
+        let mut l = Ledger::default();
+        for i in 0..(MAX_INVOICES + 50) {
+            l.invoice(inv(&i.to_string(), InvoiceStatus::Draft, 1));
+        }
+        assert_eq!(l.totals()[0].count, MAX_INVOICES);
+        assert_eq!(l.feed().count(), FEED_LEN);
+    }
+}

@@ -1,0 +1,175 @@
+//! Billing views: the live invoice feed, totals by status, paid revenue over time, and recent
+//! subscriber changes.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::Duration;
+
+use stylist::yew::styled_component;
+use switchboard_core::Frame;
+use switchboard_kit::bars::{Bar, Bars};
+use switchboard_kit::chart::{History, Sample, SeriesSpec, TimeSeriesChart, record};
+use switchboard_kit::handle::now;
+use switchboard_kit::hooks::use_channel_fold;
+use yew::prelude::*;
+
+use crate::data::{
+    INVOICE_UPDATE, InvoiceStatus, InvoiceUpdate, Money, SUBSCRIBER_UPDATE, SubscriberUpdate,
+};
+use crate::ledger::Ledger;
+
+/// The currency the revenue chart follows.
+const CURRENCY: &str = "EUR";
+const REVENUE: &[SeriesSpec] = &[SeriesSpec {
+    label: "Paid revenue",
+    color: 2,
+}];
+
+/// The page's state: the ledger, shared by both channel folds, and the revenue history.
+#[derive(Debug, Clone)]
+struct State {
+    ledger: Rc<RefCell<Ledger>>,
+    revenue: History,
+}
+
+fn on_invoice(s: &mut State, inv: InvoiceUpdate, frame: &Frame) {
+    let mut ledger = s.ledger.borrow_mut();
+    ledger.invoice(inv);
+    let major = ledger.paid(CURRENCY) as f64 / 100.0; // drawing only; totals stay integer
+    record(
+        &mut s.revenue.0.borrow_mut(),
+        now(),
+        Sample::new(&[major], frame.provenance()),
+    );
+}
+
+fn on_subscriber(s: &mut State, u: SubscriberUpdate, _frame: &Frame) {
+    s.ledger.borrow_mut().subscriber(u);
+}
+
+#[hook]
+fn use_billing() -> (State, u64) {
+    let shared = use_memo((), |_| State {
+        ledger: Rc::default(),
+        revenue: History::new(600, Some(Duration::from_secs(1800))),
+    });
+    let invoices = use_channel_fold(INVOICE_UPDATE, || (*shared).clone(), on_invoice);
+    let subscribers = use_channel_fold(SUBSCRIBER_UPDATE, || (*shared).clone(), on_subscriber);
+    (
+        (*shared).clone(),
+        invoices.version() + subscribers.version(),
+    )
+}
+
+fn status_tone(s: InvoiceStatus) -> &'static str {
+    match s {
+        InvoiceStatus::Draft => "muted",
+        InvoiceStatus::Issued => "series1",
+        InvoiceStatus::Paid => "ok",
+        InvoiceStatus::Overdue => "bad",
+        InvoiceStatus::Void => "border",
+    }
+}
+
+fn total_text(minor: &std::collections::BTreeMap<String, i64>, count: usize) -> String {
+    let sums: Vec<String> = minor
+        .iter()
+        .map(|(c, m)| {
+            Money {
+                minor: *m,
+                currency: c.clone(),
+            }
+            .to_string()
+        })
+        .collect();
+    if sums.is_empty() {
+        format!("0 ({count})")
+    } else {
+        format!("{} ({count})", sums.join(" + "))
+    }
+}
+
+/// The billing page.
+#[styled_component]
+pub fn BillingPage() -> Html {
+    let (state, version) = use_billing();
+    let ledger = state.ledger.borrow();
+    let bars: Vec<Bar> = ledger
+        .totals()
+        .into_iter()
+        .map(|t| Bar {
+            label: t.status.as_str().into(),
+            value: t.minor.values().sum::<i64>() as f64,
+            text: total_text(&t.minor, t.count).into(),
+            tone: status_tone(t.status),
+        })
+        .collect();
+    let style = css!(
+        "display:grid; gap:24px; grid-template-columns:repeat(auto-fit, minmax(360px, 1fr));
+         h3 { margin:0 0 8px; font-size:14px; }
+         table { border-collapse:collapse; width:100%; font-size:13px; }
+         th { text-align:left; color:var(--sb-muted); font-weight:600; padding:4px 8px; border-bottom:1px solid var(--sb-border); }
+         td { padding:5px 8px; border-bottom:1px solid var(--sb-border); white-space:nowrap; }
+         .num { text-align:right; font-variant-numeric:tabular-nums; }
+         .status { font-weight:600; text-transform:capitalize; }"
+    );
+    let feed = ledger.feed().map(|i| {
+        html! {
+            <tr>
+                <td>{ &i.invoice_id }</td>
+                <td>{ &i.subscriber_name }</td>
+                <td class="num">{ i.amount.to_string() }</td>
+                <td class="status" style={format!("color:var(--sb-{})", status_tone(i.status))}>{ i.status.as_str() }</td>
+            </tr>
+        }
+    });
+    let subscribers = ledger.subscriber_changes().map(|s| {
+        html! { <tr><td>{ &s.name }</td><td>{ &s.plan }</td><td class="status">{ s.status.as_str() }</td></tr> }
+    });
+    html! {
+        <div class={style} data-testid="billing">
+            <section>
+                <h3>{ "Invoice feed" }</h3>
+                <table>
+                    <thead><tr><th scope="col">{ "Invoice" }</th><th scope="col">{ "Subscriber" }</th>
+                        <th scope="col" class="num">{ "Amount" }</th><th scope="col">{ "Status" }</th></tr></thead>
+                    <tbody>{ for feed }</tbody>
+                </table>
+            </section>
+            <section style="display:grid; gap:16px; align-content:start;">
+                <Bars title="Totals by status" {bars} />
+                <TimeSeriesChart title="Paid revenue" unit={CURRENCY} series={REVENUE}
+                                 history={state.revenue.clone()} {version} window_secs={1800.0}
+                                 height={140} decimals={2} />
+                <div>
+                    <h3>{ "Subscriber changes" }</h3>
+                    <table>
+                        <thead><tr><th scope="col">{ "Subscriber" }</th><th scope="col">{ "Plan" }</th><th scope="col">{ "Now" }</th></tr></thead>
+                        <tbody>{ for subscribers }</tbody>
+                    </table>
+                </div>
+            </section>
+        </div>
+    }
+}
+
+/// The overview card: paid revenue and overdue invoices.
+#[component]
+pub fn BillingSummary() -> Html {
+    let (state, _) = use_billing();
+    let ledger = state.ledger.borrow();
+    let overdue = ledger
+        .totals()
+        .into_iter()
+        .find(|t| t.status == InvoiceStatus::Overdue);
+    let paid = Money {
+        minor: ledger.paid(CURRENCY),
+        currency: CURRENCY.into(),
+    };
+    html! {
+        <p>
+            { "Paid since opened: " }<b>{ paid.to_string() }</b><br />
+            { format!("Overdue invoices: {}", overdue.map(|t| t.count).unwrap_or(0)) }
+        </p>
+    }
+}

@@ -1,0 +1,273 @@
+//! The session table's model, without a browser: applies `new`, `update` and `terminate`,
+//! derives per-session bandwidth from byte deltas, keeps removed rows briefly for their exit
+//! animation, and stays bounded.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use switchboard_core::{Instant, Provenance};
+
+use crate::data::{Session, SessionAction, SessionUpdate};
+
+/// How long a removed row stays on screen, fading out.
+pub const LEAVE_FOR: Duration = Duration::from_millis(800);
+/// How long a new row is highlighted.
+pub const ENTER_FOR: Duration = Duration::from_millis(1500);
+
+/// One session on screen.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Row {
+    /// The session as last reported.
+    pub session: Session,
+    /// Download rate from the last two reports, bytes per second.
+    pub down_bps: f64,
+    /// Upload rate from the last two reports, bytes per second.
+    pub up_bps: f64,
+    /// When the last report arrived (durations tick on from here).
+    pub seen_at: Instant,
+    /// When the row appeared.
+    pub entered_at: Instant,
+    /// Live or simulated.
+    pub provenance: Provenance,
+}
+
+impl Row {
+    /// The session length now: the reported length plus the time since that report.
+    pub fn duration(&self, now: Instant) -> Duration {
+        Duration::from_secs(self.session.session_time_seconds) + self.seen_at.until(now)
+    }
+}
+
+/// A sortable column.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SortKey {
+    /// Login.
+    Username,
+    /// Subscriber address.
+    Ip,
+    /// Access server.
+    Nas,
+    /// Bytes uploaded.
+    Upload,
+    /// Bytes downloaded.
+    Download,
+    /// Download rate.
+    Rate,
+    /// Session length.
+    Duration,
+}
+
+/// The table.
+#[derive(Clone, Debug)]
+pub struct SessionTable {
+    rows: BTreeMap<String, Row>,
+    leaving: Vec<(Row, Instant)>,
+    /// Most rows kept; `new` sessions beyond it are counted in `overflow`.
+    pub max_rows: usize,
+    /// Updates and terminations for sessions the table did not know.
+    pub unknown: u64,
+    /// New sessions not shown because the table was full.
+    pub overflow: u64,
+}
+
+impl SessionTable {
+    /// An empty table of at most `max_rows` rows.
+    pub fn new(max_rows: usize) -> Self {
+        Self {
+            rows: BTreeMap::new(),
+            leaving: Vec::new(),
+            max_rows,
+            unknown: 0,
+            overflow: 0,
+        }
+    }
+
+    /// Active sessions.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Whether no session is active.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// Applies one update that arrived at `at`.
+    pub fn apply(&mut self, u: SessionUpdate, at: Instant, provenance: Provenance) {
+        // Live data replaces simulated rows rather than mixing with them.
+        if provenance == Provenance::Live
+            && self.rows.values().any(|r| r.provenance != Provenance::Live)
+        {
+            self.rows.clear();
+            self.leaving.clear();
+        }
+        let id = u.session.session_id.clone();
+        match (u.action, self.rows.get_mut(&id)) {
+            (SessionAction::Terminate, Some(_)) => {
+                if let Some(mut row) = self.rows.remove(&id) {
+                    row.session = u.session;
+                    self.leaving.push((row, at));
+                }
+            }
+            (SessionAction::Terminate, None) => self.unknown += 1,
+            (SessionAction::New | SessionAction::Update, Some(row)) => {
+                let secs = u
+                    .session
+                    .session_time_seconds
+                    .saturating_sub(row.session.session_time_seconds);
+                if secs > 0 {
+                    let delta = |new: u64, old: u64| new.saturating_sub(old) as f64 / secs as f64;
+                    row.down_bps = delta(u.session.download_bytes, row.session.download_bytes);
+                    row.up_bps = delta(u.session.upload_bytes, row.session.upload_bytes);
+                }
+                row.session = u.session;
+                row.seen_at = at;
+                row.provenance = provenance;
+            }
+            (action, None) => {
+                if action == SessionAction::Update {
+                    self.unknown += 1; // we missed its `new`; show it from now on
+                }
+                if self.rows.len() >= self.max_rows {
+                    self.overflow += 1;
+                    return;
+                }
+                let row = Row {
+                    session: u.session,
+                    down_bps: 0.0,
+                    up_bps: 0.0,
+                    seen_at: at,
+                    entered_at: at,
+                    provenance,
+                };
+                self.rows.insert(id, row);
+            }
+        }
+    }
+
+    /// Rows sorted by `key`, ties broken by session id so the order is stable.
+    pub fn sorted(&self, key: SortKey, descending: bool, now: Instant) -> Vec<&Row> {
+        let mut rows: Vec<&Row> = self.rows.values().collect();
+        rows.sort_by(|a, b| {
+            let (x, y) = (&a.session, &b.session);
+            let order = match key {
+                SortKey::Username => x.username.cmp(&y.username),
+                SortKey::Ip => x.ip_address.cmp(&y.ip_address),
+                SortKey::Nas => x.nas_ip_address.cmp(&y.nas_ip_address),
+                SortKey::Upload => x.upload_bytes.cmp(&y.upload_bytes),
+                SortKey::Download => x.download_bytes.cmp(&y.download_bytes),
+                SortKey::Rate => a.down_bps.total_cmp(&b.down_bps),
+                SortKey::Duration => a.duration(now).cmp(&b.duration(now)),
+            };
+            let order = if descending { order.reverse() } else { order };
+            order.then_with(|| x.session_id.cmp(&y.session_id))
+        });
+        rows
+    }
+
+    /// Rows removed less than [`LEAVE_FOR`] ago, still fading out.
+    pub fn leaving(&self, now: Instant) -> impl Iterator<Item = &Row> {
+        self.leaving
+            .iter()
+            .filter(move |(_, at)| at.until(now) < LEAVE_FOR)
+            .map(|(r, _)| r)
+    }
+
+    /// Forgets rows that finished leaving. Call it now and then; the list is bounded anyway.
+    pub fn prune(&mut self, now: Instant) {
+        self.leaving.retain(|(_, at)| at.until(now) < LEAVE_FOR);
+        if self.leaving.len() > self.max_rows {
+            let excess = self.leaving.len() - self.max_rows;
+            self.leaving.drain(..excess);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn update(action: SessionAction, id: &str, secs: u64, down: u64) -> SessionUpdate {
+        SessionUpdate {
+            action,
+            session: Session {
+                session_id: id.into(),
+                username: format!("{id}@example.net"),
+                ip_address: "100.64.0.2".into(),
+                nas_ip_address: "10.1.1.1".into(),
+                upload_bytes: down / 10,
+                download_bytes: down,
+                session_time_seconds: secs,
+                last_update: String::new(),
+            },
+        }
+    }
+
+    fn t(ms: u64) -> Instant {
+        Instant::from_millis(ms)
+    }
+
+    #[test]
+    fn new_update_terminate_with_rates_and_exit() {
+        use SessionAction::*;
+        let mut table = SessionTable::new(10);
+        table.apply(update(New, "a", 0, 0), t(0), Provenance::Live);
+        table.apply(
+            update(Update, "a", 10, 5_000_000),
+            t(10_000),
+            Provenance::Live,
+        );
+        let row = table.sorted(SortKey::Username, false, t(10_000))[0].clone();
+        assert_eq!(row.down_bps, 500_000.0, "5 MB over 10 s");
+        assert_eq!(
+            row.duration(t(13_000)),
+            Duration::from_secs(13),
+            "ticks on between reports"
+        );
+        table.apply(
+            update(Terminate, "a", 12, 5_000_000),
+            t(12_000),
+            Provenance::Live,
+        );
+        assert!(table.is_empty());
+        assert_eq!(table.leaving(t(12_500)).count(), 1, "fading out");
+        assert_eq!(table.leaving(t(13_000)).count(), 0);
+        table.prune(t(13_000));
+        assert_eq!(table.unknown, 0);
+    }
+
+    #[test]
+    fn unknown_sessions_are_counted_and_the_table_is_bounded() {
+        use SessionAction::*;
+        let mut table = SessionTable::new(2);
+        table.apply(update(Terminate, "ghost", 1, 1), t(0), Provenance::Live);
+        table.apply(update(Update, "late", 5, 1), t(0), Provenance::Live);
+        assert_eq!(table.unknown, 2);
+        assert_eq!(table.len(), 1, "an update for a missed session shows it");
+        table.apply(update(New, "b", 0, 0), t(0), Provenance::Live);
+        table.apply(update(New, "c", 0, 0), t(0), Provenance::Live);
+        assert_eq!((table.len(), table.overflow), (2, 1));
+    }
+
+    #[test]
+    fn sorting_and_live_replacing_simulated() {
+        use SessionAction::*;
+        let mut table = SessionTable::new(10);
+        table.apply(update(New, "b", 0, 300), t(0), Provenance::Simulated);
+        table.apply(update(New, "a", 0, 100), t(0), Provenance::Simulated);
+        let ids = |t: &SessionTable, k, d| {
+            t.sorted(k, d, Instant::from_millis(0))
+                .iter()
+                .map(|r| r.session.session_id.clone())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(ids(&table, SortKey::Username, false), ["a", "b"]);
+        assert_eq!(ids(&table, SortKey::Download, true), ["b", "a"]);
+        table.apply(update(New, "live", 0, 0), t(1), Provenance::Live);
+        assert_eq!(
+            ids(&table, SortKey::Username, false),
+            ["live"],
+            "simulated rows are dropped"
+        );
+    }
+}

@@ -1,0 +1,46 @@
+//! The sessions module's views and its [`WsModule`] declaration.
+
+mod monitor;
+
+use switchboard_core::simulator::Simulator;
+use switchboard_kit::module::WsModule;
+use yew::prelude::*;
+
+pub use monitor::{ActiveSessionsSummary, LiveSessionMonitor, LiveSessionMonitorProps};
+
+use crate::data::CHANNELS;
+use crate::sim::SessionSimulator;
+
+/// The sessions module.
+#[derive(Debug)]
+pub struct Sessions;
+
+/// The registry entry.
+pub static MODULE: Sessions = Sessions;
+
+impl WsModule for Sessions {
+    fn id(&self) -> &'static str {
+        "sessions"
+    }
+    fn title(&self) -> &'static str {
+        "Sessions"
+    }
+    fn icon(&self) -> &'static str {
+        "M4 6h16M4 12h16M4 18h10"
+    }
+    fn default_url(&self) -> &'static str {
+        "/ws/sessions"
+    }
+    fn channels(&self) -> &'static [&'static str] {
+        CHANNELS
+    }
+    fn simulator(&self) -> Option<Box<dyn Simulator>> {
+        Some(Box::new(SessionSimulator::default()))
+    }
+    fn page(&self) -> Html {
+        html! { <LiveSessionMonitor /> }
+    }
+    fn card(&self) -> Html {
+        html! { <ActiveSessionsSummary /> }
+    }
+}

@@ -1,0 +1,137 @@
+//! Support views: the live queue by priority and age, open tickets by priority, open tickets
+//! over time, and the SLA indicator.
+
+use std::time::Duration;
+
+use stylist::yew::styled_component;
+use switchboard_core::Frame;
+use switchboard_kit::bars::{Bar, Bars};
+use switchboard_kit::chart::{History, Sample, SeriesSpec, TimeSeriesChart, record};
+use switchboard_kit::format;
+use switchboard_kit::handle::now;
+use switchboard_kit::hooks::{Folded, use_channel_fold, use_now};
+use yew::prelude::*;
+
+use crate::data::{Priority, TICKET_UPDATE, TicketUpdate};
+use crate::queue::{DEFAULT_SLA, Queue};
+
+const OPEN: &[SeriesSpec] = &[SeriesSpec {
+    label: "Open tickets",
+    color: 1,
+}];
+
+#[derive(Debug)]
+struct State {
+    queue: Queue,
+    open: History,
+}
+
+fn fold(s: &mut State, t: TicketUpdate, frame: &Frame) {
+    s.queue.apply(t);
+    let open = s.queue.active().len() as f64;
+    record(
+        &mut s.open.0.borrow_mut(),
+        now(),
+        Sample::new(&[open], frame.provenance()),
+    );
+}
+
+#[hook]
+fn use_queue() -> Folded<State> {
+    use_channel_fold(
+        TICKET_UPDATE,
+        || State {
+            queue: Queue::default(),
+            open: History::new(600, Some(Duration::from_secs(1800))),
+        },
+        fold,
+    )
+}
+
+fn priority_tone(p: Priority) -> &'static str {
+    match p {
+        Priority::Urgent => "bad",
+        Priority::High => "warn",
+        Priority::Normal => "series1",
+        Priority::Low => "muted",
+    }
+}
+
+/// The support page.
+#[styled_component]
+pub fn SupportPage() -> Html {
+    let state = use_queue();
+    let now = use_now(1000);
+    let s = state.borrow();
+    let breaches = s.queue.breaches(now, DEFAULT_SLA);
+    let bars: Vec<Bar> = s
+        .queue
+        .by_priority()
+        .into_iter()
+        .map(|(p, n)| Bar {
+            label: p.as_str().into(),
+            value: n as f64,
+            text: n.to_string().into(),
+            tone: priority_tone(p),
+        })
+        .collect();
+    let style = css!(
+        "display:grid; gap:24px; grid-template-columns:repeat(auto-fit, minmax(360px, 1fr));
+         h3 { margin:0 0 8px; font-size:14px; }
+         table { border-collapse:collapse; width:100%; font-size:13px; }
+         th { text-align:left; color:var(--sb-muted); font-weight:600; padding:4px 8px; border-bottom:1px solid var(--sb-border); }
+         td { padding:5px 8px; border-bottom:1px solid var(--sb-border); }
+         .prio { font-weight:700; text-transform:uppercase; font-size:11px; }
+         .late { color:var(--sb-bad); font-weight:600; }
+         .sla { padding:8px 12px; border-radius:6px; font-weight:600; border:1px solid; }"
+    );
+    let rows = s.queue.active().into_iter().map(|t| {
+        let age = Queue::age(t, now);
+        let late = age > DEFAULT_SLA;
+        html! {
+            <tr data-ticket={t.ticket_id.clone()}>
+                <td class="prio" style={format!("color:var(--sb-{})", priority_tone(t.priority))}>{ t.priority.as_str() }</td>
+                <td>{ &t.subject }</td>
+                <td>{ t.status.as_str() }</td>
+                <td>{ t.assignee.clone().unwrap_or_else(|| "unassigned".into()) }</td>
+                <td class={classes!(late.then_some("late"))}>{ format::clock(age) }{ if late { " ⚠ SLA" } else { "" } }</td>
+            </tr>
+        }
+    });
+    let sla_tone = if breaches > 0 { "bad" } else { "ok" };
+    html! {
+        <div class={style} data-testid="support">
+            <section>
+                <h3>{ "Ticket queue" }</h3>
+                <table>
+                    <thead><tr><th scope="col">{ "Priority" }</th><th scope="col">{ "Subject" }</th>
+                        <th scope="col">{ "Status" }</th><th scope="col">{ "Assignee" }</th><th scope="col">{ "Age" }</th></tr></thead>
+                    <tbody>{ for rows }</tbody>
+                </table>
+            </section>
+            <section style="display:grid; gap:16px; align-content:start;">
+                <div class="sla" data-testid="sla" style={format!("color:var(--sb-{sla_tone})")}>
+                    { format!("{breaches} ticket(s) open longer than {} h (SLA)", DEFAULT_SLA.as_secs() / 3600) }
+                </div>
+                <Bars title="Open tickets by priority" {bars} />
+                <TimeSeriesChart title="Open tickets" unit="tickets" series={OPEN} history={s.open.clone()}
+                                 version={state.version()} window_secs={1800.0} height={140} decimals={0} />
+            </section>
+        </div>
+    }
+}
+
+/// The overview card: open tickets and SLA breaches.
+#[component]
+pub fn SupportSummary() -> Html {
+    let state = use_queue();
+    let now = use_now(5000);
+    let s = state.borrow();
+    let urgent = s.queue.by_priority()[0].1;
+    html! {
+        <p>
+            <b>{ s.queue.active().len() }</b>{ " open tickets" }{ format!(" · {urgent} urgent") }<br />
+            { format!("{} past the {} h SLA", s.queue.breaches(now, DEFAULT_SLA), DEFAULT_SLA.as_secs() / 3600) }
+        </p>
+    }
+}
