@@ -1,31 +1,84 @@
-//! The Switchboard shell: the router, the layout, and the module registry.
+//! The Switchboard shell: loads `config.json`, runs one connection per module, and lays out
+//! the navigation, the overview and each module's page.
 //!
-//! The shell owns no data. Each dashboard module brings its own connection, views and
-//! simulator; the shell lists them, routes to them, and lays them out.
+//! The shell owns no data. Each dashboard module brings its channels, views and simulator;
+//! the shell lists them ([`registry`]), configures them ([`config`]), connects them
+//! ([`runtime`]) and routes to them ([`routes`]).
 
+pub mod config;
 mod layout;
 mod pages;
 pub mod registry;
 mod routes;
+pub mod runtime;
+
+use std::rc::Rc;
 
 use yew::prelude::*;
 use yew_router::prelude::*;
 
-pub use layout::Shell;
+pub use layout::{Shell, ShellProps};
 pub use routes::Route;
+pub use runtime::Loaded;
 
 /// Mounts the app on `<body>`.
 pub fn start() {
     yew::Renderer::<App>::new().render();
 }
 
-/// The app with a browser router. The basename comes from `<base href>`, which trunk writes
-/// from `public_url`, so the same build works at `/` and under a CDN path.
+/// Fetches `config.json` next to `index.html`. A missing file means the built-in defaults; a
+/// malformed one is reported and the defaults stand in.
+async fn load_config() -> Loaded {
+    let known = registry::ids();
+    match gloo_net::http::Request::get("config.json").send().await {
+        Ok(resp) if resp.status() == 404 => Loaded {
+            config: Default::default(),
+            errors: vec![],
+        },
+        Ok(resp) if resp.ok() => {
+            let text = resp.text().await.unwrap_or_default();
+            let (config, errors) = config::parse(&text, &known);
+            Loaded { config, errors }
+        }
+        Ok(resp) => Loaded {
+            config: Default::default(),
+            errors: vec![config::ConfigError {
+                field: String::new(),
+                message: format!(
+                    "could not be loaded (HTTP {}); using the built-in defaults",
+                    resp.status()
+                ),
+            }],
+        },
+        Err(e) => Loaded {
+            config: Default::default(),
+            errors: vec![config::ConfigError {
+                field: String::new(),
+                message: format!("could not be loaded ({e}); using the built-in defaults"),
+            }],
+        },
+    }
+}
+
+/// The app: the browser router around the shell, once the config is in.
 #[component]
 pub fn App() -> Html {
+    let loaded = use_state(|| None::<Rc<Loaded>>);
+    {
+        let loaded = loaded.clone();
+        use_effect_with((), move |_| {
+            wasm_bindgen_futures::spawn_local(async move {
+                loaded.set(Some(Rc::new(load_config().await)));
+            });
+        });
+    }
     html! {
         <BrowserRouter>
-            <Shell />
+            if let Some(loaded) = (*loaded).clone() {
+                <Shell {loaded} />
+            } else {
+                <p style="padding:20px">{ "Loading configuration…" }</p>
+            }
         </BrowserRouter>
     }
 }

@@ -1,43 +1,163 @@
-//! The shell's own pages: the overview, a module's page, and 404.
+//! The shell's pages: the overview of every module's card, a module's page, and 404.
 
+use std::rc::Rc;
+
+use stylist::yew::styled_component;
+use switchboard_core::{DropReason, Status};
+use switchboard_kit::hooks::{use_now, use_status, use_ws_handle};
+use switchboard_kit::provider::WsScope;
+use switchboard_kit::status::{SimulatedBanner, StatusBadge, short_duration};
 use yew::prelude::*;
 use yew_router::prelude::*;
 
-use crate::registry::{MODULES, by_route};
+use crate::layout::icon;
 use crate::routes::Route;
+use crate::runtime::ModuleRuntime;
 
-/// `/`: every module's summary card.
+/// "last live data 3 s ago", or why there is none.
 #[component]
-pub fn Overview() -> Html {
-    let cards = MODULES
+fn DataAge() -> Html {
+    let handle = use_ws_handle();
+    let now = use_now(1000);
+    let status = use_status().status;
+    let last = handle
+        .stats()
+        .channels
+        .values()
+        .filter_map(|c| c.last_at)
+        .max();
+    let text = match (last, handle.is_simulating()) {
+        (_, true) => "showing simulated data".to_owned(),
+        (Some(at), _) => format!("last live data {} ago", short_duration(at.until(now))),
+        (None, _) if status == Status::Connected => "connected, waiting for data".to_owned(),
+        (None, _) => "no live data yet".to_owned(),
+    };
+    html! { <span class="age" data-testid="data-age">{ text }</span> }
+}
+
+/// What the connection has counted: frames in, drops by reason, decode errors, reconnects.
+#[component]
+fn Counters() -> Html {
+    let handle = use_ws_handle();
+    let _ = use_now(1000);
+    let stats = handle.stats();
+    let drops: Vec<String> = DropReason::ALL
         .iter()
-        .map(|m| html! { <section><h2>{ m.title }</h2></section> });
+        .filter(|r| stats.drops(**r) > 0)
+        .map(|r| format!("{} {}", stats.drops(*r), r))
+        .collect();
+    let drops = if drops.is_empty() {
+        "none".to_owned()
+    } else {
+        drops.join(", ")
+    };
+    html! {
+        <p class="counters" data-testid="counters">
+            { format!(
+                "{} frames received · dropped: {drops} · {} payloads of the wrong shape · {} reconnects",
+                stats.frames_in,
+                stats.total_decode_errors(),
+                stats.reconnects
+            ) }
+        </p>
+    }
+}
+
+fn module_error(message: &str) -> Html {
+    html! { <p class="module-error" role="alert" data-testid="module-error">{ message.to_owned() }</p> }
+}
+
+/// Props of [`Overview`] and [`ModulePage`].
+#[derive(Properties, PartialEq, Debug)]
+pub struct OverviewProps {
+    /// The running modules.
+    pub runtimes: Rc<Vec<ModuleRuntime>>,
+}
+
+/// `/`: every module's summary card, with its own status.
+#[styled_component]
+pub fn Overview(props: &OverviewProps) -> Html {
+    let style = css!(
+        "display:grid; gap:16px; grid-template-columns:repeat(auto-fill, minmax(320px, 1fr));
+         article { background:var(--sb-surface); border:1px solid var(--sb-border); border-radius:10px;
+                   padding:14px 16px; display:grid; gap:10px; align-content:start; min-width:0; }
+         header { display:flex; align-items:center; gap:8px; flex-wrap:wrap; }
+         h2 { font-size:15px; margin:0; display:flex; align-items:center; gap:6px; }
+         h2 a { color:var(--sb-text); text-decoration:none; }
+         .age { font-size:12px; color:var(--sb-muted); margin-left:auto; }
+         .module-error { color:var(--sb-bad); margin:0; }
+         p { margin:0; }"
+    );
+    let cards = props.runtimes.iter().map(|rt| {
+        let m = rt.module;
+        let title = html! {
+            <h2>{ icon(m.icon()) }<Link<Route> to={Route::Module { module: m.route().to_owned() }}>{ m.title() }</Link<Route>></h2>
+        };
+        match &rt.handle {
+            Ok(handle) => html! {
+                <article data-module={m.id()}>
+                    <WsScope handle={handle.clone()}>
+                        <header>{ title }<StatusBadge controls={false} /><DataAge /></header>
+                        <SimulatedBanner />
+                        { m.card() }
+                    </WsScope>
+                </article>
+            },
+            Err(e) => html! { <article data-module={m.id()}><header>{ title }</header>{ module_error(e) }</article> },
+        }
+    });
     html! {
         <>
-            <h2>{ "Overview" }</h2>
-            if MODULES.is_empty() {
-                <p>{ "No dashboard modules are registered in this build." }</p>
-            } else {
-                { for cards }
+            <h2 class="sb-visually-hidden">{ "Overview" }</h2>
+            if props.runtimes.is_empty() {
+                <p>{ "No dashboard modules are enabled in this deployment." }</p>
             }
+            <div class={style}>{ for cards }</div>
         </>
     }
 }
 
 /// Props of [`ModulePage`].
-#[derive(Properties, PartialEq)]
+#[derive(Properties, PartialEq, Debug)]
 pub struct ModulePageProps {
+    /// The running modules.
+    pub runtimes: Rc<Vec<ModuleRuntime>>,
     /// The route segment from the URL.
     pub module: String,
 }
 
-/// `/<module>`: a module's full page, or 404 for an unknown segment.
-#[component]
+/// `/<module>`: the module's page with its status, controls and counters; 404 for an unknown
+/// or disabled module.
+#[styled_component]
 pub fn ModulePage(props: &ModulePageProps) -> Html {
-    match by_route(&props.module) {
-        Some(m) => html! { <h2>{ m.title }</h2> },
-        None => html! { <NotFound /> },
-    }
+    let Some(rt) = props
+        .runtimes
+        .iter()
+        .find(|r| r.module.route() == props.module)
+    else {
+        return html! { <NotFound /> };
+    };
+    let m = rt.module;
+    let style = css!(
+        "display:grid; gap:14px;
+         > header { display:flex; align-items:center; gap:16px; flex-wrap:wrap; }
+         h2 { margin:0; font-size:20px; display:flex; align-items:center; gap:8px; }
+         .counters { margin:0; font-size:12px; color:var(--sb-muted); }
+         .module-error { color:var(--sb-bad); }
+         .body { background:var(--sb-surface); border:1px solid var(--sb-border); border-radius:10px; padding:16px; }"
+    );
+    let body = match &rt.handle {
+        Ok(handle) => html! {
+            <WsScope handle={handle.clone()}>
+                <header><h2>{ icon(m.icon()) }{ m.title() }</h2><StatusBadge /></header>
+                <SimulatedBanner />
+                <Counters />
+                <div class="body">{ m.page() }</div>
+            </WsScope>
+        },
+        Err(e) => html! { <><header><h2>{ m.title() }</h2></header>{ module_error(e) }</> },
+    };
+    html! { <section class={style} data-module={m.id()}>{ body }</section> }
 }
 
 /// The 404 page.

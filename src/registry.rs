@@ -1,19 +1,59 @@
 //! The module registry: one static list, checked as a whole by the tests.
+//!
+//! To add a module, add its crate and put its `MODULE` here; see `docs/ADDING_A_MODULE.md`.
 
-/// A registered dashboard module, as the shell sees it until the kit's `WsModule` contract
-/// lands: what the navigation needs.
-#[derive(Debug)]
-pub struct ModuleEntry {
-    /// Stable id, also the route segment.
-    pub id: &'static str,
-    /// Human title for navigation and headings.
-    pub title: &'static str,
-}
+use switchboard_kit::module::WsModule;
 
 /// Every module the shell shows, in navigation order.
-pub static MODULES: &[ModuleEntry] = &[];
+pub static MODULES: &[&dyn WsModule] = &[
+    &switchboard_network::ui::MODULE,
+    &switchboard_sessions::ui::MODULE,
+    &switchboard_billing::ui::MODULE,
+    &switchboard_support::ui::MODULE,
+];
 
-/// Finds a module by its route segment.
-pub fn by_route(segment: &str) -> Option<&'static ModuleEntry> {
-    MODULES.iter().find(|m| m.id == segment)
+/// The ids, for validating `config.json`.
+pub fn ids() -> Vec<&'static str> {
+    MODULES.iter().map(|m| m.id()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use switchboard_kit::module::validate;
+
+    #[test]
+    fn the_registry_is_valid() {
+        assert_eq!(validate(MODULES), Ok(()));
+        assert_eq!(ids(), ["network", "sessions", "billing", "support"]);
+    }
+
+    #[test]
+    fn every_module_can_simulate_and_declares_what_it_simulates() {
+        for m in MODULES {
+            let mut sim = m
+                .simulator()
+                .unwrap_or_else(|| panic!("{} has no simulator", m.id()));
+            let mut rng = fastrand::Rng::with_seed(1);
+            let mut seen = std::collections::BTreeSet::new();
+            for i in 0..50 {
+                for f in sim.tick(switchboard_core::Instant::from_millis(i * 2000), &mut rng) {
+                    seen.insert(f.channel().to_owned());
+                }
+            }
+            for channel in &seen {
+                assert!(
+                    m.channels().contains(&channel.as_str()),
+                    "{} simulates undeclared `{channel}`",
+                    m.id()
+                );
+            }
+            assert_eq!(
+                seen.len(),
+                m.channels().len(),
+                "{} simulates every channel",
+                m.id()
+            );
+        }
+    }
 }

@@ -1,8 +1,13 @@
-//! The shell in headless Chromium: what an operator sees on the first screen and on a bad URL.
+//! The shell in headless Chromium: navigation, routes, config problems, and every module's
+//! views fed live by the development backend that `cargo xtask test` starts.
 #![cfg(target_arch = "wasm32")]
-#![allow(clippy::unwrap_used)] // test helpers: a failed unwrap is a failed test
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap is a failed test
 
-use switchboard::Shell;
+use std::rc::Rc;
+
+use switchboard::config::parse;
+use switchboard::registry::ids;
+use switchboard::{Loaded, Shell};
 use wasm_bindgen_test::*;
 use yew::prelude::*;
 use yew_router::history::{AnyHistory, History, MemoryHistory};
@@ -10,51 +15,224 @@ use yew_router::prelude::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
+const BACKEND: Option<&str> = option_env!("SWITCHBOARD_TEST_BACKEND");
+const TOKEN: Option<&str> = option_env!("SWITCHBOARD_TEST_TOKEN");
+
 #[derive(Properties, PartialEq)]
 struct AtProps {
     history: AnyHistory,
+    loaded: Rc<Loaded>,
 }
 
 #[component]
 fn At(props: &AtProps) -> Html {
-    html! { <Router history={props.history.clone()}><Shell /></Router> }
+    html! { <Router history={props.history.clone()}><Shell loaded={props.loaded.clone()} /></Router> }
 }
 
-/// Mounts the shell at `path` in a fresh `<div>` and returns that element.
-async fn mount(path: &str) -> web_sys::Element {
+/// Mounts the shell at `path` with `config_json`, in a fresh `<div>`.
+async fn mount(path: &str, config_json: &str) -> web_sys::Element {
+    let (config, errors) = parse(config_json, &ids());
     let document = web_sys::window().unwrap().document().unwrap();
     let root = document.create_element("div").unwrap();
     document.body().unwrap().append_child(&root).unwrap();
     let history = AnyHistory::from(MemoryHistory::new());
     history.push(path);
-    yew::Renderer::<At>::with_root_and_props(root.clone(), AtProps { history }).render();
+    let loaded = Rc::new(Loaded { config, errors });
+    yew::Renderer::<At>::with_root_and_props(root.clone(), AtProps { history, loaded }).render();
     yew::scheduler::flush().await;
     root
 }
 
-#[wasm_bindgen_test]
-async fn the_header_names_the_product_and_links_the_overview() {
-    let root = mount("/").await;
-    let title = root.query_selector("header h1").unwrap().unwrap();
-    assert_eq!(title.text_content().unwrap(), "Switchboard");
-    let nav = root
-        .query_selector("nav[aria-label=Modules]")
+/// A config that points every module at the test backend.
+fn live_config() -> String {
+    let backend = BACKEND.expect("run through `cargo xtask test`");
+    let modules: Vec<String> = ids()
+        .iter()
+        .map(|id| format!(r#""{id}":{{"url":"ws://{backend}/ws/{id}"}}"#))
+        .collect();
+    format!(
+        r#"{{"token_key":"test.token","modules":{{{}}}}}"#,
+        modules.join(",")
+    )
+}
+
+fn text(root: &web_sys::Element, selector: &str) -> String {
+    root.query_selector(selector)
+        .unwrap()
+        .map(|e| e.text_content().unwrap_or_default())
+        .unwrap_or_default()
+}
+
+fn exists(root: &web_sys::Element, selector: &str) -> bool {
+    root.query_selector(selector).unwrap().is_some()
+}
+
+async fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
+    let started = js_sys::Date::now();
+    loop {
+        yew::scheduler::flush().await;
+        if cond() {
+            return;
+        }
+        assert!(
+            js_sys::Date::now() - started < 10_000.0,
+            "timed out waiting for {what}"
+        );
+        gloo_timers::future::TimeoutFuture::new(25).await;
+    }
+}
+
+fn set_token() {
+    let storage = web_sys::window()
+        .unwrap()
+        .session_storage()
         .unwrap()
         .unwrap();
-    assert!(nav.text_content().unwrap().contains("Overview"));
+    storage.set_item("test.token", TOKEN.unwrap()).unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn navigation_lists_every_module_with_a_status_word() {
+    let root = mount("/", "{}").await;
+    assert_eq!(text(&root, "header h1"), "Switchboard");
+    let nav = text(&root, "nav[aria-label=Modules]");
+    for title in ["Overview", "Network", "Sessions", "Billing", "Support"] {
+        assert!(nav.contains(title), "{nav}");
+    }
+    let statuses = root
+        .query_selector_all("nav [data-status]")
+        .unwrap()
+        .length();
+    assert_eq!(statuses, 4, "every module shows its status");
+    assert!(!exists(&root, "[data-testid=not-found]"));
+}
+
+#[wasm_bindgen_test]
+async fn unknown_addresses_show_404_and_disabled_modules_are_hidden() {
+    let root = mount("/no-such-module", "{}").await;
+    assert!(text(&root, "[data-testid=not-found]").contains("Page not found"));
+    let root = mount("/billing", r#"{"modules":{"billing":{"enabled":false}}}"#).await;
     assert!(
-        root.query_selector("[data-testid=not-found]")
+        exists(&root, "[data-testid=not-found]"),
+        "a disabled module has no page"
+    );
+    assert!(!text(&root, "nav").contains("Billing"));
+}
+
+#[wasm_bindgen_test]
+async fn a_malformed_config_shows_its_error_and_the_app_still_runs() {
+    let root = mount(
+        "/",
+        r#"{"simulation":"often","modules":{"network":{"url":7}}}"#,
+    )
+    .await;
+    let errors = text(&root, "[data-testid=config-errors]");
+    assert!(
+        errors.contains("config.json: `simulation` must be true or false"),
+        "{errors}"
+    );
+    assert!(errors.contains("`modules.network.url`"), "{errors}");
+    assert_eq!(
+        root.query_selector_all("article[data-module]")
             .unwrap()
-            .is_none()
+            .length(),
+        4
     );
 }
 
 #[wasm_bindgen_test]
-async fn an_unknown_address_shows_the_404_page() {
-    let root = mount("/no-such-module").await;
-    let page = root
-        .query_selector("[data-testid=not-found]")
-        .unwrap()
-        .unwrap();
-    assert!(page.text_content().unwrap().contains("Page not found"));
+async fn offline_modules_show_labelled_simulated_data() {
+    // Nothing listens on port 9: every module is offline and simulates.
+    let config = r#"{"modules":{"network":{"url":"ws://127.0.0.1:9/ws"}}}"#;
+    let root = mount("/network", config).await;
+    wait_for("simulated bandwidth", || {
+        exists(&root, "[data-testid=simulated]")
+            && text(&root, "[data-testid=chart-latest]").contains("Mbps")
+    })
+    .await;
+    assert!(text(&root, "[data-testid=simulated]").contains("Simulated data — live feed offline"));
+}
+
+#[wasm_bindgen_test]
+async fn live_modules_show_live_data_without_the_simulated_label() {
+    set_token();
+    let root = mount("/", &live_config()).await;
+    wait_for("every card connected", || {
+        root.query_selector_all("article [data-status=connected]")
+            .unwrap()
+            .length()
+            == 4
+    })
+    .await;
+    wait_for("the simulated labels to go", || {
+        !exists(&root, "[data-testid=simulated]")
+    })
+    .await;
+    wait_for("live bandwidth figures", || {
+        text(
+            &root,
+            "article[data-module=network] [data-testid=chart-latest]",
+        )
+        .contains("Mbps")
+    })
+    .await;
+}
+
+#[wasm_bindgen_test]
+async fn the_bandwidth_chart_text_alternative_shows_the_latest_live_figures() {
+    set_token();
+    let root = mount("/network", &live_config()).await;
+    wait_for("a live figure", || {
+        exists(&root, "section [data-testid=status][data-status=connected]")
+            && text(&root, "[data-testid=chart-latest]").contains("Download")
+            && !exists(&root, "[data-testid=simulated]")
+    })
+    .await;
+    let canvas = root.query_selector("canvas[role=img]").unwrap().unwrap();
+    let label = canvas.get_attribute("aria-label").unwrap();
+    assert!(label.starts_with("Bandwidth: Download "), "{label}");
+    assert!(label.contains(" Mbps, Upload "), "{label}");
+    assert!(!label.contains("simulated"), "{label}");
+    let dpr = web_sys::window().unwrap().device_pixel_ratio();
+    let css_width = canvas.get_bounding_client_rect().width();
+    let canvas: web_sys::HtmlCanvasElement = wasm_bindgen::JsCast::dyn_into(canvas).unwrap();
+    assert!(
+        (f64::from(canvas.width()) - (css_width * dpr).round()).abs() <= 1.0,
+        "backing store = css × dpr"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn a_session_appears_changes_and_disappears() {
+    set_token();
+    let root = mount("/sessions", &live_config()).await;
+    wait_for("live sessions", || {
+        exists(&root, "section [data-testid=status][data-status=connected]")
+    })
+    .await;
+    let session = |action: &str, down: u64, secs: u64| {
+        format!(
+            r#"{{"type":"session_update","data":{{"action":"{action}","session":{{"session_id":"sess_e2e","username":"probe@example.net","ip_address":"100.64.9.9","nas_ip_address":"10.1.1.9","upload_bytes":1000,"download_bytes":{down},"session_time_seconds":{secs},"last_update":"2025-10-16T12:00:00Z"}}}}}}"#
+        )
+    };
+    let post = |frame: String| async move {
+        let url = format!("http://{}/_control/sessions/script", BACKEND.unwrap());
+        let body = format!("[{frame}]");
+        let resp = gloo_net::http::Request::post(&url)
+            .header("Content-Type", "text/plain") // a simple request: no CORS preflight
+            .body(body)
+            .unwrap()
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+    };
+    let row = "tr[data-session=sess_e2e]:not(.leaving)";
+    post(session("new", 0, 0)).await;
+    wait_for("the new row", || exists(&root, row)).await;
+    assert!(text(&root, row).contains("probe@example.net"));
+    post(session("update", 5_000_000, 10)).await;
+    wait_for("the updated bytes", || text(&root, row).contains("5.0 MB")).await;
+    post(session("terminate", 5_000_000, 12)).await;
+    wait_for("the row to go", || !exists(&root, row)).await;
 }

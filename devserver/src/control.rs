@@ -8,7 +8,7 @@
 //! | `POST /_control/{module}/malformed` | one malformed frame of each kind |
 //! | `POST /_control/{module}/reject-auth?on=true` | refuse every auth frame (4001) |
 //! | `POST /_control/{module}/flood?rate=N&secs=D` | N frames a second for D seconds |
-//! | `POST /_control/{module}/script` (body: JSON array of frames) | send these frames |
+//! | `POST /_control/{module}/script` (body: JSON array of frames, any content type) | send these frames |
 //! | `GET /_control/report` | counters of every endpoint |
 //! | `GET /dev/config.json` | a dashboard config with a fresh dev token |
 
@@ -43,7 +43,7 @@ async fn fault(
     State(state): State<AppState>,
     Path((module, action)): Path<(String, String)>,
     Query(p): Query<Params>,
-    body: Option<Json<Vec<serde_json::Value>>>,
+    body: axum::body::Bytes,
 ) -> Response {
     if let Some(denied) = refuse_unless_loopback(&peer) {
         return denied;
@@ -66,9 +66,12 @@ async fn fault(
                 .map(|_| ())
         }
         "script" => {
-            let frames = body
-                .map(|Json(v)| v.iter().map(|f| f.to_string()).collect())
-                .unwrap_or_default();
+            // Any content type: browser tests send text/plain to avoid a CORS preflight.
+            let Ok(frames) = serde_json::from_slice::<Vec<serde_json::Value>>(&body) else {
+                let msg = "body must be a JSON array of frames";
+                return (StatusCode::BAD_REQUEST, ANY_ORIGIN, msg).into_response();
+            };
+            let frames = frames.iter().map(ToString::to_string).collect();
             endpoint.faults.send(Fault::Script(frames)).map(|_| ())
         }
         "refuse" => {

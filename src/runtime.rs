@@ -1,0 +1,121 @@
+//! One live connection per enabled module, for the life of the app, built from the registry
+//! and `config.json`. The nav dot, the overview card and the module page all share it.
+
+use std::rc::Rc;
+
+use switchboard_kit::WsHandle;
+use switchboard_kit::handle::HandleOptions;
+use switchboard_kit::module::WsModule;
+use switchboard_kit::token::SessionStorageToken;
+use yew::prelude::*;
+
+use crate::config::{ConfigError, RuntimeConfig, resolve_url};
+use crate::registry::MODULES;
+
+/// The loaded configuration and what was wrong with it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Loaded {
+    /// The configuration in force (defaults where the file was missing or wrong).
+    pub config: RuntimeConfig,
+    /// Problems to show, naming the file and the field.
+    pub errors: Vec<ConfigError>,
+}
+
+/// A module as the shell runs it.
+#[derive(Clone)]
+pub struct ModuleRuntime {
+    /// The module.
+    pub module: &'static dyn WsModule,
+    /// Its connection, or why it has none (a refused URL). Shown in the module's area only.
+    pub handle: Result<WsHandle, String>,
+}
+
+impl PartialEq for ModuleRuntime {
+    fn eq(&self, other: &Self) -> bool {
+        std::ptr::addr_eq(self.module, other.module) && self.handle == other.handle
+    }
+}
+
+impl std::fmt::Debug for ModuleRuntime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ModuleRuntime")
+            .field("id", &self.module.id())
+            .finish_non_exhaustive()
+    }
+}
+
+fn page_location() -> (String, String) {
+    let location = web_sys::window().map(|w| w.location());
+    let get = |f: fn(&web_sys::Location) -> Result<String, wasm_bindgen::JsValue>| {
+        location
+            .as_ref()
+            .and_then(|l| f(l).ok())
+            .unwrap_or_default()
+    };
+    (
+        get(web_sys::Location::protocol),
+        get(web_sys::Location::host),
+    )
+}
+
+/// Builds the runtimes of every enabled module. Nothing connects until [`start`].
+pub fn build(config: &RuntimeConfig) -> Vec<ModuleRuntime> {
+    let (protocol, host) = page_location();
+    MODULES
+        .iter()
+        .filter_map(|&module| {
+            let mc = config.module(module.id());
+            if !mc.enabled {
+                return None;
+            }
+            let url = mc.url.as_deref().unwrap_or(module.default_url());
+            let handle = resolve_url(url, &protocol, &host)
+                .map_err(|e| e.to_string())
+                .map(|url| {
+                    let mut connection = module.connection();
+                    connection.channels = module.channels().to_vec();
+                    let key = mc.token_key.unwrap_or_else(|| config.token_key.clone());
+                    let simulate = mc.simulation.unwrap_or(config.simulation);
+                    WsHandle::new(HandleOptions {
+                        url,
+                        config: connection,
+                        token: Rc::new(SessionStorageToken::new(key)),
+                        simulator: if simulate { module.simulator() } else { None },
+                    })
+                });
+            Some(ModuleRuntime { module, handle })
+        })
+        .collect()
+}
+
+/// The runtimes for `loaded`, started on mount and shut down (sockets closed, timers
+/// cancelled) when the config changes or the app unmounts.
+#[hook]
+pub fn use_runtimes(loaded: Rc<Loaded>) -> Rc<Vec<ModuleRuntime>> {
+    let runtimes = use_memo(loaded, |loaded| {
+        // The development token from `cargo xtask dev`; release builds never honour it.
+        if cfg!(debug_assertions)
+            && let Some(token) = &loaded.config.dev_token
+            && let Some(storage) =
+                web_sys::window().and_then(|w| w.session_storage().ok().flatten())
+        {
+            let _ = storage.set_item(&loaded.config.token_key, token);
+        }
+        build(&loaded.config)
+    });
+    use_effect_with(runtimes.clone(), |runtimes| {
+        let handles: Vec<WsHandle> = runtimes
+            .iter()
+            .filter_map(|r| r.handle.clone().ok())
+            .collect();
+        for h in &handles {
+            h.start();
+        }
+        move || {
+            for h in handles {
+                h.shutdown();
+            }
+        }
+    });
+    runtimes
+}
