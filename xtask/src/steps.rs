@@ -10,6 +10,16 @@ use crate::bootstrap::{self, Need, Toolchain};
 
 /// Crates whose tests run in headless Chromium.
 const BROWSER_CRATES: &[&str] = &["switchboard", "switchboard-kit"];
+/// Crates linted for wasm32: everything that ships in the page.
+const WASM_CRATES: &[&str] = &[
+    "switchboard",
+    "switchboard-kit",
+    "switchboard-core",
+    "switchboard-network",
+    "switchboard-sessions",
+    "switchboard-billing",
+    "switchboard-support",
+];
 
 /// Kills the child process when dropped, so Ctrl-C on `dev` stops the backend too.
 struct KillOnDrop(std::process::Child);
@@ -215,7 +225,7 @@ pub fn test() -> Result<()> {
         "wasm32-unknown-unknown",
         "--all-targets",
     ];
-    for krate in BROWSER_CRATES {
+    for krate in WASM_CRATES {
         wasm_clippy.extend(["-p", krate]);
     }
     wasm_clippy.extend(["--", "-D", "warnings"]);
