@@ -78,7 +78,7 @@ pub struct OverviewProps {
 #[styled_component]
 pub fn Overview(props: &OverviewProps) -> Html {
     let style = css!(
-        "display:grid; gap:16px; grid-template-columns:repeat(auto-fill, minmax(320px, 1fr));
+        "display:grid; gap:16px; grid-template-columns:repeat(auto-fill, minmax(320px, 1fr)); align-items:start;
          article { background:var(--sb-surface); border:1px solid var(--sb-border); border-radius:10px;
                    padding:14px 16px; display:grid; gap:10px; align-content:start; min-width:0; }
          header { display:flex; align-items:center; gap:8px; flex-wrap:wrap; }

@@ -3,6 +3,8 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
+use switchboard_core::Provenance;
+
 use crate::data::{InvoiceStatus, InvoiceUpdate, SubscriberUpdate};
 
 /// Invoices remembered for the totals; the oldest are forgotten beyond this.
@@ -18,6 +20,8 @@ pub struct Ledger {
     feed: VecDeque<InvoiceUpdate>,
     subscribers: VecDeque<SubscriberUpdate>,
     paid_minor: BTreeMap<String, i64>,
+    /// Whether the contents came from the simulator; live data then replaces them.
+    simulated: bool,
 }
 
 /// One row of the totals: a status with its invoice count and sum per currency.
@@ -32,8 +36,18 @@ pub struct Total {
 }
 
 impl Ledger {
+    /// Live data replaces simulated contents instead of mixing with them.
+    fn note(&mut self, provenance: Provenance) {
+        let simulated = provenance == Provenance::Simulated;
+        if self.simulated && !simulated {
+            *self = Self::default();
+        }
+        self.simulated = simulated;
+    }
+
     /// Applies an invoice update.
-    pub fn invoice(&mut self, inv: InvoiceUpdate) {
+    pub fn invoice(&mut self, inv: InvoiceUpdate, provenance: Provenance) {
+        self.note(provenance);
         let was_paid = self
             .invoices
             .get(&inv.invoice_id)
@@ -61,7 +75,8 @@ impl Ledger {
     }
 
     /// Applies a subscriber change.
-    pub fn subscriber(&mut self, s: SubscriberUpdate) {
+    pub fn subscriber(&mut self, s: SubscriberUpdate, provenance: Provenance) {
+        self.note(provenance);
         self.subscribers.push_front(s);
         self.subscribers.truncate(FEED_LEN);
     }
@@ -123,12 +138,13 @@ mod tests {
     #[test]
     fn totals_follow_the_latest_status_and_paid_counts_once() {
         use InvoiceStatus::*;
+        use Provenance::Live;
         let mut l = Ledger::default();
-        l.invoice(inv("1", Draft, 1000));
-        l.invoice(inv("1", Issued, 1000));
-        l.invoice(inv("2", Issued, 250));
-        l.invoice(inv("1", Paid, 1000));
-        l.invoice(inv("1", Paid, 1000)); // a repeat must not double the revenue
+        l.invoice(inv("1", Draft, 1000), Live);
+        l.invoice(inv("1", Issued, 1000), Live);
+        l.invoice(inv("2", Issued, 250), Live);
+        l.invoice(inv("1", Paid, 1000), Live);
+        l.invoice(inv("1", Paid, 1000), Live); // a repeat must not double the revenue
         assert_eq!(l.paid("EUR"), 1000);
         let totals = l.totals();
         let by = |s| totals.iter().find(|t| t.status == s).unwrap().clone();
@@ -139,10 +155,26 @@ mod tests {
     }
 
     #[test]
+    fn live_data_replaces_simulated_data() {
+        let mut l = Ledger::default();
+        l.invoice(inv("sim", InvoiceStatus::Paid, 500), Provenance::Simulated);
+        assert_eq!(l.paid("EUR"), 500);
+        l.invoice(inv("live", InvoiceStatus::Draft, 100), Provenance::Live);
+        assert_eq!(l.paid("EUR"), 0, "simulated revenue is gone");
+        assert_eq!(
+            l.feed().map(|i| i.invoice_id.as_str()).collect::<Vec<_>>(),
+            ["live"]
+        );
+    }
+
+    #[test]
     fn memory_is_bounded() {
         let mut l = Ledger::default();
         for i in 0..(MAX_INVOICES + 50) {
-            l.invoice(inv(&i.to_string(), InvoiceStatus::Draft, 1));
+            l.invoice(
+                inv(&i.to_string(), InvoiceStatus::Draft, 1),
+                Provenance::Live,
+            );
         }
         assert_eq!(l.totals()[0].count, MAX_INVOICES);
         assert_eq!(l.feed().count(), FEED_LEN);

@@ -141,6 +141,7 @@ fn draw(canvas: &HtmlCanvasElement, f: &Frame<'_>) -> Result<(), String> {
     let muted = rgb(f.palette.muted);
     let mut chart = ChartBuilder::on(&root)
         .margin(px(6.0))
+        .margin_right(px(20.0)) // room for the "now" label
         .x_label_area_size(px(20.0))
         .y_label_area_size(px(40.0))
         .build_cartesian_2d(-props.window_secs..0.0, 0.0..y_max)
@@ -180,7 +181,11 @@ fn draw(canvas: &HtmlCanvasElement, f: &Frame<'_>) -> Result<(), String> {
     for (i, spec) in props.series.iter().enumerate() {
         let color = rgb(series_color(&f.palette, spec.color));
         for run in model::runs(f.ring, i, props.window_secs, columns) {
-            if run.provenance == Provenance::Live {
+            if let [only] = run.points.as_slice() {
+                // A line needs two points; show the first sample as a dot.
+                let dot = Circle::new(*only, px(3.0), color.filled());
+                chart.draw_series(std::iter::once(dot)).map_err(err)?;
+            } else if run.provenance == Provenance::Live {
                 chart
                     .draw_series(LineSeries::new(run.points, color.stroke_width(px(2.0))))
                     .map_err(err)?;

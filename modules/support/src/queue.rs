@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use switchboard_core::Instant;
+use switchboard_core::{Instant, Provenance};
 
 use crate::data::{Priority, TicketStatus, TicketUpdate};
 
@@ -17,11 +17,18 @@ pub const MAX_TICKETS: usize = 1000;
 #[derive(Clone, Debug, Default)]
 pub struct Queue {
     tickets: BTreeMap<String, TicketUpdate>,
+    /// Whether the contents came from the simulator; live data then replaces them.
+    simulated: bool,
 }
 
 impl Queue {
     /// Applies a ticket update.
-    pub fn apply(&mut self, t: TicketUpdate) {
+    pub fn apply(&mut self, t: TicketUpdate, provenance: Provenance) {
+        let simulated = provenance == Provenance::Simulated;
+        if self.simulated && !simulated {
+            self.tickets.clear();
+        }
+        self.simulated = simulated;
         if t.status == TicketStatus::Closed {
             self.tickets.remove(&t.ticket_id);
         } else if self.tickets.len() < MAX_TICKETS || self.tickets.contains_key(&t.ticket_id) {
@@ -89,15 +96,48 @@ mod tests {
         }
     }
 
+    impl Queue {
+        fn apply_live(&mut self, t: TicketUpdate) {
+            self.apply(t, Provenance::Live);
+        }
+    }
+
+    #[test]
+    fn live_data_replaces_simulated_tickets() {
+        let mut q = Queue::default();
+        q.apply(
+            ticket(
+                "sim",
+                Priority::High,
+                TicketStatus::Open,
+                "2025-10-16T11:00:00Z",
+            ),
+            Provenance::Simulated,
+        );
+        q.apply_live(ticket(
+            "live",
+            Priority::Low,
+            TicketStatus::Open,
+            "2025-10-16T11:00:00Z",
+        ));
+        assert_eq!(
+            q.active()
+                .iter()
+                .map(|t| t.ticket_id.as_str())
+                .collect::<Vec<_>>(),
+            ["live"]
+        );
+    }
+
     #[test]
     fn ordered_by_priority_then_age_with_sla_breaches() {
         use Priority::*;
         use TicketStatus::*;
         let mut q = Queue::default();
-        q.apply(ticket("n-new", Normal, Open, "2025-10-16T11:00:00Z"));
-        q.apply(ticket("n-old", Normal, Open, "2025-10-16T08:00:00Z"));
-        q.apply(ticket("u", Urgent, Pending, "2025-10-16T11:30:00Z"));
-        q.apply(ticket("done", High, Resolved, "2025-10-16T07:00:00Z"));
+        q.apply_live(ticket("n-new", Normal, Open, "2025-10-16T11:00:00Z"));
+        q.apply_live(ticket("n-old", Normal, Open, "2025-10-16T08:00:00Z"));
+        q.apply_live(ticket("u", Urgent, Pending, "2025-10-16T11:30:00Z"));
+        q.apply_live(ticket("done", High, Resolved, "2025-10-16T07:00:00Z"));
         let ids: Vec<_> = q.active().iter().map(|t| t.ticket_id.as_str()).collect();
         assert_eq!(ids, ["u", "n-old", "n-new"]);
         assert_eq!(
@@ -110,7 +150,7 @@ mod tests {
             1,
             "only the 08:00 ticket is over 2 h"
         );
-        q.apply(ticket("u", Urgent, Closed, "2025-10-16T11:30:00Z"));
+        q.apply_live(ticket("u", Urgent, Closed, "2025-10-16T11:30:00Z"));
         assert_eq!(q.active().len(), 2);
     }
 }

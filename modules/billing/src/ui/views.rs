@@ -34,7 +34,7 @@ struct State {
 
 fn on_invoice(s: &mut State, inv: InvoiceUpdate, frame: &Frame) {
     let mut ledger = s.ledger.borrow_mut();
-    ledger.invoice(inv);
+    ledger.invoice(inv, frame.provenance());
     let major = ledger.paid(CURRENCY) as f64 / 100.0; // drawing only; totals stay integer
     record(
         &mut s.revenue.0.borrow_mut(),
@@ -43,8 +43,8 @@ fn on_invoice(s: &mut State, inv: InvoiceUpdate, frame: &Frame) {
     );
 }
 
-fn on_subscriber(s: &mut State, u: SubscriberUpdate, _frame: &Frame) {
-    s.ledger.borrow_mut().subscriber(u);
+fn on_subscriber(s: &mut State, u: SubscriberUpdate, frame: &Frame) {
+    s.ledger.borrow_mut().subscriber(u, frame.provenance());
 }
 
 #[hook]
@@ -67,7 +67,7 @@ fn status_tone(s: InvoiceStatus) -> &'static str {
         InvoiceStatus::Issued => "series1",
         InvoiceStatus::Paid => "ok",
         InvoiceStatus::Overdue => "bad",
-        InvoiceStatus::Void => "border",
+        InvoiceStatus::Void => "series3",
     }
 }
 

@@ -37,7 +37,7 @@ fn severity_word(s: Severity) -> &'static str {
 pub fn NetworkHealthPanel() -> Html {
     let latest = use_channel(NETWORK_STATUS);
     let style = css!(
-        "display:grid; gap:12px;
+        "display:grid; gap:12px; align-content:start;
          .score { font-size:28px; font-weight:700; font-variant-numeric:tabular-nums; }
          table { border-collapse:collapse; width:100%; font-size:13px; }
          th { text-align:left; color:var(--sb-muted); font-weight:600; padding:4px 8px; border-bottom:1px solid var(--sb-border); }

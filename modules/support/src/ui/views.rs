@@ -27,7 +27,7 @@ struct State {
 }
 
 fn fold(s: &mut State, t: TicketUpdate, frame: &Frame) {
-    s.queue.apply(t);
+    s.queue.apply(t, frame.provenance());
     let open = s.queue.active().len() as f64;
     record(
         &mut s.open.0.borrow_mut(),
