@@ -5,6 +5,7 @@
 //! {
 //!   "simulation": true,
 //!   "token_key": "switchboard.access_token",
+//!   "basename": "/ops",
 //!   "modules": {
 //!     "network": { "url": "/ws/network", "enabled": true, "simulation": true, "token_key": "..." }
 //!   }
@@ -39,6 +40,8 @@ pub struct RuntimeConfig {
     pub token_key: String,
     /// A development token (honoured by debug builds only; `cargo xtask dev` provides it).
     pub dev_token: Option<String>,
+    /// The path the app is served under, e.g. `/ops`, when it differs from `<base href>`.
+    pub basename: Option<String>,
     /// Per module, by id.
     pub modules: BTreeMap<String, ModuleConfig>,
 }
@@ -49,6 +52,7 @@ impl Default for RuntimeConfig {
             simulation: true,
             token_key: switchboard_kit::token::SessionStorageToken::DEFAULT_KEY.to_owned(),
             dev_token: None,
+            basename: None,
             modules: BTreeMap::new(),
         }
     }
@@ -139,6 +143,15 @@ pub fn parse(text: &str, known: &[&str]) -> (RuntimeConfig, Vec<ConfigError>) {
         config.token_key = k;
     }
     config.dev_token = get_string(&root, "dev_token", "", &mut errors);
+    config.basename = get_string(&root, "basename", "", &mut errors);
+    if config
+        .basename
+        .as_deref()
+        .is_some_and(|b| !b.starts_with('/'))
+    {
+        errors.push(err("basename", "must start with `/`"));
+        config.basename = None;
+    }
     match root.get("modules") {
         None | Some(Value::Null) => {}
         Some(Value::Object(modules)) => {
@@ -257,6 +270,8 @@ mod tests {
         );
         assert!(c.simulation, "the default stands");
         assert!(c.module("network").enabled);
+        let (c, errors) = parse(r#"{"basename":"ops"}"#, KNOWN);
+        assert_eq!((c.basename, errors[0].field.as_str()), (None, "basename"));
         let (_, errors) = parse("{not json", KNOWN);
         assert!(
             errors[0]

@@ -60,7 +60,10 @@ async fn load_config() -> Loaded {
     }
 }
 
-/// The app: the browser router around the shell, once the config is in.
+/// The app: the browser router around the shell, once the config is in. The router's
+/// basename comes from `config.json` (`"basename": "/ops"`) when the app is served under a
+/// path while its assets live elsewhere; otherwise from `<base href>`, which trunk writes
+/// from `public_url`.
 #[component]
 pub fn App() -> Html {
     let loaded = use_state(|| None::<Rc<Loaded>>);
@@ -73,12 +76,12 @@ pub fn App() -> Html {
         });
     }
     html! {
-        <BrowserRouter>
-            if let Some(loaded) = (*loaded).clone() {
+        if let Some(loaded) = (*loaded).clone() {
+            <BrowserRouter basename={loaded.config.basename.clone().map(AttrValue::from)}>
                 <Shell {loaded} />
-            } else {
-                <p style="padding:20px">{ "Loading configuration…" }</p>
-            }
-        </BrowserRouter>
+            </BrowserRouter>
+        } else {
+            <p style="padding:20px">{ "Loading configuration…" }</p>
+        }
     }
 }

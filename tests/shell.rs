@@ -202,6 +202,57 @@ async fn the_bandwidth_chart_text_alternative_shows_the_latest_live_figures() {
     );
 }
 
+/// Has the devserver send `frame` on `module`'s open connections.
+async fn script(module: &str, frame: String) {
+    let url = format!("http://{}/_control/{module}/script", BACKEND.unwrap());
+    let resp = gloo_net::http::Request::post(&url)
+        .header("Content-Type", "text/plain") // a simple request: no CORS preflight
+        .body(format!("[{frame}]"))
+        .unwrap()
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+}
+
+#[wasm_bindgen_test]
+async fn billing_and_support_show_live_invoices_and_tickets() {
+    set_token();
+    let root = mount("/billing", &live_config()).await;
+    wait_for("live billing", || {
+        exists(&root, "section [data-testid=status][data-status=connected]")
+    })
+    .await;
+    script("billing", r#"{"type":"invoice_update","data":{"invoice_id":"INV-E2E","subscriber_id":"sub_9","subscriber_name":"Probe Person","amount":{"minor":123456,"currency":"EUR"},"status":"overdue","updated_at":"2025-10-16T12:00:00Z"}}"#.into()).await;
+    wait_for("the invoice in the feed", || {
+        text(&root, "[data-testid=billing]").contains("INV-E2E")
+    })
+    .await;
+    assert!(
+        text(&root, "[data-testid=billing]").contains("1,234.56 EUR"),
+        "integer money, formatted"
+    );
+
+    let root = mount("/support", &live_config()).await;
+    wait_for("live support", || {
+        exists(&root, "section [data-testid=status][data-status=connected]")
+    })
+    .await;
+    script("support", r#"{"type":"ticket_update","data":{"ticket_id":"TCK-E2E","subject":"Probe outage","priority":"urgent","status":"open","assignee":null,"created_at":"2020-01-01T00:00:00Z","updated_at":"2020-01-01T00:00:00Z"}}"#.into()).await;
+    wait_for("the ticket in the queue", || {
+        exists(&root, "tr[data-ticket=TCK-E2E]")
+    })
+    .await;
+    assert!(
+        text(&root, "tr[data-ticket=TCK-E2E]").contains("SLA"),
+        "an old ticket is marked late"
+    );
+    assert!(
+        !text(&root, "[data-testid=sla]").starts_with("0 "),
+        "the SLA indicator counts it"
+    );
+}
+
 #[wasm_bindgen_test]
 async fn a_session_appears_changes_and_disappears() {
     set_token();
@@ -215,18 +266,7 @@ async fn a_session_appears_changes_and_disappears() {
             r#"{{"type":"session_update","data":{{"action":"{action}","session":{{"session_id":"sess_e2e","username":"probe@example.net","ip_address":"100.64.9.9","nas_ip_address":"10.1.1.9","upload_bytes":1000,"download_bytes":{down},"session_time_seconds":{secs},"last_update":"2025-10-16T12:00:00Z"}}}}}}"#
         )
     };
-    let post = |frame: String| async move {
-        let url = format!("http://{}/_control/sessions/script", BACKEND.unwrap());
-        let body = format!("[{frame}]");
-        let resp = gloo_net::http::Request::post(&url)
-            .header("Content-Type", "text/plain") // a simple request: no CORS preflight
-            .body(body)
-            .unwrap()
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(resp.status(), 200);
-    };
+    let post = |frame: String| script("sessions", frame);
     let row = "tr[data-session=sess_e2e]:not(.leaving)";
     post(session("new", 0, 0)).await;
     wait_for("the new row", || exists(&root, row)).await;

@@ -4,6 +4,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use std::sync::atomic::Ordering;
+
+use switchboard_devserver::endpoint::Module;
 use switchboard_devserver::{AppState, Settings, auth, serve};
 use tokio::net::TcpListener;
 
@@ -66,6 +69,15 @@ struct ServeArgs {
     /// Seed for the traffic generators.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Fault: reject every auth frame (4001) from the start. `/_control` can turn it off.
+    #[arg(long)]
+    reject_auth: bool,
+    /// Fault: keep sockets open but send nothing, from the start.
+    #[arg(long)]
+    silent: bool,
+    /// Fault: refuse new connections for this long after start, e.g. `20s`.
+    #[arg(long, value_parser = humantime::parse_duration)]
+    refuse_for: Option<Duration>,
 }
 
 async fn shutdown_signal() {
@@ -118,6 +130,23 @@ async fn main() -> anyhow::Result<()> {
         seed: args.seed,
     };
     let (state, stop) = AppState::new(settings, args.allow_origins, args.max_connections);
+    let refuse_until = args.refuse_for.map(|d| {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        (now + d).as_millis() as u64
+    });
+    for module in Module::ALL {
+        if let Some(endpoint) = state.endpoint(module) {
+            endpoint
+                .reject_auth
+                .store(args.reject_auth, Ordering::Relaxed);
+            endpoint.silent.store(args.silent, Ordering::Relaxed);
+            endpoint
+                .refuse_until
+                .store(refuse_until.unwrap_or(0), Ordering::Relaxed);
+        }
+    }
     // The first line on stdout is the address, for scripts that bound port 0.
     #[allow(clippy::print_stdout)]
     {

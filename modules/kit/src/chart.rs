@@ -149,7 +149,7 @@ fn draw(canvas: &HtmlCanvasElement, f: &Frame<'_>) -> Result<(), String> {
     chart
         .configure_mesh()
         .x_labels(5)
-        .y_labels(4)
+        .y_labels(if props.height < 100 { 2 } else { 4 })
         .disable_x_mesh()
         .label_style(("sans-serif", 11.0 * dpr).into_font().color(&muted))
         .axis_style(rgb(f.palette.border).stroke_width(px(1.0)))
