@@ -219,19 +219,32 @@ pub fn test() -> Result<()> {
             ],
         ),
     );
-    let mut wasm_clippy = vec![
-        "clippy",
-        "--target",
-        "wasm32-unknown-unknown",
-        "--all-targets",
-    ];
-    for krate in WASM_CRATES {
-        wasm_clippy.extend(["-p", krate]);
+    // The browser crates with their tests; every shipped library without its (native-only)
+    // dev-dependencies.
+    for (name, crates, scope) in [
+        (
+            "clippy (wasm32, browser tests)",
+            BROWSER_CRATES,
+            "--all-targets",
+        ),
+        ("clippy (wasm32, libraries)", WASM_CRATES, "--lib"),
+    ] {
+        let mut args = vec!["clippy", "--target", "wasm32-unknown-unknown", scope];
+        for krate in crates {
+            args.extend(["-p", krate]);
+        }
+        args.extend(["--", "-D", "warnings"]);
+        tally.check(name, cargo(&tools, &args));
     }
-    wasm_clippy.extend(["--", "-D", "warnings"]);
-    tally.check("clippy (wasm32)", cargo(&tools, &wasm_clippy));
 
-    tally.tests("native tests", cargo(&tools, &["test", "--workspace"]));
+    // The end-to-end suite needs the release build; it runs last.
+    tally.tests(
+        "native tests",
+        cargo(
+            &tools,
+            &["test", "--workspace", "--exclude", "switchboard-e2e"],
+        ),
+    );
 
     let mut browser = vec!["test", "--target", "wasm32-unknown-unknown"];
     for krate in BROWSER_CRATES {
@@ -254,18 +267,30 @@ pub fn test() -> Result<()> {
     }
 
     let smoke = Instant::now();
-    let ok = match crate::dist::build_release(&tools).and_then(|dist| {
+    let dist = crate::dist::build_release(&tools).and_then(|dist| {
         crate::dist::precompress(&dist)?;
-        crate::serve::smoke(&dist)
-    }) {
-        Ok(()) => true,
+        crate::serve::smoke(&dist)?;
+        Ok(dist)
+    });
+    eprintln!("\n==> release build loads its wasm");
+    match dist {
+        Ok(dist) => {
+            tally.record("release build loads its wasm", true, smoke);
+            let mut e2e = cargo(
+                &tools,
+                &["test", "-p", "switchboard-e2e", "--", "--test-threads=2"],
+            );
+            e2e.env("SWITCHBOARD_E2E_DIST", &dist);
+            tally.tests(
+                "end-to-end tests (release build, WebDriver, devserver)",
+                e2e,
+            );
+        }
         Err(e) => {
             eprintln!("release smoke check: {e:#}");
-            false
+            tally.record("release build loads its wasm", false, smoke);
         }
-    };
-    eprintln!("\n==> release build loads its wasm");
-    tally.record("release build loads its wasm", ok, smoke);
+    }
 
     eprintln!("\nxtask test: {:.0} s", started.elapsed().as_secs_f32());
     if !tally.failures.is_empty() {

@@ -1,0 +1,371 @@
+//! What an operator sees, end to end: the release build in headless Chromium against the
+//! development backend, including its faults. Each test waits for conditions, never for
+//! fixed times, except where the assertion is "nothing happens for N seconds".
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use anyhow::{Result, ensure};
+use switchboard_devserver::endpoint::{Fault, Module};
+use switchboard_e2e::Harness;
+
+const SEC: Duration = Duration::from_secs(1);
+const MODULES: [&str; 4] = ["network", "sessions", "billing", "support"];
+
+async fn live(path: &str) -> Result<Harness> {
+    let h = Harness::start().await?;
+    let token = h.token();
+    h.open_with_token(path, &token).await?;
+    Ok(h)
+}
+
+async fn chart_label(h: &Harness) -> Result<String> {
+    let js = "const c = document.querySelector('[data-module=network] canvas[role=img]'); return c ? c.getAttribute('aria-label') : ''";
+    Ok(h.eval(js).await?.as_str().unwrap_or_default().to_owned())
+}
+
+/// Waits until the bandwidth chart's text alternative changes: new frames are being drawn.
+async fn chart_moves(h: &Harness, within: Duration) -> Result<()> {
+    let before = chart_label(h).await?;
+    let started = std::time::Instant::now();
+    loop {
+        let now = chart_label(h).await?;
+        if now != before && now.contains("Download") && !now.contains("simulated") {
+            return Ok(());
+        }
+        ensure!(
+            started.elapsed() < within,
+            "the bandwidth chart did not change from {before:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s01_every_module_is_live_within_three_seconds() -> Result<()> {
+    let h = live("/").await?;
+    for m in MODULES {
+        h.wait_status(m, "connected", 3 * SEC).await?;
+    }
+    h.wait(
+        "the simulated labels to go",
+        3 * SEC,
+        "return !document.querySelector('[data-testid=simulated]')",
+    )
+    .await?;
+    chart_moves(&h, 6 * SEC).await?;
+    h.finish().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s02_auth_goes_first_and_a_rejected_token_stops_retries() -> Result<()> {
+    let h = Harness::start().await?;
+    h.endpoint(Module::Sessions)
+        .reject_auth
+        .store(true, Ordering::Relaxed);
+    let token = h.token();
+    h.open_with_token("/", &token).await?;
+    h.wait_status("network", "connected", 10 * SEC).await?;
+    for m in [Module::Network, Module::Billing, Module::Support] {
+        let first = h.report(m).first_frames;
+        ensure!(!first.is_empty(), "{m:?} saw no frame");
+        for f in &first {
+            ensure!(f.contains(r#""type":"auth""#), "{m:?}: first frame was {f}");
+            ensure!(
+                f.contains(&format!("<{} chars>", token.len())),
+                "{m:?}: not the sessionStorage token: {f}"
+            );
+        }
+    }
+    h.wait_status("sessions", "error", 10 * SEC).await?;
+    let detail = h
+        .text("[data-module=sessions] [data-testid=status]")
+        .await?;
+    ensure!(
+        detail.contains("Error"),
+        "the status says it in words: {detail}"
+    );
+    let attempts = h.report(Module::Sessions).connections;
+    tokio::time::sleep(20 * SEC).await; // the assertion is that nothing happens
+    ensure!(
+        h.report(Module::Sessions).connections == attempts,
+        "no retries after a rejected token"
+    );
+    for m in ["network", "billing", "support"] {
+        ensure!(h.status(m).await? == "connected", "{m} stays live");
+    }
+    h.finish().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s03_a_dropped_server_is_reconnected_with_backoff() -> Result<()> {
+    let h = live("/").await?;
+    h.wait_status("network", "connected", 10 * SEC).await?;
+    let mut delays = Vec::new();
+    for _ in 0..2 {
+        let before = h.report(Module::Network).connections;
+        let dropped_at = Harness::now_ms();
+        h.fault(Module::Network, Fault::Drop);
+        h.wait_status("network", "connecting", 3 * SEC).await?;
+        h.wait_report(Module::Network, "a reconnect", 15 * SEC, |r| {
+            r.connections > before
+        })
+        .await?;
+        let accepted = h
+            .report(Module::Network)
+            .accepted_at
+            .last()
+            .copied()
+            .unwrap_or(0);
+        delays.push(accepted.saturating_sub(dropped_at));
+        h.wait_status("network", "connected", 5 * SEC).await?;
+    }
+    // 3 s, then 6 s (the counter resets only after 5 s up), each plus up to 20 % jitter.
+    ensure!(
+        (2_900..=3_600 + 500).contains(&delays[0]),
+        "first retry after {} ms",
+        delays[0]
+    );
+    ensure!(
+        (5_900..=7_200 + 500).contains(&delays[1]),
+        "second retry after {} ms",
+        delays[1]
+    );
+    chart_moves(&h, 6 * SEC).await?;
+    h.finish().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s04_a_server_that_is_down_means_labelled_simulated_data_until_it_returns() -> Result<()> {
+    let h = live("/").await?;
+    h.wait_status("billing", "connected", 10 * SEC).await?;
+    h.endpoint(Module::Billing)
+        .refuse_until
+        .store(Harness::now_ms() + 20_000, Ordering::Relaxed);
+    h.fault(Module::Billing, Fault::Drop);
+    h.wait(
+        "the simulated label on billing",
+        5 * SEC,
+        "return !!document.querySelector('[data-module=billing] [data-testid=simulated]')",
+    )
+    .await?;
+    let status = h.status("billing").await?;
+    ensure!(
+        status == "connecting" || status == "disconnected",
+        "billing is {status}"
+    );
+    h.open("/billing").await?;
+    h.wait("a retry countdown", 5 * SEC, "const d = document.querySelector('[data-testid=status-detail]'); return !!d && d.textContent.includes('retry in')").await?;
+    h.wait_status("billing", "connected", 45 * SEC).await?;
+    h.wait(
+        "the simulated label to go",
+        5 * SEC,
+        "return !document.querySelector('[data-testid=simulated]')",
+    )
+    .await?;
+    h.finish().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s05_a_silent_connection_is_replaced_after_the_staleness_limit() -> Result<()> {
+    let h = live("/").await?;
+    h.wait_status("network", "connected", 10 * SEC).await?;
+    let before = h.report(Module::Network).connections;
+    h.endpoint(Module::Network)
+        .silent
+        .store(true, Ordering::Relaxed);
+    let silent_at = std::time::Instant::now();
+    h.wait_report(Module::Network, "a new connection", 20 * SEC, |r| {
+        r.connections > before
+    })
+    .await?;
+    let waited = silent_at.elapsed();
+    ensure!(
+        waited >= 8 * SEC,
+        "reconnected after {waited:?}, before the 10 s limit"
+    );
+    h.endpoint(Module::Network)
+        .silent
+        .store(false, Ordering::Relaxed);
+    h.wait_status("network", "connected", 10 * SEC).await?;
+    h.finish().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s06_bad_frames_are_counted_and_live_data_continues() -> Result<()> {
+    let h = live("/network").await?;
+    h.wait_status("network", "connected", 10 * SEC).await?;
+    h.fault(Module::Network, Fault::Malformed);
+    let wanted = [
+        "not valid JSON",
+        "no string `type`",
+        "binary frame",
+        "over the size limit",
+        "undeclared channel",
+    ];
+    let js = format!(
+        "const c = document.querySelector('[data-testid=counters]'); return !!c && {} && c.textContent.includes('1 payloads of the wrong shape')",
+        wanted
+            .iter()
+            .map(|w| format!("c.textContent.includes({})", serde_json::json!(w)))
+            .collect::<Vec<_>>()
+            .join(" && ")
+    );
+    h.wait("every drop counted", 10 * SEC, &js).await?;
+    ensure!(h.status("network").await? == "connected", "still connected");
+    chart_moves(&h, 6 * SEC).await?;
+    let errors = h.console_errors().await?;
+    ensure!(errors.is_empty(), "console errors: {errors:?}");
+    h.finish().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s07_one_module_flooding_or_down_leaves_the_others_live() -> Result<()> {
+    let h = live("/").await?;
+    for m in MODULES {
+        h.wait_status(m, "connected", 10 * SEC).await?;
+    }
+    h.fault(
+        Module::Network,
+        Fault::Flood {
+            rate: 5_000,
+            duration: 6 * SEC,
+        },
+    );
+    h.endpoint(Module::Billing)
+        .refuse_until
+        .store(Harness::now_ms() + 60_000, Ordering::Relaxed);
+    h.fault(Module::Billing, Fault::Drop);
+    // The page stays responsive: navigating by clicking works during the flood.
+    let link = h
+        .client
+        .find(fantoccini::Locator::Css("nav a[href='/sessions']"))
+        .await?;
+    link.click().await?;
+    h.wait(
+        "the sessions page",
+        3 * SEC,
+        "return !!document.querySelector('section[data-module=sessions]')",
+    )
+    .await?;
+    h.wait_status("sessions", "connected", 3 * SEC).await?;
+    for m in ["sessions", "support"] {
+        let js = format!(
+            "const e = document.querySelector('nav a[href=\"/{m}\"] [data-status]'); return !!e && e.dataset.status === 'connected'"
+        );
+        h.wait(&format!("{m} live in the nav"), 3 * SEC, &js)
+            .await?;
+    }
+    let billing = h.eval("const e = document.querySelector('nav a[href=\"/billing\"] [data-status]'); return e ? e.dataset.status : ''").await?;
+    ensure!(billing != "connected", "billing is down: {billing}");
+    h.finish().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s08_deep_links_404_and_runtime_config() -> Result<()> {
+    let h = live("/sessions").await?;
+    h.wait(
+        "the sessions page from a deep link",
+        5 * SEC,
+        "return !!document.querySelector('section[data-module=sessions]')",
+    )
+    .await?;
+    h.open("/no/such/page").await?;
+    h.wait(
+        "the 404 page",
+        5 * SEC,
+        "return !!document.querySelector('[data-testid=not-found]')",
+    )
+    .await?;
+    let disabled = Harness::live_config(h.backend_addr)
+        .replace(r#""billing":{"url""#, r#""billing":{"enabled":false,"url""#);
+    h.set_config(disabled);
+    h.open("/").await?;
+    h.wait(
+        "three cards",
+        5 * SEC,
+        "return document.querySelectorAll('article[data-module]').length === 3",
+    )
+    .await?;
+    ensure!(
+        !h.text("nav").await?.contains("Billing"),
+        "billing is hidden"
+    );
+    h.set_config(r#"{"simulation": "sometimes"}"#);
+    h.open("/").await?;
+    h.wait("the config error", 5 * SEC, "const e = document.querySelector('[data-testid=config-errors]'); return !!e && e.textContent.includes('`simulation` must be true or false')").await?;
+    h.wait(
+        "the app still running",
+        5 * SEC,
+        "return document.querySelectorAll('article[data-module]').length === 4",
+    )
+    .await?;
+    h.finish().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s09_disconnect_stays_disconnected_and_reconnect_reconnects() -> Result<()> {
+    let h = live("/network").await?;
+    h.wait_status("network", "connected", 10 * SEC).await?;
+    let disconnect = h
+        .client
+        .find(fantoccini::Locator::XPath(
+            "//section[@data-module='network']//button[text()='Disconnect']",
+        ))
+        .await?;
+    disconnect.click().await?;
+    h.wait_status("network", "disconnected", 3 * SEC).await?;
+    let connections = h.report(Module::Network).connections;
+    h.eval("document.dispatchEvent(new Event('visibilitychange')); window.dispatchEvent(new Event('online')); return true").await?;
+    tokio::time::sleep(5 * SEC).await; // the assertion is that nothing happens
+    ensure!(
+        h.status("network").await? == "disconnected",
+        "still disconnected"
+    );
+    ensure!(
+        h.report(Module::Network).connections == connections,
+        "no new connection"
+    );
+    let reconnect = h
+        .client
+        .find(fantoccini::Locator::XPath(
+            "//section[@data-module='network']//button[text()='Reconnect now']",
+        ))
+        .await?;
+    reconnect.click().await?;
+    h.wait_status("network", "connected", 5 * SEC).await?;
+    h.finish().await
+}
+
+fn session(action: &str, down: u64, secs: u64) -> String {
+    format!(
+        r#"{{"type":"session_update","data":{{"action":"{action}","session":{{"session_id":"sess_e2e","username":"e2e@example.net","ip_address":"100.64.1.1","nas_ip_address":"10.1.1.1","upload_bytes":100,"download_bytes":{down},"session_time_seconds":{secs},"last_update":"2025-10-16T12:00:00Z"}}}},"timestamp":"2025-10-16T12:00:00Z"}}"#
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s10_a_session_appears_changes_and_disappears() -> Result<()> {
+    let h = live("/sessions").await?;
+    h.wait_status("sessions", "connected", 10 * SEC).await?;
+    let row = "document.querySelector('tr[data-session=sess_e2e]:not(.leaving)')";
+    h.fault(Module::Sessions, Fault::Script(vec![session("new", 0, 0)]));
+    h.wait("the row to appear", 5 * SEC, &format!("return !!{row}"))
+        .await?;
+    h.fault(
+        Module::Sessions,
+        Fault::Script(vec![session("update", 7_000_000, 10)]),
+    );
+    h.wait(
+        "the row to change",
+        5 * SEC,
+        &format!("const r = {row}; return !!r && r.textContent.includes('7.0 MB')"),
+    )
+    .await?;
+    h.fault(
+        Module::Sessions,
+        Fault::Script(vec![session("terminate", 7_000_000, 12)]),
+    );
+    h.wait("the row to disappear", 5 * SEC, &format!("return !{row}"))
+        .await?;
+    h.finish().await
+}
