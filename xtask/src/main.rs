@@ -4,7 +4,6 @@
 
 mod bootstrap;
 mod dist;
-mod serve;
 mod steps;
 
 use std::process::ExitCode;

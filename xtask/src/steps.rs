@@ -266,16 +266,14 @@ pub fn test() -> Result<()> {
         }
     }
 
-    let smoke = Instant::now();
-    let dist = crate::dist::build_release(&tools).and_then(|dist| {
-        crate::dist::precompress(&dist)?;
-        crate::serve::smoke(&dist)?;
-        Ok(dist)
-    });
-    eprintln!("\n==> release build loads its wasm");
-    match dist {
+    // The release build, precompressed as for a CDN; the end-to-end suite first checks that
+    // it loads its wasm, then drives it.
+    let release = Instant::now();
+    match crate::dist::build_release(&tools)
+        .and_then(|dist| crate::dist::precompress(&dist).map(|_| dist))
+    {
         Ok(dist) => {
-            tally.record("release build loads its wasm", true, smoke);
+            tally.record("release build", true, release);
             let mut e2e = cargo(
                 &tools,
                 &["test", "-p", "switchboard-e2e", "--", "--test-threads=2"],
@@ -287,8 +285,8 @@ pub fn test() -> Result<()> {
             );
         }
         Err(e) => {
-            eprintln!("release smoke check: {e:#}");
-            tally.record("release build loads its wasm", false, smoke);
+            eprintln!("release build: {e:#}");
+            tally.record("release build", false, release);
         }
     }
 

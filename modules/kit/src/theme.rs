@@ -122,6 +122,13 @@ pub fn ThemeStyles() -> Html {
         }
         a { color: var(--sb-accent); }
         :focus-visible { outline: 2px solid var(--sb-accent); outline-offset: 2px; }
+        table.sb-table { border-collapse: collapse; width: 100%; font-size: 13px; }
+        .sb-table th {
+            text-align: left; color: var(--sb-muted); font-weight: 600; padding: 4px 8px;
+            border-bottom: 1px solid var(--sb-border);
+        }
+        .sb-table td { padding: 5px 8px; border-bottom: 1px solid var(--sb-border); }
+        .sb-table .num { text-align: right; font-variant-numeric: tabular-nums; }
         .sb-visually-hidden {
             position: absolute; width: 1px; height: 1px; overflow: hidden;
             clip: rect(0 0 0 0); white-space: nowrap;

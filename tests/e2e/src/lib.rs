@@ -148,6 +148,11 @@ impl Harness {
         })
     }
 
+    /// The release build being tested.
+    pub fn dist(&self) -> PathBuf {
+        dist()
+    }
+
     /// A config pointing every module at the devserver.
     pub fn live_config(backend: SocketAddr) -> String {
         let modules: Vec<String> = Module::ALL

@@ -42,6 +42,31 @@ async fn chart_moves(h: &Harness, within: Duration) -> Result<()> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s00_the_release_build_loads_its_wasm_from_precompressed_files() -> Result<()> {
+    let h = Harness::start().await?;
+    let index = std::fs::read_to_string(h.dist().join("index.html"))?;
+    let wasm = std::fs::read_dir(h.dist())?
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .find(|n| n.ends_with(".wasm"))
+        .ok_or_else(|| anyhow::anyhow!("no .wasm in the dist"))?;
+    ensure!(
+        index.contains(&wasm),
+        "index.html does not reference {wasm}"
+    );
+    ensure!(
+        h.dist().join(format!("{wasm}.br")).is_file(),
+        "{wasm}.br is missing"
+    );
+    h.open("/").await?; // waits until the wasm has rendered the shell
+    let js = format!(
+        "return performance.getEntriesByType('resource').some(e => e.name.endsWith('{wasm}') && e.encodedBodySize < e.decodedBodySize)"
+    );
+    h.wait("the wasm to arrive compressed", 5 * SEC, &js)
+        .await?;
+    h.finish().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s01_every_module_is_live_within_three_seconds() -> Result<()> {
     let h = live("/").await?;
     for m in MODULES {

@@ -107,10 +107,7 @@ pub fn BillingPage() -> Html {
     let style = css!(
         "display:grid; gap:24px; grid-template-columns:repeat(auto-fit, minmax(360px, 1fr));
          h3 { margin:0 0 8px; font-size:14px; }
-         table { border-collapse:collapse; width:100%; font-size:13px; }
-         th { text-align:left; color:var(--sb-muted); font-weight:600; padding:4px 8px; border-bottom:1px solid var(--sb-border); }
-         td { padding:5px 8px; border-bottom:1px solid var(--sb-border); white-space:nowrap; }
-         .num { text-align:right; font-variant-numeric:tabular-nums; }
+         td { white-space:nowrap; }
          .status { font-weight:600; text-transform:capitalize; }"
     );
     let feed = ledger.feed().map(|i| {
@@ -130,7 +127,7 @@ pub fn BillingPage() -> Html {
         <div class={style} data-testid="billing">
             <section>
                 <h3>{ "Invoice feed" }</h3>
-                <table>
+                <table class="sb-table">
                     <thead><tr><th scope="col">{ "Invoice" }</th><th scope="col">{ "Subscriber" }</th>
                         <th scope="col" class="num">{ "Amount" }</th><th scope="col">{ "Status" }</th></tr></thead>
                     <tbody>{ for feed }</tbody>
@@ -143,7 +140,7 @@ pub fn BillingPage() -> Html {
                                  height={140} decimals={2} />
                 <div>
                     <h3>{ "Subscriber changes" }</h3>
-                    <table>
+                    <table class="sb-table">
                         <thead><tr><th scope="col">{ "Subscriber" }</th><th scope="col">{ "Plan" }</th><th scope="col">{ "Now" }</th></tr></thead>
                         <tbody>{ for subscribers }</tbody>
                     </table>

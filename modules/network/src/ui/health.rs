@@ -39,9 +39,7 @@ pub fn NetworkHealthPanel() -> Html {
     let style = css!(
         "display:grid; gap:12px; align-content:start;
          .score { font-size:28px; font-weight:700; font-variant-numeric:tabular-nums; }
-         table { border-collapse:collapse; width:100%; font-size:13px; }
-         th { text-align:left; color:var(--sb-muted); font-weight:600; padding:4px 8px; border-bottom:1px solid var(--sb-border); }
-         td { padding:5px 8px; border-bottom:1px solid var(--sb-border); font-variant-numeric:tabular-nums; }
+         td { font-variant-numeric:tabular-nums; }
          .tone { font-weight:600; }
          .tone::before { content:''; display:inline-block; width:8px; height:8px; border-radius:50%; margin-right:6px; background:currentColor; }
          .ok { color:var(--sb-ok); } .warn { color:var(--sb-warn); } .bad { color:var(--sb-bad); }
@@ -72,7 +70,7 @@ pub fn NetworkHealthPanel() -> Html {
     html! {
         <section class={style} data-testid="health" aria-label="Network health">
             <div><span class="score">{ status.health_score }</span>{ " / 100 health" }</div>
-            <table>
+            <table class="sb-table">
                 <thead><tr><th scope="col">{ "Site" }</th><th scope="col">{ "Status" }</th><th scope="col">{ "Devices up" }</th></tr></thead>
                 <tbody>{ for sites }</tbody>
             </table>

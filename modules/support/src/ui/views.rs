@@ -78,9 +78,6 @@ pub fn SupportPage() -> Html {
     let style = css!(
         "display:grid; gap:24px; grid-template-columns:repeat(auto-fit, minmax(360px, 1fr));
          h3 { margin:0 0 8px; font-size:14px; }
-         table { border-collapse:collapse; width:100%; font-size:13px; }
-         th { text-align:left; color:var(--sb-muted); font-weight:600; padding:4px 8px; border-bottom:1px solid var(--sb-border); }
-         td { padding:5px 8px; border-bottom:1px solid var(--sb-border); }
          .prio { font-weight:700; text-transform:uppercase; font-size:11px; }
          .late { color:var(--sb-bad); font-weight:600; }
          .sla { padding:8px 12px; border-radius:6px; font-weight:600; border:1px solid; }"
@@ -103,7 +100,7 @@ pub fn SupportPage() -> Html {
         <div class={style} data-testid="support">
             <section>
                 <h3>{ "Ticket queue" }</h3>
-                <table>
+                <table class="sb-table">
                     <thead><tr><th scope="col">{ "Priority" }</th><th scope="col">{ "Subject" }</th>
                         <th scope="col">{ "Status" }</th><th scope="col">{ "Assignee" }</th><th scope="col">{ "Age" }</th></tr></thead>
                     <tbody>{ for rows }</tbody>
