@@ -35,9 +35,15 @@ impl PartialEq for TokenProp {
     }
 }
 
+thread_local! {
+    /// One default source for every provider, so that a parent's re-render does not hand
+    /// the provider a "new" token source and so replace its connection.
+    static DEFAULT_TOKEN: Rc<dyn TokenSource> = Rc::new(SessionStorageToken::default());
+}
+
 impl Default for TokenProp {
     fn default() -> Self {
-        Self(Rc::new(SessionStorageToken::default()))
+        Self(DEFAULT_TOKEN.with(Rc::clone))
     }
 }
 
