@@ -21,6 +21,17 @@ pub use layout::{Shell, ShellProps};
 pub use routes::Route;
 pub use runtime::Loaded;
 
+/// Bytes of wasm linear memory, for the benchmark: `window.wasmBindings.wasm_memory_bytes()`.
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn wasm_memory_bytes() -> f64 {
+    use wasm_bindgen::JsCast;
+    wasm_bindgen::memory()
+        .dyn_into::<js_sys::WebAssembly::Memory>()
+        .ok()
+        .and_then(|m| m.buffer().dyn_into::<js_sys::ArrayBuffer>().ok())
+        .map_or(0.0, |b| f64::from(b.byte_length()))
+}
+
 /// Mounts the app on `<body>`.
 pub fn start() {
     yew::Renderer::<App>::new().render();

@@ -63,6 +63,9 @@ struct Inner {
     token_poll: RefCell<Option<Interval>>,
     /// Set once the provider is gone; every late callback then does nothing.
     shut: Cell<bool>,
+    /// Whether the first live frame was marked, and the pending paint mark.
+    first_live: Cell<bool>,
+    first_paint: RefCell<Option<gloo_render::AnimationFrame>>,
 }
 
 /// A module's connection. Clone it freely; equality is identity.
@@ -152,6 +155,8 @@ impl WsHandle {
             background: RefCell::new(Vec::new()),
             token_poll: RefCell::new(None),
             shut: Cell::new(false),
+            first_live: Cell::new(false),
+            first_paint: RefCell::new(None),
         }))
     }
 

@@ -33,7 +33,10 @@ impl WsHandle {
                 }
             }
             Command::Timer(at) => self.arm_timer(at),
-            Command::Deliver(frame) => self.deliver(Rc::new(frame)),
+            Command::Deliver(frame) => {
+                self.mark_first_live();
+                self.deliver(Rc::new(frame));
+            }
             Command::StatusChanged => {
                 self.update_simulation();
                 let listeners = self.0.status_subs.borrow().matching("");
@@ -92,6 +95,24 @@ impl WsHandle {
         });
         // Dropping the previous Timeout cancels it.
         self.0.timer.replace(timer);
+    }
+
+    /// Marks the first live frame, and the first animation frame after it (when it is on
+    /// screen), as `performance` marks for the benchmark: `sb:first-live:<url>` and
+    /// `sb:first-live-paint:<url>`.
+    fn mark_first_live(&self) {
+        if self.0.first_live.replace(true) {
+            return;
+        }
+        let mark = |name: String| {
+            if let Some(p) = web_sys::window().and_then(|w| w.performance()) {
+                let _ = p.mark(&name);
+            }
+        };
+        mark(format!("sb:first-live:{}", self.0.url));
+        let url = self.0.url.clone();
+        let frame = gloo_render::request_animation_frame(move |_| mark(format!("sb:first-live-paint:{url}")));
+        self.0.first_paint.replace(Some(frame));
     }
 
     pub(super) fn deliver(&self, frame: Rc<Frame>) {
