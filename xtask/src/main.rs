@@ -31,6 +31,12 @@ enum Cmd {
     Dist,
     /// Install whatever the toolchain lacks, and report what is there.
     Bootstrap,
+    /// Measure the release build (size, boot, floods) and write docs/PERFORMANCE.md.
+    Bench {
+        /// One short run of each figure instead of three full ones.
+        #[arg(long)]
+        quick: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -40,6 +46,7 @@ fn main() -> ExitCode {
         Cmd::Test => steps::test(),
         Cmd::Dist => dist::dist().map(|_| ()),
         Cmd::Bootstrap => bootstrap::ensure(bootstrap::Need::All).map(|_| ()),
+        Cmd::Bench { quick } => steps::bench(quick),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

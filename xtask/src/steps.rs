@@ -320,3 +320,56 @@ mod tests {
         assert_eq!(parse_result("running 3 tests"), None);
     }
 }
+
+/// `cargo xtask bench`: native figures, then the browser benchmark on a fresh release build.
+pub fn bench(quick: bool) -> Result<()> {
+    let tools = bootstrap::ensure(Need::All)?;
+    let root = bootstrap::root();
+    let native = cargo(&tools, &["bench", "-q", "-p", "switchboard-core"]).output()?;
+    let native_path = root.join("target/bench-native.txt");
+    std::fs::write(&native_path, &native.stdout)?;
+    let dist = crate::dist::build_release(&tools)?;
+    crate::dist::precompress(&dist)?;
+    let commit = Command::new("git")
+        .current_dir(&root)
+        .args(["rev-parse", "--short", "HEAD"])
+        .output()?;
+    let commit = String::from_utf8_lossy(&commit.stdout).trim().to_owned();
+    let out = root.join("docs/PERFORMANCE.md");
+    let json = root.join("target/bench.json");
+    let mut args = vec![
+        "run",
+        "-q",
+        "--release",
+        "-p",
+        "switchboard-e2e",
+        "--bin",
+        "bench",
+        "--",
+    ];
+    let (native_arg, out_arg, json_arg) = (
+        native_path.display().to_string(),
+        out.display().to_string(),
+        json.display().to_string(),
+    );
+    args.extend([
+        "--native",
+        &native_arg,
+        "--out",
+        &out_arg,
+        "--json",
+        &json_arg,
+        "--commit",
+        &commit,
+    ]);
+    if quick {
+        args.push("--quick");
+    }
+    let status = cargo(&tools, &args)
+        .env("SWITCHBOARD_E2E_DIST", &dist)
+        .status()?;
+    if !status.success() {
+        bail!("the benchmark failed with {status}");
+    }
+    Ok(())
+}

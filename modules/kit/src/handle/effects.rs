@@ -111,7 +111,9 @@ impl WsHandle {
         };
         mark(format!("sb:first-live:{}", self.0.url));
         let url = self.0.url.clone();
-        let frame = gloo_render::request_animation_frame(move |_| mark(format!("sb:first-live-paint:{url}")));
+        let frame = gloo_render::request_animation_frame(move |_| {
+            mark(format!("sb:first-live-paint:{url}"))
+        });
         self.0.first_paint.replace(Some(frame));
     }
 
