@@ -301,26 +301,6 @@ pub fn test() -> Result<()> {
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::parse_result;
-
-    #[test]
-    fn reads_cargo_and_wasm_bindgen_result_lines() {
-        assert_eq!(
-            parse_result(
-                "test result: ok. 38 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.00s"
-            ),
-            Some((38, 0))
-        );
-        assert_eq!(
-            parse_result("test result: FAILED. 3 passed; 2 failed; 0 ignored"),
-            Some((3, 2))
-        );
-        assert_eq!(parse_result("running 3 tests"), None);
-    }
-}
-
 /// `cargo xtask bench`: native figures, then the browser benchmark on a fresh release build.
 pub fn bench(quick: bool) -> Result<()> {
     let tools = bootstrap::ensure(Need::All)?;
@@ -372,4 +352,24 @@ pub fn bench(quick: bool) -> Result<()> {
         bail!("the benchmark failed with {status}");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_result;
+
+    #[test]
+    fn reads_cargo_and_wasm_bindgen_result_lines() {
+        assert_eq!(
+            parse_result(
+                "test result: ok. 38 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.00s"
+            ),
+            Some((38, 0))
+        );
+        assert_eq!(
+            parse_result("test result: FAILED. 3 passed; 2 failed; 0 ignored"),
+            Some((3, 2))
+        );
+        assert_eq!(parse_result("running 3 tests"), None);
+    }
 }
