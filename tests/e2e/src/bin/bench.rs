@@ -159,6 +159,11 @@ async fn flood(rate: u32, secs: u64) -> Result<Flood> {
            .observe({ type: 'long-animation-frame' }); } catch (e) { window.__loaf = -1; } return true",
     )
     .await?;
+    // Only flood frames during the window, so that the app's counters (shown once a second)
+    // settle on exactly what was sent.
+    h.endpoint(Module::Network)
+        .silent
+        .store(true, std::sync::atomic::Ordering::Relaxed);
     h.fault(
         Module::Network,
         Fault::Flood {
@@ -355,7 +360,7 @@ async fn main() -> Result<()> {
     report["floods"] = json!(floods);
     writeln!(
         md,
-        "\nAchieved = frames sent (flood and regular traffic) per second of flood; the devserver's 10 ms ticks catch up after a late tick, so it can exceed the request.\n"
+        "\nAchieved = flood frames sent per second of flood (regular traffic is paused during the window); the devserver's 10 ms ticks catch up after a late tick, so it can exceed the request.\n"
     )?;
     writeln!(
         md,
