@@ -24,16 +24,8 @@ async fn a_valid_token_gets_protocol_conformant_traffic() {
         channels: vec!["bandwidth_update", "network_status"],
         ..Config::default()
     };
-    let mut conn = Connection::new(config, 1);
+    let mut conn = Connection::decoder(config);
     let now = Instant::from_millis(0);
-    conn.handle(now, Event::Start);
-    conn.handle(
-        now,
-        Event::Opened {
-            socket: SocketId(0),
-            token: None,
-        },
-    );
     let mut bandwidth = 0;
     while bandwidth < 2 {
         let Some(Message::Text(text)) = next(&mut client, 5 * SEC).await else {

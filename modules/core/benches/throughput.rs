@@ -21,18 +21,7 @@ fn open_connection() -> Connection {
         channels: vec!["bandwidth_update", "session_update"],
         ..Config::default()
     };
-    let mut conn = Connection::new(config, 1);
-    let now = Instant::from_millis(0);
-    conn.handle(now, Event::Start);
-    conn.handle(
-        now,
-        Event::Opened {
-            socket: SocketId(0),
-            token: None,
-        },
-    );
-    while conn.poll().is_some() {}
-    conn
+    Connection::decoder(config)
 }
 
 /// Frames per second through handle → poll → every matching subscriber decoding its type.

@@ -223,6 +223,25 @@ impl Connection {
         }
     }
 
+    /// A connection already open on socket 0 (authenticated with no token), for decoding
+    /// recorded or generated frames outside a browser: tests, benches and tools feed it
+    /// `Event::Text { socket: SocketId(0), .. }` and read the `Deliver` commands.
+    pub fn decoder(config: Config) -> Self {
+        let mut conn = Self::new(config, 0);
+        let now = Instant::default();
+        conn.handle(now, Event::Start);
+        conn.handle(now, Event::Connect);
+        conn.handle(
+            now,
+            Event::Opened {
+                socket: SocketId(0),
+                token: None,
+            },
+        );
+        conn.commands.clear();
+        conn
+    }
+
     /// The settings this connection runs with.
     pub fn config(&self) -> &Config {
         &self.config

@@ -74,16 +74,8 @@ mod tests {
 
     /// Decodes a frame through the same path the browser uses.
     fn deliver(text: &str) -> Frame {
-        let mut c = Connection::new(Config::default(), 1);
+        let mut c = Connection::decoder(Config::default());
         let now = Instant::from_millis(0);
-        c.handle(now, Event::Start);
-        c.handle(
-            now,
-            Event::Opened {
-                socket: SocketId(0),
-                token: None,
-            },
-        );
         c.handle(
             now,
             Event::Text {
