@@ -134,6 +134,20 @@ async fn frames_in(h: &Harness) -> Result<u64> {
         .unwrap_or(0))
 }
 
+/// The app's frame count once it stops changing (the page shows it once a second).
+async fn settled_frames_in(h: &Harness) -> Result<u64> {
+    let mut last = frames_in(h).await?;
+    for _ in 0..20 {
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        let now = frames_in(h).await?;
+        if now == last {
+            break;
+        }
+        last = now;
+    }
+    Ok(last)
+}
+
 struct Flood {
     sent: u64,
     counted: u64,
@@ -150,8 +164,12 @@ async fn flood(rate: u32, secs: u64) -> Result<Flood> {
     h.open_with_token("/network", &token).await?;
     h.wait_status("network", "connected", Duration::from_secs(10))
         .await?;
-    tokio::time::sleep(Duration::from_secs(2)).await; // let the counters show the start
-    let (sent0, in0) = (h.report(Module::Network).frames_sent, frames_in(&h).await?);
+    // Only flood frames from here on, so the counts before and after are exact.
+    h.endpoint(Module::Network)
+        .silent
+        .store(true, std::sync::atomic::Ordering::Relaxed);
+    let in0 = settled_frames_in(&h).await?;
+    let sent0 = h.report(Module::Network).frames_sent;
     h.eval(
         "window.__raf = []; window.__rafOn = true; \
          (function f(t) { window.__raf.push(t); if (window.__rafOn) requestAnimationFrame(f); })(performance.now()); \
@@ -159,11 +177,6 @@ async fn flood(rate: u32, secs: u64) -> Result<Flood> {
            .observe({ type: 'long-animation-frame' }); } catch (e) { window.__loaf = -1; } return true",
     )
     .await?;
-    // Only flood frames during the window, so that the app's counters (shown once a second)
-    // settle on exactly what was sent.
-    h.endpoint(Module::Network)
-        .silent
-        .store(true, std::sync::atomic::Ordering::Relaxed);
     h.fault(
         Module::Network,
         Fault::Flood {
@@ -175,18 +188,8 @@ async fn flood(rate: u32, secs: u64) -> Result<Flood> {
     let raf = h
         .eval("window.__rafOn = false; return window.__raf")
         .await?;
-    // Wait until the app has counted everything that was sent.
-    let mut last = u64::MAX;
-    for _ in 0..20 {
-        tokio::time::sleep(Duration::from_millis(1100)).await;
-        let now = frames_in(&h).await?;
-        if now == last {
-            break;
-        }
-        last = now;
-    }
+    let counted = settled_frames_in(&h).await?.saturating_sub(in0);
     let sent = h.report(Module::Network).frames_sent - sent0;
-    let counted = frames_in(&h).await?.saturating_sub(in0);
     let times: Vec<f64> = raf
         .as_array()
         .map(|a| a.iter().filter_map(Value::as_f64).collect())
