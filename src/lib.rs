@@ -42,10 +42,19 @@ pub fn start() {
 async fn load_config() -> Loaded {
     let known = registry::ids();
     match gloo_net::http::Request::get("config.json").send().await {
-        Ok(resp) if resp.status() == 404 => Loaded {
-            config: Default::default(),
-            errors: vec![],
-        },
+        // A CDN with a single-page-app rewrite answers a missing file with index.html.
+        Ok(resp)
+            if resp.status() == 404
+                || resp
+                    .headers()
+                    .get("content-type")
+                    .is_some_and(|t| t.contains("text/html")) =>
+        {
+            Loaded {
+                config: Default::default(),
+                errors: vec![],
+            }
+        }
         Ok(resp) if resp.ok() => {
             let text = resp.text().await.unwrap_or_default();
             let (config, errors) = config::parse(&text, &known);

@@ -317,8 +317,15 @@ async fn a_real_socket_authenticates_from_session_storage_reconnects_and_closes_
     };
     let out = props.out.clone();
     let app = yew::Renderer::<LiveSessions>::with_root_and_props(root.clone(), props).render();
+    // The probe re-renders on status changes only, so frame counts are read from the handle.
     wait_for("live frames", SECS, || {
-        text(&root, ".live .status") == "connected" && text(&root, ".live .frames") != "0"
+        out.borrow()
+            .as_ref()
+            .is_some_and(|h| h.is_connected() && h.stats().frames_in > 0)
+    })
+    .await;
+    wait_for("the status to say connected", SECS, || {
+        text(&root, ".live .status") == "connected"
     })
     .await;
     let before = report("sessions").await;
