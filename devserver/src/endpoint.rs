@@ -80,7 +80,7 @@ pub enum Fault {
 }
 
 /// What an endpoint has seen, for the control endpoint and the tests.
-#[derive(Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize)]
 pub struct Report {
     /// Upgrades accepted.
     pub connections: u64,

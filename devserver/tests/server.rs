@@ -158,11 +158,7 @@ async fn foreign_origins_are_refused_and_loopback_ones_accepted() {
 async fn the_connection_cap_refuses_extra_clients() {
     let server = start_with(settings(), vec![], 1).await;
     let _first = authed(&server, "network").await;
-    let url = format!("ws://{}/ws/network", server.addr);
-    let err = tokio_tungstenite::connect_async(url)
-        .await
-        .unwrap_err()
-        .to_string();
+    let err = refused(&server, "network").await;
     assert!(err.contains("503"), "{err}");
 }
 
@@ -231,11 +227,7 @@ async fn faults_drop_refuse_silence_and_malform() {
     );
 
     control(&server, "/_control/network/refuse?secs=30").await;
-    let url = format!("ws://{}/ws/network", server.addr);
-    let err = tokio_tungstenite::connect_async(url)
-        .await
-        .unwrap_err()
-        .to_string();
+    let err = refused(&server, "network").await;
     assert!(err.contains("503"), "{err}");
 }
 

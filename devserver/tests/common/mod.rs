@@ -70,6 +70,15 @@ pub async fn connect_with_origin(
         .map_err(|e| e.to_string())
 }
 
+/// Tries to connect to `module` and returns why it failed (the HTTP status is in the text).
+pub async fn refused(server: &Server, module: &str) -> String {
+    let url = format!("ws://{}/ws/{module}", server.addr);
+    match tokio_tungstenite::connect_async(url).await {
+        Ok(_) => panic!("the connection to {module} was accepted"),
+        Err(e) => e.to_string(),
+    }
+}
+
 pub async fn authed(server: &Server, module: &str) -> Client {
     let mut client = connect(server, module).await;
     let auth = format!(r#"{{"type":"auth","token":"{}"}}"#, token());

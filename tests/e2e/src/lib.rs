@@ -228,40 +228,40 @@ impl Harness {
         }
     }
 
+    /// Runs JavaScript that returns a string; anything else reads as "".
+    async fn eval_string(&self, js: &str) -> Result<String> {
+        Ok(self.eval(js).await?.as_str().unwrap_or_default().to_owned())
+    }
+
+    /// The JavaScript expression for a module's status badge on the current page.
+    fn badge(module: &str) -> String {
+        format!("document.querySelector('[data-module={module}] [data-testid=status]')")
+    }
+
     /// The `data-status` of a module's badge on the current page.
     pub async fn status(&self, module: &str) -> Result<String> {
-        let js = format!(
-            "const e = document.querySelector('[data-module={module}] [data-testid=status]'); return e ? e.dataset.status : ''"
-        );
-        Ok(self
-            .eval(&js)
-            .await?
-            .as_str()
-            .unwrap_or_default()
-            .to_owned())
+        let badge = Self::badge(module);
+        self.eval_string(&format!(
+            "const e = {badge}; return e ? e.dataset.status : ''"
+        ))
+        .await
     }
 
     /// Waits until a module's badge says `status`.
     pub async fn wait_status(&self, module: &str, status: &str, within: Duration) -> Result<()> {
-        let js = format!(
-            "const e = document.querySelector('[data-module={module}] [data-testid=status]'); return !!e && e.dataset.status === '{status}'"
-        );
+        let badge = Self::badge(module);
+        let js = format!("const e = {badge}; return !!e && e.dataset.status === '{status}'");
         self.wait(&format!("{module} to be {status}"), within, &js)
             .await
     }
 
     /// The text of the first element matching `css`, or "".
     pub async fn text(&self, css: &str) -> Result<String> {
-        let js = format!(
-            "const e = document.querySelector({}); return e ? e.textContent : ''",
-            json!(css)
-        );
-        Ok(self
-            .eval(&js)
-            .await?
-            .as_str()
-            .unwrap_or_default()
-            .to_owned())
+        let css = json!(css);
+        self.eval_string(&format!(
+            "const e = document.querySelector({css}); return e ? e.textContent : ''"
+        ))
+        .await
     }
 
     /// Console errors and uncaught exceptions since the page was opened.
@@ -287,23 +287,11 @@ impl Harness {
 
     /// A copy of a module's counters.
     pub fn report(&self, module: Module) -> Report {
-        let r = self
-            .endpoint(module)
+        self.endpoint(module)
             .report
             .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        Report {
-            connections: r.connections,
-            open: r.open,
-            auth_ok: r.auth_ok,
-            auth_rejected: r.auth_rejected,
-            refused: r.refused,
-            frames_sent: r.frames_sent,
-            frames_received: r.frames_received,
-            rate_limited: r.rate_limited,
-            accepted_at: r.accepted_at.clone(),
-            first_frames: r.first_frames.clone(),
-        }
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Waits until `cond` holds for a module's report.
