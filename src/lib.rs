@@ -21,6 +21,16 @@ pub use layout::{Shell, ShellProps};
 pub use routes::Route;
 pub use runtime::Loaded;
 
+/// The chart redraws since the last call, for the benchmark, flattened as
+/// `[waited_ms, draw_ms, ended_at, …]` (see `switchboard_kit::probe`).
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn paint_samples() -> Vec<f64> {
+    switchboard_kit::probe::take()
+        .into_iter()
+        .flat_map(|s| [s.waited_ms, s.draw_ms, s.ended_at])
+        .collect()
+}
+
 /// Bytes of wasm linear memory, for the benchmark: `window.wasmBindings.wasm_memory_bytes()`.
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn wasm_memory_bytes() -> f64 {

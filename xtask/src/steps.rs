@@ -305,7 +305,18 @@ pub fn test() -> Result<()> {
 pub fn bench(quick: bool) -> Result<()> {
     let tools = bootstrap::ensure(Need::All)?;
     let root = bootstrap::root();
-    let native = cargo(&tools, &["bench", "-q", "-p", "switchboard-core"]).output()?;
+    let native = cargo(
+        &tools,
+        &[
+            "bench",
+            "-q",
+            "-p",
+            "switchboard-core",
+            "-p",
+            "switchboard-kit",
+        ],
+    )
+    .output()?;
     let native_path = root.join("target/bench-native.txt");
     std::fs::write(&native_path, &native.stdout)?;
     let dist = crate::dist::build_release(&tools)?;

@@ -12,19 +12,21 @@
 
 pub mod model;
 
-use std::cell::RefCell;
+use std::cell::{Cell, Ref, RefCell};
 use std::rc::Rc;
 
 use plotters::prelude::*;
 use plotters_canvas::CanvasBackend;
 use stylist::yew::styled_component;
-use switchboard_core::Provenance;
 use switchboard_core::history::Ring;
+use switchboard_core::{Instant, Provenance};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::Closure;
 use web_sys::{HtmlCanvasElement, ResizeObserver};
 use yew::prelude::*;
 
+use crate::handle::now;
+use crate::probe;
 use crate::theme::{Palette, use_prefers_dark};
 pub use model::{MAX_SERIES, Sample, record};
 
@@ -49,12 +51,40 @@ pub struct Threshold {
 /// A chart's history, shared between the component that records and the chart that draws.
 /// Compared by pointer.
 #[derive(Clone, Debug)]
-pub struct History(pub Rc<RefCell<Ring<Sample>>>);
+pub struct History(Rc<HistoryInner>);
+
+#[derive(Debug)]
+struct HistoryInner {
+    ring: RefCell<Ring<Sample>>,
+    /// When the oldest sample not yet drawn arrived, for [`probe`](crate::probe).
+    unshown_since: Cell<Option<Instant>>,
+}
 
 impl History {
     /// An empty history bounded by `capacity` points and `window`.
     pub fn new(capacity: usize, window: Option<std::time::Duration>) -> Self {
-        Self(Rc::new(RefCell::new(Ring::new(capacity, window))))
+        Self(Rc::new(HistoryInner {
+            ring: RefCell::new(Ring::new(capacity, window)),
+            unshown_since: Cell::new(None),
+        }))
+    }
+
+    /// Appends a sample that arrived `at` (see [`record`]).
+    pub fn record(&self, at: Instant, sample: Sample) {
+        record(&mut self.0.ring.borrow_mut(), at, sample);
+        if self.0.unshown_since.get().is_none() {
+            self.0.unshown_since.set(Some(at));
+        }
+    }
+
+    /// The samples, oldest first.
+    pub fn ring(&self) -> Ref<'_, Ring<Sample>> {
+        self.0.ring.borrow()
+    }
+
+    /// When the oldest sample recorded since the last call arrived.
+    fn take_unshown_since(&self) -> Option<Instant> {
+        self.0.unshown_since.take()
     }
 }
 
@@ -240,7 +270,7 @@ pub fn TimeSeriesChart(props: &TimeSeriesChartProps) -> Html {
     let width = use_width(wrap.clone());
     let dark = use_prefers_dark();
     let frozen = use_state(|| None::<Rc<Ring<Sample>>>);
-    let live = props.history.0.borrow();
+    let live = props.history.ring();
     let shown: &Ring<Sample> = frozen.as_deref().unwrap_or(&live);
 
     {
@@ -264,7 +294,7 @@ pub fn TimeSeriesChart(props: &TimeSeriesChartProps) -> Html {
             if let Some(el) = canvas.cast::<HtmlCanvasElement>()
                 && width > 0.0
             {
-                let live = history.0.borrow();
+                let live = history.ring();
                 let ring: &Ring<Sample> = frozen.as_deref().unwrap_or(&live);
                 let dpr = web_sys::window()
                     .map(|w| w.device_pixel_ratio())
@@ -278,8 +308,22 @@ pub fn TimeSeriesChart(props: &TimeSeriesChartProps) -> Html {
                     css_width: width,
                     dpr,
                 };
+                let started = probe::perf_now();
                 if let Err(e) = draw(&el, &frame) {
                     web_sys::console::warn_1(&format!("chart `{title}`: {e}").into());
+                }
+                // A paused chart shows nothing new, so its samples stay unshown.
+                let arrived = frozen
+                    .is_none()
+                    .then(|| history.take_unshown_since())
+                    .flatten();
+                if let Some(arrived) = arrived {
+                    let ended_at = probe::perf_now();
+                    probe::record(probe::PaintSample {
+                        waited_ms: now().saturating_since(arrived).as_secs_f64() * 1000.0,
+                        draw_ms: ended_at - started,
+                        ended_at,
+                    });
                 }
             }
         });
@@ -310,9 +354,11 @@ pub fn TimeSeriesChart(props: &TimeSeriesChartProps) -> Html {
         let history = props.history.clone();
         Callback::from(move |_| {
             if frozen.is_some() {
+                // What arrived while paused appears because of this click, not the feed.
+                let _ = history.take_unshown_since();
                 frozen.set(None);
             } else {
-                frozen.set(Some(Rc::new(history.0.borrow().clone())));
+                frozen.set(Some(Rc::new(history.ring().clone())));
             }
         })
     };

@@ -15,6 +15,7 @@ pub mod format;
 pub mod handle;
 pub mod hooks;
 pub mod module;
+pub mod probe;
 pub mod provider;
 pub mod redraw;
 pub mod status;

@@ -36,6 +36,9 @@ const CHROMIUM_ARGS: &[&str] = &[
     "--disable-component-update",
     "--disable-sync",
     "--window-size=1280,900",
+    // Exact `performance.memory` figures, and `gc()`, for the benchmark's memory readings.
+    "--enable-precise-memory-info",
+    "--js-flags=--expose-gc",
 ];
 
 /// One test's world.

@@ -8,7 +8,7 @@ use std::time::Duration;
 use stylist::yew::styled_component;
 use switchboard_core::Frame;
 use switchboard_kit::bars::{Bar, Bars};
-use switchboard_kit::chart::{History, Sample, SeriesSpec, TimeSeriesChart, record};
+use switchboard_kit::chart::{History, Sample, SeriesSpec, TimeSeriesChart};
 use switchboard_kit::handle::now;
 use switchboard_kit::hooks::use_channel_fold;
 use yew::prelude::*;
@@ -36,11 +36,8 @@ fn on_invoice(s: &mut State, inv: InvoiceUpdate, frame: &Frame) {
     let mut ledger = s.ledger.borrow_mut();
     ledger.invoice(inv, frame.provenance());
     let major = ledger.paid(CURRENCY) as f64 / 100.0; // drawing only; totals stay integer
-    record(
-        &mut s.revenue.0.borrow_mut(),
-        now(),
-        Sample::new(&[major], frame.provenance()),
-    );
+    s.revenue
+        .record(now(), Sample::new(&[major], frame.provenance()));
 }
 
 fn on_subscriber(s: &mut State, u: SubscriberUpdate, frame: &Frame) {

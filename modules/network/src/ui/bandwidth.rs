@@ -6,7 +6,7 @@ use std::time::Duration;
 use stylist::yew::styled_component;
 use switchboard_core::{Frame, Provenance};
 use switchboard_kit::chart::model::{Figures, figures};
-use switchboard_kit::chart::{History, Sample, SeriesSpec, Threshold, TimeSeriesChart, record};
+use switchboard_kit::chart::{History, Sample, SeriesSpec, Threshold, TimeSeriesChart};
 use switchboard_kit::handle::now;
 use switchboard_kit::hooks::use_channel_fold;
 use yew::prelude::*;
@@ -44,16 +44,9 @@ pub struct BandwidthHistory {
 
 fn fold(h: &mut BandwidthHistory, b: BandwidthData, frame: &Frame) {
     let (at, p) = (now(), frame.provenance());
-    record(
-        &mut h.rates.0.borrow_mut(),
-        at,
-        Sample::new(&[b.download_mbps, b.upload_mbps], p),
-    );
-    record(
-        &mut h.latency.0.borrow_mut(),
-        at,
-        Sample::new(&[b.latency_ms], p),
-    );
+    h.rates
+        .record(at, Sample::new(&[b.download_mbps, b.upload_mbps], p));
+    h.latency.record(at, Sample::new(&[b.latency_ms], p));
 }
 
 /// Props of [`LiveBandwidthChart`].
@@ -95,17 +88,16 @@ pub fn LiveBandwidthChart(props: &LiveBandwidthChartProps) -> Html {
         .max(Duration::from_secs(10));
     let h = history.borrow();
     let (down, up, latency) = {
-        let rates = h.rates.0.borrow();
+        let rates = h.rates.ring();
         (
             figures(&rates, 0),
             figures(&rates, 1),
-            figures(&h.latency.0.borrow(), 0),
+            figures(&h.latency.ring(), 0),
         )
     };
     let simulated = h
         .rates
-        .0
-        .borrow()
+        .ring()
         .last()
         .is_some_and(|(_, s)| s.provenance == Provenance::Simulated);
     let style = css!(

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use stylist::yew::styled_component;
 use switchboard_core::Frame;
-use switchboard_kit::chart::{History, Sample, SeriesSpec, TimeSeriesChart, record};
+use switchboard_kit::chart::{History, Sample, SeriesSpec, TimeSeriesChart};
 use switchboard_kit::format;
 use switchboard_kit::handle::now;
 use switchboard_kit::hooks::{use_channel_fold, use_now};
@@ -33,11 +33,8 @@ fn fold(m: &mut Monitor, u: SessionUpdate, frame: &Frame) {
     let at = now();
     m.table.apply(u, at, frame.provenance());
     m.table.prune(at);
-    record(
-        &mut m.active.0.borrow_mut(),
-        at,
-        Sample::new(&[m.table.len() as f64], frame.provenance()),
-    );
+    m.active
+        .record(at, Sample::new(&[m.table.len() as f64], frame.provenance()));
 }
 
 #[hook]

@@ -6,7 +6,7 @@ use std::time::Duration;
 use stylist::yew::styled_component;
 use switchboard_core::Frame;
 use switchboard_kit::bars::{Bar, Bars};
-use switchboard_kit::chart::{History, Sample, SeriesSpec, TimeSeriesChart, record};
+use switchboard_kit::chart::{History, Sample, SeriesSpec, TimeSeriesChart};
 use switchboard_kit::format;
 use switchboard_kit::handle::now;
 use switchboard_kit::hooks::{Folded, use_channel_fold, use_now};
@@ -29,11 +29,8 @@ struct State {
 fn fold(s: &mut State, t: TicketUpdate, frame: &Frame) {
     s.queue.apply(t, frame.provenance());
     let open = s.queue.active().len() as f64;
-    record(
-        &mut s.open.0.borrow_mut(),
-        now(),
-        Sample::new(&[open], frame.provenance()),
-    );
+    s.open
+        .record(now(), Sample::new(&[open], frame.provenance()));
 }
 
 #[hook]
