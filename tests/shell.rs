@@ -285,3 +285,71 @@ async fn a_session_appears_changes_and_disappears() {
     post(session("terminate", 5_000_000, 12)).await;
     wait_for("the row to go", || !exists(&root, row)).await;
 }
+
+#[wasm_bindgen_test]
+async fn a_long_session_table_renders_only_the_rows_in_view() {
+    set_token();
+    let root = mount("/sessions", &live_config()).await;
+    wait_for("live sessions", || {
+        exists(&root, "section [data-testid=status][data-status=connected]")
+    })
+    .await;
+    let frames: Vec<String> = (0..80)
+        .map(|i| {
+            format!(
+                r#"{{"type":"session_update","data":{{"action":"new","session":{{"session_id":"sess_v{i:02}","username":"v{i:02}@example.net","ip_address":"100.64.8.{i}","nas_ip_address":"10.1.1.8","upload_bytes":1,"download_bytes":1,"session_time_seconds":{i},"last_update":"2025-10-16T12:00:00Z"}}}}}}"#
+            )
+        })
+        .collect();
+    script("sessions", frames.join(",")).await;
+    let rows = |root: &web_sys::Element| {
+        root.query_selector("[data-testid=sessions] table")
+            .unwrap()
+            .and_then(|t| t.get_attribute("aria-rowcount"))
+            .and_then(|n| n.parse::<usize>().ok())
+            .unwrap_or(0)
+            .saturating_sub(1)
+    };
+    wait_for("80 more sessions", || rows(&root) >= 80).await;
+    let rendered = root
+        .query_selector_all("tr[data-session]")
+        .unwrap()
+        .length() as usize;
+    assert!(
+        (15..40).contains(&rendered),
+        "{rendered} of {} rows rendered: the view and a few either side",
+        rows(&root)
+    );
+    let first = root.query_selector("tr[data-session]").unwrap().unwrap();
+    assert_eq!(
+        first.get_bounding_client_rect().height(),
+        33.0,
+        "rows are the height the window is computed with"
+    );
+    assert_eq!(first.get_attribute("aria-rowindex").as_deref(), Some("2"));
+
+    let scroll = root
+        .query_selector("[data-testid=sessions-scroll]")
+        .unwrap()
+        .unwrap();
+    scroll.set_scroll_top(1_000_000);
+    scroll
+        .dispatch_event(&Event::new("scroll").unwrap())
+        .unwrap();
+    let last_shown = |root: &web_sys::Element| {
+        let all = root.query_selector_all("tr[data-session]").unwrap();
+        all.item(all.length().saturating_sub(1))
+            .and_then(|n| wasm_bindgen::JsCast::dyn_into::<web_sys::Element>(n).ok())
+            .and_then(|e| e.get_attribute("aria-rowindex"))
+            .and_then(|n| n.parse::<usize>().ok())
+            .unwrap_or(0)
+    };
+    wait_for("the last rows after scrolling to the end", || {
+        last_shown(&root) == rows(&root) + 1
+    })
+    .await;
+    assert!(
+        !exists(&root, "tr[data-session][aria-rowindex='2']"),
+        "the first rows are no longer rendered"
+    );
+}

@@ -13,6 +13,9 @@ use crate::data::{Session, SessionAction, SessionUpdate};
 pub const LEAVE_FOR: Duration = Duration::from_millis(800);
 /// How long a new row is highlighted.
 pub const ENTER_FOR: Duration = Duration::from_millis(1500);
+/// Most removed rows fading out at once. Under heavy churn more exits are noise, and hundreds
+/// of animated rows would cost every frame; beyond this the oldest simply go.
+pub const MAX_LEAVING: usize = 8;
 
 /// One session on screen.
 #[derive(Clone, Debug, PartialEq)]
@@ -173,13 +176,33 @@ impl SessionTable {
             .map(|(r, _)| r)
     }
 
-    /// Forgets rows that finished leaving. Call it now and then; the list is bounded anyway.
+    /// Forgets rows that finished leaving, and all but the [`MAX_LEAVING`] newest.
     pub fn prune(&mut self, now: Instant) {
         self.leaving.retain(|(_, at)| at.until(now) < LEAVE_FOR);
-        if self.leaving.len() > self.max_rows {
-            let excess = self.leaving.len() - self.max_rows;
-            self.leaving.drain(..excess);
-        }
+        let excess = self.leaving.len().saturating_sub(MAX_LEAVING);
+        self.leaving.drain(..excess);
+    }
+}
+
+/// The rows of a scrolled list worth rendering: those in view plus `overscan` either side.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Window {
+    /// First row rendered.
+    pub first: usize,
+    /// One past the last row rendered.
+    pub end: usize,
+}
+
+impl Window {
+    /// The window for `rows` rows of `row_px` pixels, scrolled by `scroll_px`, in a viewport
+    /// of `view_px`.
+    pub fn of(rows: usize, row_px: u32, scroll_px: u32, view_px: u32, overscan: usize) -> Self {
+        let row_px = row_px.max(1) as usize;
+        let top = scroll_px as usize / row_px;
+        let first = top.saturating_sub(overscan).min(rows);
+        let in_view = (view_px as usize).div_ceil(row_px) + 1;
+        let end = (top + in_view + overscan).min(rows).max(first);
+        Self { first, end }
     }
 }
 
@@ -247,6 +270,64 @@ mod tests {
         table.apply(update(New, "b", 0, 0), t(0), Provenance::Live);
         table.apply(update(New, "c", 0, 0), t(0), Provenance::Live);
         assert_eq!((table.len(), table.overflow), (2, 1));
+    }
+
+    #[test]
+    fn fading_rows_are_few_under_churn() {
+        let mut table = SessionTable::new(500);
+        for i in 0..100 {
+            let id = format!("s{i}");
+            table.apply(
+                update(SessionAction::New, &id, 0, 0),
+                t(i),
+                Provenance::Live,
+            );
+            table.apply(
+                update(SessionAction::Terminate, &id, 1, 0),
+                t(i),
+                Provenance::Live,
+            );
+            table.prune(t(i));
+        }
+        let leaving: Vec<&str> = table
+            .leaving(t(100))
+            .map(|r| r.session.session_id.as_str())
+            .collect();
+        assert_eq!(leaving.len(), MAX_LEAVING);
+        assert_eq!(leaving.last(), Some(&"s99"), "the newest exits are kept");
+        assert!(table.is_empty());
+    }
+
+    #[test]
+    fn the_window_covers_the_view_and_stays_in_bounds() {
+        // 33 px rows, a 330 px view: 10 rows in view, +1 for a partly scrolled row.
+        assert_eq!(Window::of(500, 33, 0, 330, 4), Window { first: 0, end: 15 });
+        assert_eq!(
+            Window::of(500, 33, 33 * 100 + 10, 330, 4),
+            Window {
+                first: 96,
+                end: 115
+            }
+        );
+        assert_eq!(
+            Window::of(500, 33, 33 * 495, 330, 4),
+            Window {
+                first: 491,
+                end: 500
+            }
+        );
+        assert_eq!(Window::of(3, 33, 0, 330, 4), Window { first: 0, end: 3 });
+        assert_eq!(Window::of(0, 33, 0, 330, 4), Window { first: 0, end: 0 });
+        // Scrolled past the end (the list shrank under the scroll position).
+        assert_eq!(
+            Window::of(10, 33, 33 * 400, 330, 4),
+            Window { first: 10, end: 10 }
+        );
+        for scroll in (0..20_000).step_by(97) {
+            let w = Window::of(500, 33, scroll, 330, 4);
+            let (view_first, view_last) = (scroll as usize / 33, (scroll as usize + 330) / 33);
+            assert!(w.first <= view_first.min(500) && w.end >= (view_last + 1).min(500));
+        }
     }
 
     #[test]

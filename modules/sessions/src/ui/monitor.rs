@@ -13,7 +13,14 @@ use switchboard_kit::hooks::{use_channel_fold, use_now};
 use yew::prelude::*;
 
 use crate::data::{SESSION_UPDATE, SessionUpdate};
-use crate::table::{ENTER_FOR, Row, SessionTable, SortKey};
+use crate::table::{ENTER_FOR, Row, SessionTable, SortKey, Window};
+
+/// Height of a table row in CSS pixels; the stylesheet below fixes rows to it.
+const ROW_PX: u32 = 33;
+/// The scrolling body shows this many rows; only those (and a few either side) are rendered.
+const VIEW_ROWS: u32 = 15;
+/// Rows rendered beyond the view either side, so a fast scroll does not show blanks.
+const OVERSCAN: usize = 6;
 
 const ACTIVE: &[SeriesSpec] = &[SeriesSpec {
     label: "Active sessions",
@@ -67,11 +74,17 @@ const COLUMNS: [(SortKey, &str, bool); 7] = [
     (SortKey::Duration, "Duration", true),
 ];
 
-fn row_html(row: &Row, now: switchboard_core::Instant, class: &'static str) -> Html {
+fn row_html(row: &Row, index: usize, now: switchboard_core::Instant, leaving: bool) -> Html {
     let s = &row.session;
-    let entering = row.entered_at.until(now) < ENTER_FOR && class.is_empty();
+    let class = if leaving {
+        Some("leaving")
+    } else {
+        (row.entered_at.until(now) < ENTER_FOR).then_some("entering")
+    };
+    // Row 1 is the header row.
     html! {
-        <tr key={s.session_id.clone()} class={classes!(class, entering.then_some("entering"))} data-session={s.session_id.clone()}>
+        <tr key={s.session_id.clone()} class={classes!(class)} data-session={s.session_id.clone()}
+            aria-rowindex={(index + 2).to_string()}>
             <td>{ &s.username }</td>
             <td class="mono">{ &s.ip_address }</td>
             <td class="mono">{ &s.nas_ip_address }</td>
@@ -89,6 +102,16 @@ pub fn LiveSessionMonitor(props: &LiveSessionMonitorProps) -> Html {
     let monitor = use_monitor(props.max_rows);
     let now = use_now(1000);
     let sort = use_state(|| (SortKey::Duration, true));
+    // The first row scrolled into view; a re-render only when it changes.
+    let top_row = use_state_eq(|| 0u32);
+    let onscroll = {
+        let top_row = top_row.clone();
+        Callback::from(move |e: Event| {
+            if let Some(el) = e.target_dyn_into::<web_sys::Element>() {
+                top_row.set(el.scroll_top().max(0) as u32 / ROW_PX);
+            }
+        })
+    };
     let m = monitor.borrow();
     let (key, descending) = *sort;
     let rows = m.table.sorted(key, descending, now);
@@ -121,14 +144,17 @@ pub fn LiveSessionMonitor(props: &LiveSessionMonitorProps) -> Html {
         "display:grid; gap:12px;
          .meta { display:flex; gap:16px; flex-wrap:wrap; font-size:13px; color:var(--sb-muted); }
          .meta b { color:var(--sb-text); font-size:18px; }
-         .scroll { overflow-x:auto; }
+         .scroll { overflow:auto; max-height:calc(var(--row) * (var(--rows) + 1)); }
          table { border-collapse:collapse; width:100%; font-size:13px; }
-         th { text-align:left; border-bottom:1px solid var(--sb-border); padding:0; }
+         th { text-align:left; border-bottom:1px solid var(--sb-border); padding:0;
+              position:sticky; top:0; z-index:1; background:var(--sb-surface); }
          th button { all:unset; cursor:pointer; display:block; padding:6px 8px; font-weight:600;
                      color:var(--sb-muted); white-space:nowrap; }
          th button:focus-visible { outline:2px solid var(--sb-accent); }
          th.num button { text-align:right; }
-         td { padding:6px 8px; border-bottom:1px solid var(--sb-border); white-space:nowrap; }
+         tbody tr { height:var(--row); }
+         td { padding:0 8px; border-bottom:1px solid var(--sb-border); white-space:nowrap; }
+         tr.spacer td { padding:0; border:0; }
          .num { text-align:right; font-variant-numeric:tabular-nums; }
          .mono { font-family:ui-monospace, SFMono-Regular, Menlo, monospace; font-size:12px; }
          tr.entering { animation:sb-enter 1.5s ease-out; }
@@ -136,11 +162,31 @@ pub fn LiveSessionMonitor(props: &LiveSessionMonitorProps) -> Html {
          @keyframes sb-enter { from { background:color-mix(in srgb, var(--sb-ok) 25%, transparent); } to { background:transparent; } }
          @keyframes sb-leave { from { opacity:1; } to { opacity:0; text-decoration:line-through; } }"
     );
-    let leaving: Vec<Html> = m
-        .table
-        .leaving(now)
-        .map(|r| row_html(r, now, "leaving"))
+    // Active rows in order, then the ones fading out; only the window of them is rendered,
+    // between two spacers that keep the scroll height true.
+    let all: Vec<(&Row, bool)> = rows
+        .iter()
+        .map(|r| (*r, false))
+        .chain(m.table.leaving(now).map(|r| (r, true)))
         .collect();
+    let window = Window::of(
+        all.len(),
+        ROW_PX,
+        *top_row * ROW_PX,
+        VIEW_ROWS * ROW_PX,
+        OVERSCAN,
+    );
+    let spacer = |rows: usize, key: &'static str| {
+        (rows > 0).then(|| {
+            let height = format!("height:{}px", rows as u32 * ROW_PX);
+            html! { <tr key={key} class="spacer" aria-hidden="true"><td colspan="7" style={height} /></tr> }
+        })
+    };
+    let shown = all[window.first..window.end]
+        .iter()
+        .enumerate()
+        .map(|(i, (row, leaving))| row_html(row, window.first + i, now, *leaving));
+    let sizes = format!("--row:{ROW_PX}px; --rows:{VIEW_ROWS}");
     html! {
         <section class={style} data-testid="sessions" aria-label="Live sessions">
             <div class="meta">
@@ -155,12 +201,13 @@ pub fn LiveSessionMonitor(props: &LiveSessionMonitorProps) -> Html {
             <TimeSeriesChart title="Active sessions" unit="sessions" series={ACTIVE}
                              history={m.active.clone()} version={monitor.version()}
                              window_secs={600.0} height={110} decimals={0} />
-            <div class="scroll">
-                <table>
+            <div class="scroll" style={sizes} {onscroll} data-testid="sessions-scroll">
+                <table aria-rowcount={(all.len() + 1).to_string()}>
                     <thead><tr>{ for headers }</tr></thead>
                     <tbody>
-                        { for rows.iter().map(|r| row_html(r, now, "")) }
-                        { for leaving }
+                        { spacer(window.first, "above") }
+                        { for shown }
+                        { spacer(all.len() - window.end, "below") }
                     </tbody>
                 </table>
             </div>
