@@ -36,6 +36,10 @@ enum Cmd {
         /// One short run of each figure instead of three full ones.
         #[arg(long)]
         quick: bool,
+        /// Only the floods on this page (e.g. `/sessions`), written to `target/bench-only.md`
+        /// instead of docs/PERFORMANCE.md: for checking one change.
+        #[arg(long)]
+        only: Option<String>,
     },
 }
 
@@ -46,7 +50,7 @@ fn main() -> ExitCode {
         Cmd::Test => steps::test(),
         Cmd::Dist => dist::dist().map(|_| ()),
         Cmd::Bootstrap => bootstrap::ensure(bootstrap::Need::All).map(|_| ()),
-        Cmd::Bench { quick } => steps::bench(quick),
+        Cmd::Bench { quick, only } => steps::bench(quick, only.as_deref()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -302,7 +302,7 @@ pub fn test() -> Result<()> {
 }
 
 /// `cargo xtask bench`: native figures, then the browser benchmark on a fresh release build.
-pub fn bench(quick: bool) -> Result<()> {
+pub fn bench(quick: bool, only: Option<&str>) -> Result<()> {
     let tools = bootstrap::ensure(Need::All)?;
     let root = bootstrap::root();
     let native = cargo(
@@ -326,7 +326,10 @@ pub fn bench(quick: bool) -> Result<()> {
         .args(["rev-parse", "--short", "HEAD"])
         .output()?;
     let commit = String::from_utf8_lossy(&commit.stdout).trim().to_owned();
-    let out = root.join("docs/PERFORMANCE.md");
+    let out = root.join(match only {
+        Some(_) => "target/bench-only.md",
+        None => "docs/PERFORMANCE.md",
+    });
     let json = root.join("target/bench.json");
     let mut args = vec![
         "run",
@@ -355,6 +358,9 @@ pub fn bench(quick: bool) -> Result<()> {
     ]);
     if quick {
         args.push("--quick");
+    }
+    if let Some(page) = only {
+        args.extend(["--only", page]);
     }
     let status = cargo(&tools, &args)
         .env("SWITCHBOARD_E2E_DIST", &dist)

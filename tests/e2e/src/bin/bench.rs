@@ -19,6 +19,8 @@ struct Args {
     flood_secs: u64,
     /// When the soak's first and last memory readings are taken, in seconds.
     soak: (u64, u64),
+    /// Only the floods on this page, without boot and soak: for checking one change quickly.
+    only: Option<String>,
     out: PathBuf,
     json: PathBuf,
     native: Option<PathBuf>,
@@ -30,6 +32,7 @@ fn args() -> Args {
         runs: 3,
         flood_secs: 15,
         soak: (60, 600),
+        only: None,
         out: PathBuf::from("docs/PERFORMANCE.md"),
         json: PathBuf::from("target/bench.json"),
         native: None,
@@ -40,6 +43,7 @@ fn args() -> Args {
         let mut value = || it.next().unwrap_or_default();
         match flag.as_str() {
             "--quick" => (a.runs, a.flood_secs, a.soak) = (1, 5, (20, 60)),
+            "--only" => a.only = Some(value()),
             "--out" => a.out = value().into(),
             "--json" => a.json = value().into(),
             "--native" => a.native = Some(value().into()),
@@ -378,7 +382,7 @@ async fn main() -> Result<()> {
 
     // Boot.
     let (mut boots, mut tbts) = (Vec::new(), Vec::new());
-    for _ in 0..a.runs.max(3) {
+    for _ in 0..if a.only.is_some() { 0 } else { a.runs.max(3) } {
         let (b, t) = boot().await?;
         eprintln!("bench: boot {b:.0} ms, TBT {t:.0} ms");
         boots.push(b);
@@ -424,7 +428,8 @@ async fn main() -> Result<()> {
         (SESSIONS, 20_000),
     ];
     let mut floods = Vec::new();
-    for (stage, rate) in plan {
+    let wanted = |stage: &Stage| a.only.as_deref().is_none_or(|page| page == stage.page);
+    for (stage, rate) in plan.into_iter().filter(|(stage, _)| wanted(stage)) {
         let mut runs = Vec::new();
         for _ in 0..a.runs {
             let f = flood(stage, rate, a.flood_secs).await?;
@@ -487,7 +492,11 @@ async fn main() -> Result<()> {
     )?;
 
     // Soak.
-    let (first, last, all_counted) = soak(a.soak).await?;
+    let (first, last, all_counted) = if a.only.is_some() {
+        (f64::NAN, f64::NAN, false)
+    } else {
+        soak(a.soak).await?
+    };
     let growth = (last - first) / first * 100.0;
     writeln!(
         md,
