@@ -15,7 +15,9 @@ pub mod model;
 use std::cell::{Cell, Ref, RefCell};
 use std::rc::Rc;
 
+use plotters::element::DashedPathElement;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters_canvas::CanvasBackend;
 use stylist::yew::styled_component;
 use switchboard_core::history::Ring;
@@ -145,6 +147,7 @@ struct Shape {
     window_secs: f64,
     thresholds: &'static [Threshold],
     height: u32,
+    decimals: usize,
 }
 
 struct Frame<'a> {
@@ -155,75 +158,125 @@ struct Frame<'a> {
     dpr: f64,
 }
 
+/// The plot area in device pixels, and the mapping from chart values into it.
+struct Plot {
+    left: i32,
+    top: i32,
+    right: i32,
+    bottom: i32,
+    window_secs: f64,
+    y_top: f64,
+}
+
+impl Plot {
+    fn x(&self, secs: f64) -> i32 {
+        let t = (secs + self.window_secs) / self.window_secs;
+        self.left + (t * f64::from(self.right - self.left)).round() as i32
+    }
+
+    fn y(&self, value: f64) -> i32 {
+        let t = (value / self.y_top).clamp(0.0, 1.0);
+        self.bottom - (t * f64::from(self.bottom - self.top)).round() as i32
+    }
+
+    fn point(&self, (x, y): (f64, f64)) -> (i32, i32) {
+        (self.x(x), self.y(y))
+    }
+}
+
+/// Draws the grid, labels, reference lines and series. The axes are drawn here rather than
+/// by plotters' chart builder: a handful of lines and labels at round values, with no text
+/// measurement, which keeps the redraw cheap and the wasm small.
 fn draw(canvas: &HtmlCanvasElement, f: &Frame<'_>) -> Result<(), String> {
-    let (dpr, props) = (f.dpr, &f.shape);
-    let height = f64::from(props.height);
-    canvas.set_width((f.css_width * dpr).round() as u32);
-    canvas.set_height((height * dpr).round() as u32);
+    let (dpr, shape) = (f.dpr, &f.shape);
+    let (width, height) = (
+        (f.css_width * dpr).round() as u32,
+        (f64::from(shape.height) * dpr).round() as u32,
+    );
+    canvas.set_width(width);
+    canvas.set_height(height);
     let backend =
         CanvasBackend::with_canvas_object(canvas.clone()).ok_or("canvas has no 2d context")?;
     let root = backend.into_drawing_area();
     let err = |e: DrawingAreaErrorKind<_>| e.to_string();
+    let px = |v: f64| (v * dpr).round() as i32;
     root.fill(&rgb(f.palette.surface)).map_err(err)?;
-    let px = |v: f64| (v * dpr).round() as u32;
-    let thresholds: Vec<f64> = props.thresholds.iter().map(|t| t.value).collect();
-    let y_max = model::y_max(f.ring, props.series.len(), &thresholds);
+
+    let thresholds: Vec<f64> = shape.thresholds.iter().map(|t| t.value).collect();
+    let y_max = model::y_max(f.ring, shape.series.len(), &thresholds);
+    // About one grid line per 40 CSS pixels of plot height.
+    let lines = (shape.height.saturating_sub(28) / 40).max(1) as usize;
+    let axis = if shape.decimals == 0 {
+        model::Axis::whole(y_max, lines)
+    } else {
+        model::Axis::new(y_max, lines)
+    };
+    let plot = Plot {
+        left: px(44.0),
+        top: px(8.0),
+        right: width as i32 - px(20.0), // room for the "now" label
+        bottom: height as i32 - px(20.0),
+        window_secs: shape.window_secs,
+        y_top: axis.top,
+    };
     let muted = rgb(f.palette.muted);
-    let mut chart = ChartBuilder::on(&root)
-        .margin(px(6.0))
-        .margin_right(px(20.0)) // room for the "now" label
-        .x_label_area_size(px(20.0))
-        .y_label_area_size(px(40.0))
-        .build_cartesian_2d(-props.window_secs..0.0, 0.0..y_max)
-        .map_err(err)?;
-    chart
-        .configure_mesh()
-        .x_labels(5)
-        .y_labels(if props.height < 100 { 2 } else { 4 })
-        .disable_x_mesh()
-        .label_style(("sans-serif", 11.0 * dpr).into_font().color(&muted))
-        .axis_style(rgb(f.palette.border).stroke_width(px(1.0)))
-        .bold_line_style(rgb(f.palette.border).mix(0.6).stroke_width(px(1.0)))
-        .light_line_style(TRANSPARENT)
-        .x_label_formatter(&|x| {
-            if *x == 0.0 {
-                "now".into()
-            } else {
-                format!("{:.0}s", x)
-            }
-        })
-        .y_label_formatter(&|y| format!("{y:.0}"))
-        .draw()
-        .map_err(err)?;
-    let bad = rgb(f.palette.bad);
-    for t in props.thresholds {
-        let line = [(-props.window_secs, t.value), (0.0, t.value)];
-        chart
-            .draw_series(DashedLineSeries::new(
-                line,
-                px(4.0),
-                px(4.0),
-                bad.stroke_width(px(1.0)),
-            ))
-            .map_err(err)?;
+    let font = ("sans-serif", 11.0 * dpr).into_font().color(&muted);
+    let grid = rgb(f.palette.border)
+        .mix(0.6)
+        .stroke_width(px(1.0).max(1) as u32);
+    for value in axis.ticks() {
+        let y = plot.y(value);
+        let line = PathElement::new(vec![(plot.left, y), (plot.right, y)], grid);
+        root.draw(&line).map_err(err)?;
+        let label = format!("{value:.*}", axis.decimals);
+        let at = (plot.left - px(6.0), y);
+        let style = font.pos(Pos::new(HPos::Right, VPos::Center));
+        root.draw(&Text::new(label, at, style)).map_err(err)?;
     }
-    let columns = (f.css_width * dpr) as usize;
-    for (i, spec) in props.series.iter().enumerate() {
+    // Time before now at round values inside the window, in minutes for long windows.
+    let (unit_secs, unit) = if shape.window_secs >= 180.0 {
+        (60.0, "m")
+    } else {
+        (1.0, "s")
+    };
+    let x_axis = model::Axis::new(shape.window_secs / unit_secs, 5);
+    for ago in x_axis
+        .ticks()
+        .filter(|t| *t * unit_secs <= shape.window_secs)
+    {
+        let label = if ago == 0.0 {
+            "now".to_owned()
+        } else {
+            format!("-{ago:.*}{unit}", x_axis.decimals)
+        };
+        let at = (plot.x(-ago * unit_secs), plot.bottom + px(5.0));
+        let style = font.pos(Pos::new(HPos::Center, VPos::Top));
+        root.draw(&Text::new(label, at, style)).map_err(err)?;
+    }
+
+    let bad = rgb(f.palette.bad).stroke_width(px(1.0).max(1) as u32);
+    for t in shape.thresholds {
+        let line = [(plot.left, plot.y(t.value)), (plot.right, plot.y(t.value))];
+        let dashed = DashedPathElement::new(line, px(4.0), px(4.0), bad);
+        root.draw(&dashed).map_err(err)?;
+    }
+    let columns = (plot.right - plot.left).max(1) as usize;
+    let line_width = px(2.0).max(1) as u32;
+    for (i, spec) in shape.series.iter().enumerate() {
         let color = rgb(series_color(&f.palette, spec.color));
-        for run in model::runs(f.ring, i, props.window_secs, columns) {
-            if let [only] = run.points.as_slice() {
+        for run in model::runs(f.ring, i, shape.window_secs, columns) {
+            let points: Vec<(i32, i32)> = run.points.iter().map(|p| plot.point(*p)).collect();
+            if let [only] = points.as_slice() {
                 // A line needs two points; show the first sample as a dot.
                 let dot = Circle::new(*only, px(3.0), color.filled());
-                chart.draw_series(std::iter::once(dot)).map_err(err)?;
+                root.draw(&dot).map_err(err)?;
             } else if run.provenance == Provenance::Live {
-                chart
-                    .draw_series(LineSeries::new(run.points, color.stroke_width(px(2.0))))
-                    .map_err(err)?;
+                let line = PathElement::new(points, color.stroke_width(line_width));
+                root.draw(&line).map_err(err)?;
             } else {
-                let style = color.mix(0.8).stroke_width(px(2.0));
-                chart
-                    .draw_series(DashedLineSeries::new(run.points, px(6.0), px(4.0), style))
-                    .map_err(err)?;
+                let style = color.mix(0.8).stroke_width(line_width);
+                let dashed = DashedPathElement::new(points, px(6.0), px(4.0), style);
+                root.draw(&dashed).map_err(err)?;
             }
         }
     }
@@ -282,6 +335,7 @@ pub fn TimeSeriesChart(props: &TimeSeriesChartProps) -> Html {
             window_secs: props.window_secs,
             thresholds: props.thresholds,
             height: props.height,
+            decimals: props.decimals,
         };
         let deps = (
             version,

@@ -136,6 +136,86 @@ pub fn y_max(ring: &Ring<Sample>, series: usize, thresholds: &[f64]) -> f64 {
     if top <= 0.0 { 1.0 } else { top * 1.15 }
 }
 
+/// A value axis from zero: a round top and step, so grid lines fall on round numbers.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Axis {
+    /// The top of the axis, a multiple of `step`.
+    pub top: f64,
+    /// The distance between grid lines: 1, 2 or 5 times a power of ten, whichever is
+    /// nearest to `max / lines`.
+    pub step: f64,
+    /// Decimals the labels need to show `step` exactly.
+    pub decimals: usize,
+}
+
+impl Axis {
+    /// An axis from zero to at least `max` with about `lines` grid lines above zero.
+    pub fn new(max: f64, lines: usize) -> Self {
+        let max = if max.is_finite() && max > 0.0 {
+            max
+        } else {
+            1.0
+        };
+        let raw = max / lines.max(1) as f64;
+        // The power of ten at or below `raw`, as 10^exp, without libm.
+        let exp = {
+            let (mut magnitude, mut exp) = (1.0_f64, 0_i32);
+            while magnitude * 10.0 <= raw {
+                magnitude *= 10.0;
+                exp += 1;
+            }
+            while magnitude > raw {
+                magnitude /= 10.0;
+                exp -= 1;
+            }
+            exp
+        };
+        // The round step nearest to `raw` by ratio: the cut-offs are the geometric means
+        // of neighbouring steps (√2, √10, √50).
+        let (m, exp) = match raw / 10.0_f64.powi(exp) {
+            r if r < 1.414 => (1.0, exp),
+            r if r < 3.162 => (2.0, exp),
+            r if r < 7.071 => (5.0, exp),
+            _ => (1.0, exp + 1),
+        };
+        let (mut m, mut exp) = (m, exp);
+        // Nearest may overshoot the count; never more than half as many lines again.
+        let most = (lines + lines / 2).max(1) as f64;
+        while (max / (m * 10.0_f64.powi(exp)) - 1e-9).ceil() > most {
+            (m, exp) = match m {
+                1.0 => (2.0, exp),
+                2.0 => (5.0, exp),
+                _ => (1.0, exp + 1),
+            };
+        }
+        let step = m * 10.0_f64.powi(exp);
+        Self {
+            top: (max / step - 1e-9).ceil() * step,
+            step,
+            decimals: usize::try_from(-exp).unwrap_or(0),
+        }
+    }
+
+    /// As [`Axis::new`], for whole quantities such as counts: the step is at least 1.
+    pub fn whole(max: f64, lines: usize) -> Self {
+        let axis = Self::new(max, lines);
+        if axis.step >= 1.0 {
+            return axis;
+        }
+        Self {
+            top: axis.top.ceil().max(1.0),
+            step: 1.0,
+            decimals: 0,
+        }
+    }
+
+    /// The grid values from zero to the top.
+    pub fn ticks(&self) -> impl Iterator<Item = f64> + '_ {
+        let count = (self.top / self.step).round() as usize;
+        (0..=count).map(|i| i as f64 * self.step)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
@@ -150,6 +230,53 @@ mod tests {
             record(&mut ring, Instant::from_millis(*ms), Sample::new(&[*v], *p));
         }
         ring
+    }
+
+    #[test]
+    fn axes_have_round_steps_that_cover_the_data() {
+        let cases = [
+            (1000.0, 4, 1000.0, 200.0),
+            (1035.0, 4, 1200.0, 200.0),
+            (172.5, 4, 200.0, 50.0),
+            (57.5, 4, 60.0, 20.0),
+            (1.15, 2, 1.5, 0.5),
+            (0.03, 4, 0.03, 0.01),
+            (7.0, 4, 8.0, 2.0),
+        ];
+        for (max, lines, top, step) in cases {
+            let a = Axis::new(max, lines);
+            assert!(
+                (a.top - top).abs() < 1e-9 && (a.step - step).abs() < 1e-12,
+                "{max}: {a:?}"
+            );
+        }
+        assert_eq!(Axis::new(0.03, 4).decimals, 2);
+        assert_eq!(Axis::new(1.15, 2).decimals, 1);
+        assert_eq!(Axis::new(1035.0, 4).decimals, 0);
+        for bad in [0.0, -5.0, f64::NAN, f64::INFINITY] {
+            assert_eq!(Axis::new(bad, 4), Axis::new(1.0, 4), "{bad}");
+        }
+        assert_eq!(
+            Axis::new(57.5, 1).top,
+            100.0,
+            "one line: the next round step up"
+        );
+        let counts = Axis::whole(1.15, 4);
+        assert_eq!((counts.top, counts.step, counts.decimals), (2.0, 1.0, 0));
+        assert_eq!(Axis::whole(1035.0, 4), Axis::new(1035.0, 4));
+        for wanted in 1..=6 {
+            for i in 1..2000 {
+                let max = f64::from(i) * 0.37;
+                let a = Axis::new(max, wanted);
+                let lines = a.ticks().count() - 1;
+                assert!(a.top >= max && a.top < max + a.step + 1e-9, "{max}: {a:?}");
+                let most = wanted + wanted / 2;
+                assert!(
+                    (1..=most.max(1)).contains(&lines),
+                    "{max}/{wanted}: {lines} lines"
+                );
+            }
+        }
     }
 
     #[test]
