@@ -47,46 +47,70 @@ pub fn start() {
     yew::Renderer::<App>::new().render();
 }
 
+/// What came back for `config.json`.
+struct Fetched {
+    status: u16,
+    content_type: String,
+    text: String,
+}
+
+/// `GET url` through the browser's `fetch`, with the body as text. An error is the browser's
+/// message for a request that got no response at all.
+async fn fetch_text(url: &str) -> Result<Fetched, String> {
+    use wasm_bindgen::JsCast;
+    use wasm_bindgen_futures::JsFuture;
+    let message = |e: wasm_bindgen::JsValue| {
+        e.dyn_ref::<js_sys::Error>()
+            .map(|e| String::from(e.message()))
+            .or_else(|| e.as_string())
+            .unwrap_or_else(|| "network error".to_owned())
+    };
+    let window = web_sys::window().ok_or("no window")?;
+    let resp: web_sys::Response = JsFuture::from(window.fetch_with_str(url))
+        .await
+        .map_err(message)?
+        .dyn_into()
+        .map_err(message)?;
+    let content_type = resp
+        .headers()
+        .get("content-type")
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    let text = match resp.text() {
+        Ok(body) => JsFuture::from(body).await.ok().and_then(|t| t.as_string()),
+        Err(_) => None,
+    };
+    Ok(Fetched {
+        status: resp.status(),
+        content_type,
+        text: text.unwrap_or_default(),
+    })
+}
+
 /// Fetches `config.json` next to `index.html`. A missing file means the built-in defaults; a
 /// malformed one is reported and the defaults stand in.
 async fn load_config() -> Loaded {
     let known = registry::ids();
-    match gloo_net::http::Request::get("config.json").send().await {
+    let failed = |why: String| Loaded {
+        config: Default::default(),
+        errors: vec![config::ConfigError {
+            field: String::new(),
+            message: format!("could not be loaded ({why}); using the built-in defaults"),
+        }],
+    };
+    match fetch_text("config.json").await {
         // A CDN with a single-page-app rewrite answers a missing file with index.html.
-        Ok(resp)
-            if resp.status() == 404
-                || resp
-                    .headers()
-                    .get("content-type")
-                    .is_some_and(|t| t.contains("text/html")) =>
-        {
-            Loaded {
-                config: Default::default(),
-                errors: vec![],
-            }
-        }
-        Ok(resp) if resp.ok() => {
-            let text = resp.text().await.unwrap_or_default();
-            let (config, errors) = config::parse(&text, &known);
+        Ok(r) if r.status == 404 || r.content_type.contains("text/html") => Loaded {
+            config: Default::default(),
+            errors: vec![],
+        },
+        Ok(r) if (200..300).contains(&r.status) => {
+            let (config, errors) = config::parse(&r.text, &known);
             Loaded { config, errors }
         }
-        Ok(resp) => Loaded {
-            config: Default::default(),
-            errors: vec![config::ConfigError {
-                field: String::new(),
-                message: format!(
-                    "could not be loaded (HTTP {}); using the built-in defaults",
-                    resp.status()
-                ),
-            }],
-        },
-        Err(e) => Loaded {
-            config: Default::default(),
-            errors: vec![config::ConfigError {
-                field: String::new(),
-                message: format!("could not be loaded ({e}); using the built-in defaults"),
-            }],
-        },
+        Ok(r) => failed(format!("HTTP {}", r.status)),
+        Err(e) => failed(e),
     }
 }
 
