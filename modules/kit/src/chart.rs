@@ -158,32 +158,6 @@ struct Frame<'a> {
     dpr: f64,
 }
 
-/// The plot area in device pixels, and the mapping from chart values into it.
-struct Plot {
-    left: i32,
-    top: i32,
-    right: i32,
-    bottom: i32,
-    window_secs: f64,
-    y_top: f64,
-}
-
-impl Plot {
-    fn x(&self, secs: f64) -> i32 {
-        let t = (secs + self.window_secs) / self.window_secs;
-        self.left + (t * f64::from(self.right - self.left)).round() as i32
-    }
-
-    fn y(&self, value: f64) -> i32 {
-        let t = (value / self.y_top).clamp(0.0, 1.0);
-        self.bottom - (t * f64::from(self.bottom - self.top)).round() as i32
-    }
-
-    fn point(&self, (x, y): (f64, f64)) -> (i32, i32) {
-        (self.x(x), self.y(y))
-    }
-}
-
 /// Draws the grid, labels, reference lines and series. The axes are drawn here rather than
 /// by plotters' chart builder: a handful of lines and labels at round values, with no text
 /// measurement, which keeps the redraw cheap and the wasm small.
@@ -211,7 +185,7 @@ fn draw(canvas: &HtmlCanvasElement, f: &Frame<'_>) -> Result<(), String> {
     } else {
         model::Axis::new(y_max, lines)
     };
-    let plot = Plot {
+    let plot = model::Plot {
         left: px(44.0),
         top: px(8.0),
         right: width as i32 - px(20.0), // room for the "now" label

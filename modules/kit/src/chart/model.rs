@@ -136,6 +136,42 @@ pub fn y_max(ring: &Ring<Sample>, series: usize, thresholds: &[f64]) -> f64 {
     if top <= 0.0 { 1.0 } else { top * 1.15 }
 }
 
+/// The plot area in device pixels, and the mapping from chart values into it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Plot {
+    /// Left edge: x of the oldest time in the window.
+    pub left: i32,
+    /// Top edge: y of the axis top.
+    pub top: i32,
+    /// Right edge: x of "now".
+    pub right: i32,
+    /// Bottom edge: y of zero.
+    pub bottom: i32,
+    /// Seconds across the plot.
+    pub window_secs: f64,
+    /// The value at the top edge.
+    pub y_top: f64,
+}
+
+impl Plot {
+    /// The x of `secs` (≤ 0, seconds before now).
+    pub fn x(&self, secs: f64) -> i32 {
+        let t = (secs + self.window_secs) / self.window_secs;
+        self.left + (t * f64::from(self.right - self.left)).round() as i32
+    }
+
+    /// The y of `value`, clamped to the plot.
+    pub fn y(&self, value: f64) -> i32 {
+        let t = (value / self.y_top).clamp(0.0, 1.0);
+        self.bottom - (t * f64::from(self.bottom - self.top)).round() as i32
+    }
+
+    /// A point `(seconds before now, value)`.
+    pub fn point(&self, (x, y): (f64, f64)) -> (i32, i32) {
+        (self.x(x), self.y(y))
+    }
+}
+
 /// A value axis from zero: a round top and step, so grid lines fall on round numbers.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Axis {
@@ -277,6 +313,28 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn the_plot_maps_the_window_and_the_axis_onto_its_edges() {
+        let plot = Plot {
+            left: 40,
+            top: 8,
+            right: 440,
+            bottom: 208,
+            window_secs: 100.0,
+            y_top: 50.0,
+        };
+        assert_eq!(plot.point((-100.0, 0.0)), (40, 208));
+        assert_eq!(plot.point((0.0, 50.0)), (440, 8));
+        assert_eq!(plot.point((-50.0, 25.0)), (240, 108));
+        assert_eq!(plot.y(80.0), 8, "above the top is clamped");
+        assert_eq!(plot.y(-3.0), 208, "below zero is clamped");
+        assert_eq!(
+            plot.y(f64::NAN),
+            208,
+            "not a number draws at zero, not anywhere"
+        );
     }
 
     #[test]
