@@ -101,8 +101,9 @@ const LONG_TASKS: &str = "return new Promise(done => { const o = new Performance
     o.observe({ type: 'longtask', buffered: true }); \
     setTimeout(() => done(o.takeRecords().map(e => [e.startTime, e.duration])), 100); })";
 
-/// One boot: navigation start to each module's first live frame on screen, and TBT.
-async fn boot() -> Result<(f64, f64)> {
+/// One boot: navigation start to each module's first live frame on screen (by module, in
+/// navigation order), and TBT until the last of them.
+async fn boot() -> Result<(Vec<(String, f64)>, f64)> {
     let h = Harness::start().await?;
     let token = h.token();
     h.open_with_token("/", &token).await?;
@@ -110,12 +111,19 @@ async fn boot() -> Result<(f64, f64)> {
     h.wait("four first live paints", Duration::from_secs(15), js)
         .await?;
     let marks = h
-        .eval("return performance.getEntriesByType('mark').filter(m => m.name.startsWith('sb:first-live-paint:')).map(m => m.startTime)")
+        .eval("return performance.getEntriesByType('mark').filter(m => m.name.startsWith('sb:first-live-paint:')).map(m => [m.name.split('/').pop(), m.startTime])")
         .await?;
-    let last = marks
+    let mut paints: Vec<(String, f64)> = marks
         .as_array()
-        .map(|a| a.iter().filter_map(Value::as_f64).fold(0.0, f64::max))
-        .unwrap_or(f64::NAN);
+        .map(|a| {
+            a.iter()
+                .filter_map(|m| Some((m.get(0)?.as_str()?.to_owned(), m.get(1)?.as_f64()?)))
+                .collect()
+        })
+        .unwrap_or_default();
+    let order = |m: &str| Module::from_name(m).map_or(usize::MAX, |m| m as usize);
+    paints.sort_by_key(|(m, _)| order(m));
+    let last = paints.iter().map(|(_, t)| *t).fold(0.0, f64::max);
     let tasks = h.eval(LONG_TASKS).await?;
     let tbt = tasks
         .as_array()
@@ -129,7 +137,7 @@ async fn boot() -> Result<(f64, f64)> {
         })
         .unwrap_or(0.0);
     h.finish().await?;
-    Ok((last, tbt))
+    Ok((paints, tbt))
 }
 
 async fn frames_in(h: &Harness) -> Result<u64> {
@@ -334,6 +342,79 @@ async fn soak(at: (u64, u64)) -> Result<(f64, f64, bool)> {
     Ok((first, last, counted == sent))
 }
 
+/// The flood targets, each judged on the worst row it applies to.
+fn flood_targets(
+    md: &mut String,
+    floods: &[Value],
+    met: &dyn Fn(bool) -> &'static str,
+) -> Result<()> {
+    let num = |f: &Value, key: &str| f.get(key).and_then(Value::as_f64).unwrap_or(f64::NAN);
+    let worst = |rate: Option<u64>, key: &str| {
+        floods
+            .iter()
+            .filter(|f| rate.is_none_or(|r| f.get("rate").and_then(Value::as_u64) == Some(r)))
+            .map(|f| num(f, key))
+            .fold(f64::NAN, f64::max)
+    };
+    let all_counted = floods
+        .iter()
+        .filter(|f| f.get("rate").and_then(Value::as_u64) == Some(20_000))
+        .all(|f| f.get("sent") == f.get("counted"));
+    writeln!(md, "| Flood target | Worst row | Result |\n|---|---|---|")?;
+    let rows = [
+        (
+            "5,000/s: frame interval p95 ≤ 17 ms",
+            worst(Some(5_000), "p95_ms"),
+            17.0,
+            "ms",
+        ),
+        (
+            "5,000/s: frames over 50 ms = 0",
+            worst(Some(5_000), "over_50ms"),
+            0.0,
+            "",
+        ),
+        (
+            "5,000/s: arrival to pixels p95 ≤ 25 ms",
+            worst(Some(5_000), "to_pixels_p95_ms"),
+            25.0,
+            "ms",
+        ),
+        (
+            "20,000/s: frame interval p95 ≤ 50 ms",
+            worst(Some(20_000), "p95_ms"),
+            50.0,
+            "ms",
+        ),
+        (
+            "Chart redraw p95 ≤ 4 ms",
+            worst(None, "redraw_p95_ms"),
+            4.0,
+            "ms",
+        ),
+        (
+            "JS heap + wasm ≤ 32 MB",
+            worst(None, "memory_mb"),
+            32.0,
+            "MB",
+        ),
+    ];
+    for (what, value, limit, unit) in rows {
+        writeln!(
+            md,
+            "| {what} | {value:.1} {unit} | {} |",
+            met(value <= limit)
+        )?;
+    }
+    writeln!(
+        md,
+        "| 20,000/s: every frame counted | {} | {} |\n",
+        if all_counted { "all" } else { "some lost" },
+        met(all_counted)
+    )?;
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> Result<()> {
     let a = args();
@@ -395,7 +476,7 @@ async fn main() -> Result<()> {
     let met = |ok: bool| if ok { "met" } else { "**unmet**" };
     writeln!(
         md,
-        "\nTarget ≤ 100 KB brotli for the whole dist: {}.\n",
+        "\nTarget ≤ 100 KB brotli for the whole dist: {}. What makes the wasm large, and what was tried: [SIZE.md](SIZE.md).\n",
         met(total.2 <= 100_000)
     )?;
     report["transfer_brotli_bytes"] = json!(total.2);
@@ -404,21 +485,40 @@ async fn main() -> Result<()> {
     // Boot.
     let (mut boots, mut tbts) = (Vec::new(), Vec::new());
     for _ in 0..if a.only.is_some() { 0 } else { a.runs.max(3) } {
-        let (b, t) = boot().await?;
-        eprintln!("bench: boot {b:.0} ms, TBT {t:.0} ms");
-        boots.push(b);
+        let (paints, t) = boot().await?;
+        eprintln!("bench: boot {paints:?}, TBT {t:.0} ms");
+        boots.push(paints);
         tbts.push(t);
     }
-    let (boot_s, tbt_s) = (spread(boots), spread(tbts));
+    let last = spread(
+        boots
+            .iter()
+            .map(|p| p.iter().map(|(_, t)| *t).fold(0.0, f64::max))
+            .collect(),
+    );
+    let tbt_s = spread(tbts);
     writeln!(
         md,
-        "## Boot on loopback\n\n| Figure | Value | Target |\n|---|---|---|"
+        "## Boot on loopback\n\nFrom navigation start, on the overview, where every module shows live data.\n\n| Figure | Value | Target |\n|---|---|---|"
     )?;
+    let modules = boots.first().map(|p| p.len()).unwrap_or(0);
+    for i in 0..modules {
+        let name = boots[0][i].0.clone();
+        let times = boots
+            .iter()
+            .filter_map(|p| p.iter().find(|(m, _)| *m == name).map(|(_, t)| *t))
+            .collect();
+        writeln!(
+            md,
+            "| First live data painted: {name} | {} | |",
+            fmt3(spread(times), "ms")
+        )?;
+    }
     writeln!(
         md,
-        "| Navigation start to the last module's first live paint | {} | ≤ 500 ms: {} |",
-        fmt3(boot_s, "ms"),
-        met(boot_s.0 <= 500.0)
+        "| First live data painted: the last module | {} | ≤ 500 ms: {} |",
+        fmt3(last, "ms"),
+        met(last.0 <= 500.0)
     )?;
     writeln!(
         md,
@@ -426,7 +526,7 @@ async fn main() -> Result<()> {
         fmt3(tbt_s, "ms"),
         met(tbt_s.0 <= 50.0)
     )?;
-    report["boot_ms"] = json!(boot_s.0);
+    report["boot_ms"] = json!(last.0);
     report["tbt_ms"] = json!(tbt_s.0);
 
     // Floods.
@@ -509,15 +609,12 @@ async fn main() -> Result<()> {
             "redraw_p50_ms": draw50.0, "redraw_p95_ms": draw95.0, "memory_mb": mem.0 }),
         );
     }
-    report["floods"] = json!(floods);
+    report["floods"] = json!(floods.clone());
     writeln!(
         md,
-        "\nAchieved = flood frames sent per second of flood; the devserver's 10 ms ticks catch up after a late tick, so it can exceed the request. Latency is measured per chart redraw, for the oldest frame that redraw newly shows (the worst wait in its batch), from the moment the app recorded the frame: *to drawn* ends when the canvas draw ends, which is the app's part; *to pixels* ends at the first animation frame after that, when the browser has presented the frame, and adds its pipeline. Redraws are coalesced to one per animation frame, so a frame that arrives just after a redraw waits about one frame interval to be drawn and about one more to be presented: at 60 Hz the oldest frame of a batch cannot reach the screen in under about 30 ms by this measure. Chart redraw is the plotters draw of one chart, in the page.\n"
+        "\nAchieved = flood frames sent per second of flood; the devserver's 10 ms ticks catch up after a late tick, so it can exceed the request. Latency is measured per chart redraw, for the oldest frame that redraw newly shows (the worst wait in its batch), from the moment the app recorded the frame: *to drawn* ends when the canvas draw ends, which is the app's part; *to pixels* ends at the first animation frame after that, when the browser has presented the frame, and adds its pipeline. Redraws are coalesced to one per animation frame, so a frame that arrives just after a redraw waits up to one frame interval to be drawn, and the browser presents that drawing about one interval later: by this measure the oldest frame of a batch takes close to two intervals (33 ms at 60 Hz) to reach the screen, of which the app's part is the first. Drawing each frame as it arrives would not help, since the canvas is committed with the next frame either way. Chart redraw is the plotters draw of one chart, in the page.\n"
     )?;
-    writeln!(
-        md,
-        "Targets: at 5,000 frames/s p95 ≤ 17 ms, no frame over 50 ms, arrival to pixels p95 ≤ 25 ms; at 20,000 frames/s every frame counted and p95 ≤ 50 ms; chart redraw p95 ≤ 4 ms; memory ≤ 32 MB. Read them off the rows above.\n"
-    )?;
+    flood_targets(&mut md, &floods, &met)?;
 
     // Soak.
     let (first, last, all_counted) = if a.only.is_some() {
