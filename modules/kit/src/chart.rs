@@ -194,7 +194,9 @@ fn draw(canvas: &HtmlCanvasElement, f: &Frame<'_>) -> Result<(), String> {
         y_top: axis.top,
     };
     let muted = rgb(f.palette.muted);
-    let font = ("sans-serif", 11.0 * dpr).into_font().color(&muted);
+    // The family as a variant: plotters lowercases a family given as text, which would pull
+    // the whole Unicode case table (11 KB) into the wasm.
+    let font = FontDesc::new(FontFamily::SansSerif, 11.0 * dpr, FontStyle::Normal).color(&muted);
     let grid = rgb(f.palette.border)
         .mix(0.6)
         .stroke_width(px(1.0).max(1) as u32);
