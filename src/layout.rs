@@ -12,7 +12,7 @@ use yew::prelude::*;
 use yew_router::prelude::*;
 
 use crate::pages::{ModulePage, NotFound, Overview};
-use crate::routes::Route;
+use crate::routes::{Route, use_current_route};
 use crate::runtime::{Loaded, ModuleRuntime, use_runtimes};
 
 /// A module's icon: an SVG path on a 24×24 grid, stroked in the text colour.
@@ -59,7 +59,7 @@ fn nav_item(rt: &ModuleRuntime) -> Html {
     }
 }
 
-fn switch(route: Route, runtimes: &Rc<Vec<ModuleRuntime>>) -> Html {
+fn page(route: Route, runtimes: &Rc<Vec<ModuleRuntime>>) -> Html {
     match route {
         Route::Overview => html! { <Overview runtimes={runtimes.clone()} /> },
         Route::Module { module } => html! { <ModulePage runtimes={runtimes.clone()} {module} /> },
@@ -95,10 +95,7 @@ pub fn Shell(props: &ShellProps) -> Html {
          color:var(--sb-bad); font-size:13px; ul { margin:4px 0 0; padding-left:18px; }"
     );
     let errors = &props.loaded.errors;
-    let render = {
-        let runtimes = runtimes.clone();
-        move |route| switch(route, &runtimes)
-    };
+    let route = use_current_route();
     html! {
         <div data-testid="shell">
             <ThemeStyles />
@@ -116,7 +113,7 @@ pub fn Shell(props: &ShellProps) -> Html {
                 </div>
             }
             <main class={main}>
-                <Switch<Route> render={render} />
+                { page(route, &runtimes) }
             </main>
         </div>
     }
