@@ -182,7 +182,9 @@ pub fn LiveSessionMonitor(props: &LiveSessionMonitorProps) -> Html {
             html! { <tr key={key} class="spacer" aria-hidden="true"><td colspan="7" style={height} /></tr> }
         })
     };
-    let shown = all[window.first..window.end]
+    let shown = all
+        .get(window.first..window.end)
+        .unwrap_or_default()
         .iter()
         .enumerate()
         .map(|(i, (row, leaving))| row_html(row, window.first + i, now, *leaving));
