@@ -400,11 +400,12 @@ fn flood_targets(
         ),
     ];
     for (what, value, limit, unit) in rows {
-        writeln!(
-            md,
-            "| {what} | {value:.1} {unit} | {} |",
-            met(value <= limit)
-        )?;
+        let shown = if unit.is_empty() {
+            format!("{value:.0}")
+        } else {
+            format!("{value:.1} {unit}")
+        };
+        writeln!(md, "| {what} | {shown} | {} |", met(value <= limit))?;
     }
     writeln!(
         md,
