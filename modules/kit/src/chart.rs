@@ -361,15 +361,19 @@ pub fn TimeSeriesChart(props: &TimeSeriesChartProps) -> Html {
 
     let latest = shown.last().map(|(_, s)| *s);
     let simulated = latest.is_some_and(|s| s.provenance == Provenance::Simulated);
+    // Each series' latest value with its unit, for the text alternative and the legend.
+    let latest_text: Vec<Option<String>> = (0..props.series.len())
+        .map(|i| {
+            let value = latest.and_then(|l| l.value(i))?;
+            Some(format!("{value:.*} {}", props.decimals, props.unit))
+        })
+        .collect();
     let values: Vec<String> = props
         .series
         .iter()
-        .enumerate()
-        .map(|(i, s)| match latest {
-            Some(sample) => format!(
-                "{} {:.*} {}",
-                s.label, props.decimals, sample.values[i], props.unit
-            ),
+        .zip(&latest_text)
+        .map(|(s, text)| match text {
+            Some(text) => format!("{} {text}", s.label),
             None => format!("{} no data", s.label),
         })
         .collect();
@@ -409,9 +413,8 @@ pub fn TimeSeriesChart(props: &TimeSeriesChartProps) -> Html {
                    vertical-align:middle; margin-right:6px; }
          .swatch.dashed { background:none !important; border-top:3px dashed; height:0; }"
     );
-    let legend = props.series.iter().enumerate().map(|(i, s)| {
+    let legend = props.series.iter().zip(latest_text).map(|(s, value)| {
         let color = format!("var(--sb-series{})", s.color.clamp(1, 3));
-        let value = latest.map(|l| format!("{:.*} {}", props.decimals, l.values[i], props.unit));
         let swatch_class = classes!("swatch", simulated.then_some("dashed"));
         html! {
             <li>

@@ -28,6 +28,12 @@ impl Sample {
             provenance,
         }
     }
+
+    /// The value of series `series`, or `None` for a series beyond [`MAX_SERIES`], which a
+    /// sample cannot hold.
+    pub fn value(&self, series: usize) -> Option<f64> {
+        self.values.get(series).copied()
+    }
 }
 
 /// Appends a sample. When live data follows simulated data, the simulated history is dropped,
@@ -95,7 +101,9 @@ pub fn runs(ring: &Ring<Sample>, series: usize, window_secs: f64, columns: usize
         if x < -window_secs {
             continue;
         }
-        let y = sample.values[series.min(MAX_SERIES - 1)];
+        let Some(y) = sample.value(series) else {
+            continue;
+        };
         let index = (x / column_secs).floor() as i64;
         match &mut column {
             Some(c) if c.index == index && c.provenance == sample.provenance => {
@@ -252,6 +260,31 @@ impl Axis {
     }
 }
 
+/// Current, average and peak of one series, for the figures beside a chart.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Figures {
+    /// The newest value.
+    pub current: f64,
+    /// The mean over the history.
+    pub average: f64,
+    /// The largest value in the history.
+    pub peak: f64,
+}
+
+/// [`Figures`] of `series`, or `None` without data.
+pub fn figures(ring: &Ring<Sample>, series: usize) -> Option<Figures> {
+    let current = ring.last()?.1.value(series)?;
+    let (sum, peak) = ring
+        .iter()
+        .filter_map(|(_, s)| s.value(series))
+        .fold((0.0, f64::MIN), |(sum, peak), v| (sum + v, peak.max(v)));
+    Some(Figures {
+        current,
+        average: sum / ring.len() as f64,
+        peak,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
@@ -393,38 +426,17 @@ mod tests {
         assert!((y_max(&ring, 1, &[200.0]) - 230.0).abs() < 1e-9);
         assert_eq!(y_max(&Ring::new(1, None), 1, &[]), 1.0);
     }
-}
 
-/// Current, average and peak of one series, for the figures beside a chart.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Figures {
-    /// The newest value.
-    pub current: f64,
-    /// The mean over the history.
-    pub average: f64,
-    /// The largest value in the history.
-    pub peak: f64,
-}
-
-/// [`Figures`] of `series`, or `None` without data.
-pub fn figures(ring: &Ring<Sample>, series: usize) -> Option<Figures> {
-    let i = series.min(MAX_SERIES - 1);
-    let current = ring.last()?.1.values[i];
-    let (sum, peak) = ring.iter().fold((0.0, f64::MIN), |(sum, peak), (_, s)| {
-        (sum + s.values[i], peak.max(s.values[i]))
-    });
-    Some(Figures {
-        current,
-        average: sum / ring.len() as f64,
-        peak,
-    })
-}
-
-#[cfg(test)]
-mod figure_tests {
-    use switchboard_core::Instant;
-
-    use super::*;
+    #[test]
+    fn a_series_a_sample_cannot_hold_has_no_data() {
+        let ring = ring_of(&[(0, 1.0, Provenance::Live), (1000, 2.0, Provenance::Live)]);
+        let sample = Sample::new(&[1.0, 2.0], Provenance::Live);
+        assert_eq!(sample.value(1), Some(2.0));
+        assert_eq!(sample.value(MAX_SERIES), None);
+        assert!(runs(&ring, MAX_SERIES, 60.0, 100).is_empty());
+        assert_eq!(figures(&ring, MAX_SERIES), None);
+        assert!(figures(&ring, 0).is_some());
+    }
 
     #[test]
     fn figures_are_current_average_and_peak() {
