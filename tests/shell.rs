@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap is a failed test
 
 use std::rc::Rc;
+use std::time::Duration;
 
 use switchboard::config::parse;
 use switchboard::registry::ids;
@@ -13,10 +14,11 @@ use yew::prelude::*;
 use yew_router::history::{AnyHistory, History, MemoryHistory};
 use yew_router::prelude::*;
 
-wasm_bindgen_test_configure!(run_in_browser);
+#[path = "../modules/kit/tests/support/mod.rs"]
+mod support;
+use support::{TOKEN, backend, container, exists, text};
 
-const BACKEND: Option<&str> = option_env!("SWITCHBOARD_TEST_BACKEND");
-const TOKEN: Option<&str> = option_env!("SWITCHBOARD_TEST_TOKEN");
+wasm_bindgen_test_configure!(run_in_browser);
 
 #[derive(Properties, PartialEq)]
 struct AtProps {
@@ -32,9 +34,7 @@ fn At(props: &AtProps) -> Html {
 /// Mounts the shell at `path` with `config_json`, in a fresh `<div>`.
 async fn mount(path: &str, config_json: &str) -> web_sys::Element {
     let (config, errors) = parse(config_json, &ids());
-    let document = web_sys::window().unwrap().document().unwrap();
-    let root = document.create_element("div").unwrap();
-    document.body().unwrap().append_child(&root).unwrap();
+    let root = container();
     let history = AnyHistory::from(MemoryHistory::new());
     history.push(path);
     let loaded = Rc::new(Loaded { config, errors });
@@ -45,7 +45,7 @@ async fn mount(path: &str, config_json: &str) -> web_sys::Element {
 
 /// A config that points every module at the test backend.
 fn live_config() -> String {
-    let backend = BACKEND.expect("run through `cargo xtask test`");
+    let backend = backend();
     let modules: Vec<String> = ids()
         .iter()
         .map(|id| format!(r#""{id}":{{"url":"ws://{backend}/ws/{id}"}}"#))
@@ -56,30 +56,9 @@ fn live_config() -> String {
     )
 }
 
-fn text(root: &web_sys::Element, selector: &str) -> String {
-    root.query_selector(selector)
-        .unwrap()
-        .map(|e| e.text_content().unwrap_or_default())
-        .unwrap_or_default()
-}
-
-fn exists(root: &web_sys::Element, selector: &str) -> bool {
-    root.query_selector(selector).unwrap().is_some()
-}
-
-async fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
-    let started = js_sys::Date::now();
-    loop {
-        yew::scheduler::flush().await;
-        if cond() {
-            return;
-        }
-        assert!(
-            js_sys::Date::now() - started < 10_000.0,
-            "timed out waiting for {what}"
-        );
-        gloo_timers::future::TimeoutFuture::new(25).await;
-    }
+/// Waits up to 10 s for `cond`.
+async fn wait_for(what: &str, cond: impl FnMut() -> bool) {
+    support::wait_for(what, Duration::from_secs(10), cond).await;
 }
 
 fn set_token() {
@@ -213,7 +192,7 @@ async fn the_bandwidth_chart_text_alternative_shows_the_latest_live_figures() {
 
 /// Has the devserver send `frame` on `module`'s open connections.
 async fn script(module: &str, frame: String) {
-    let url = format!("http://{}/_control/{module}/script", BACKEND.unwrap());
+    let url = format!("http://{}/_control/{module}/script", backend());
     let resp = gloo_net::http::Request::post(&url)
         .header("Content-Type", "text/plain") // a simple request: no CORS preflight
         .body(format!("[{frame}]"))

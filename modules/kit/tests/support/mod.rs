@@ -1,5 +1,6 @@
-//! Shared helpers for the kit's browser tests: mounting, waiting for conditions, a scripted
-//! simulator, and the development backend that `cargo xtask test` starts.
+//! Shared helpers for the browser tests (the kit's, and the shell's in `tests/shell.rs`,
+//! which includes this file): mounting, waiting for conditions, a scripted simulator, and the
+//! development backend that `cargo xtask test` starts.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::cell::RefCell;
@@ -43,11 +44,17 @@ pub async fn wait_for(what: &str, within: Duration, mut cond: impl FnMut() -> bo
     }
 }
 
+/// The text of the first element matching `selector`, or `""`.
 pub fn text(root: &web_sys::Element, selector: &str) -> String {
     root.query_selector(selector)
         .unwrap()
         .map(|e| e.text_content().unwrap_or_default())
         .unwrap_or_default()
+}
+
+/// Whether an element matches `selector`.
+pub fn exists(root: &web_sys::Element, selector: &str) -> bool {
+    root.query_selector(selector).unwrap().is_some()
 }
 
 /// A simulator that emits `per_tick` frames of `channel` every `every`, numbered from 0.
