@@ -168,6 +168,16 @@ impl SessionTable {
         rows
     }
 
+    /// The row with the highest download rate, as [`SessionTable::sorted`] by rate, descending,
+    /// would list first, without sorting the others.
+    pub fn busiest(&self) -> Option<&Row> {
+        self.rows.values().max_by(|a, b| {
+            a.down_bps
+                .total_cmp(&b.down_bps)
+                .then_with(|| b.session.session_id.cmp(&a.session.session_id))
+        })
+    }
+
     /// Rows removed less than [`LEAVE_FOR`] ago, still fading out.
     pub fn leaving(&self, now: Instant) -> impl Iterator<Item = &Row> {
         self.leaving
@@ -327,6 +337,24 @@ mod tests {
             let w = Window::of(500, 33, scroll, 330, 4);
             let (view_first, view_last) = (scroll as usize / 33, (scroll as usize + 330) / 33);
             assert!(w.first <= view_first.min(500) && w.end >= (view_last + 1).min(500));
+        }
+    }
+
+    #[test]
+    fn the_busiest_is_the_first_by_rate_without_sorting() {
+        use SessionAction::*;
+        let mut table = SessionTable::new(50);
+        assert!(table.busiest().is_none());
+        let mut rng = fastrand::Rng::with_seed(3);
+        for round in 0..20_u64 {
+            for i in 0..30 {
+                let id = format!("s{i:02}");
+                // Few distinct rates, so ties are common and the id decides.
+                let down = round * 1000 * rng.u64(0..4);
+                table.apply(update(Update, &id, round, down), t(round), Provenance::Live);
+            }
+            let first = table.sorted(SortKey::Rate, true, t(round)).first().copied();
+            assert_eq!(table.busiest(), first, "round {round}");
         }
     }
 

@@ -222,21 +222,15 @@ pub fn LiveSessionMonitor(props: &LiveSessionMonitorProps) -> Html {
 #[component]
 pub fn ActiveSessionsSummary() -> Html {
     let monitor = use_monitor(500);
-    let now = use_now(1000);
     let m = monitor.borrow();
     // Rates need two reports; until then there is no "busiest" to name.
-    let busiest = m
-        .table
-        .sorted(SortKey::Rate, true, now)
-        .first()
-        .filter(|r| r.down_bps > 0.0)
-        .map(|r| {
-            format!(
-                "busiest: {} at {}",
-                r.session.username,
-                format::rate(r.down_bps)
-            )
-        });
+    let busiest = m.table.busiest().filter(|r| r.down_bps > 0.0).map(|r| {
+        format!(
+            "busiest: {} at {}",
+            r.session.username,
+            format::rate(r.down_bps)
+        )
+    });
     html! {
         <p>
             <b data-testid="active-count">{ m.table.len() }</b>{ " active sessions" }
