@@ -18,27 +18,31 @@ use crate::handle::{HandleOptions, SubscriptionGuard, WsHandle, now};
 use crate::redraw::use_redraw;
 use crate::token::StaticToken;
 
+/// A handle that never connects, for hooks used outside a provider.
+fn inert_handle() -> WsHandle {
+    WsHandle::new(HandleOptions {
+        url: String::new(),
+        config: switchboard_core::Config {
+            auto_connect: false,
+            ..Default::default()
+        },
+        token: Rc::new(StaticToken(None)),
+        simulator: None,
+    })
+}
+
 /// The provider's handle. Outside a provider this is an inert, never-connecting handle and an
 /// error is logged, so a misplaced component shows "disconnected" instead of crashing the app.
 #[hook]
 pub fn use_ws_handle() -> WsHandle {
     let context = use_context::<WsHandle>();
-    let fallback = use_memo((), |_| {
-        WsHandle::new(HandleOptions {
-            url: String::new(),
-            config: switchboard_core::Config {
-                auto_connect: false,
-                ..Default::default()
-            },
-            token: Rc::new(StaticToken(None)),
-            simulator: None,
-        })
-    });
+    // Built only when there is no provider, not by every hook that finds one.
+    let fallback = use_memo(context.is_none(), |missing| missing.then(inert_handle));
     match context {
         Some(handle) => handle,
         None => {
             web_sys::console::error_1(&"a Switchboard hook was used outside a WsProvider".into());
-            (*fallback).clone()
+            (*fallback).clone().unwrap_or_else(inert_handle)
         }
     }
 }
