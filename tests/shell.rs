@@ -194,7 +194,7 @@ async fn the_bandwidth_chart_text_alternative_shows_the_latest_live_figures() {
 async fn script(module: &str, frame: String) {
     let url = format!("http://{}/_control/{module}/script", backend());
     let resp = gloo_net::http::Request::post(&url)
-        .header("Content-Type", "text/plain") // a simple request: no CORS preflight
+        .header("Content-Type", "application/json") // the devserver asks for JSON (CORS)
         .body(format!("[{frame}]"))
         .unwrap()
         .send()

@@ -92,7 +92,7 @@ where
         Ok(Some(Ok(Message::Text(text)))) => text.to_string(),
         _ => return Err(AuthError::Missing),
     };
-    endpoint.count(|r| r.first_frames.push(redact(&text)));
+    endpoint.count(|r| r.first_frame(&redact(&text)));
     check_auth_frame(&settings.secret, &text)?;
     if endpoint
         .reject_auth

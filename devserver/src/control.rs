@@ -1,35 +1,44 @@
-//! Fault injection and reports over HTTP, for tests and demos. Loopback only.
+//! Fault injection and reports over HTTP, for tests and demos.
 //!
 //! | Request | Effect on `/ws/{module}` |
 //! |---|---|
 //! | `POST /_control/{module}/drop` | drop every connection now (no close frame) |
-//! | `POST /_control/{module}/refuse?secs=N` | refuse new connections for N seconds |
+//! | `POST /_control/{module}/refuse?secs=N` | refuse new connections for N seconds (≤ 3600) |
 //! | `POST /_control/{module}/silent?on=true` | keep sockets open, send nothing |
 //! | `POST /_control/{module}/malformed` | one malformed frame of each kind |
 //! | `POST /_control/{module}/reject-auth?on=true` | refuse every auth frame (4001) |
-//! | `POST /_control/{module}/flood?rate=N&secs=D` | N frames a second for D seconds |
-//! | `POST /_control/{module}/script` (body: JSON array of frames, any content type) | send these frames |
+//! | `POST /_control/{module}/flood?rate=N&secs=D` | N frames a second (≤ 50,000) for D seconds (≤ 3600) |
+//! | `POST /_control/{module}/script` (body: JSON array of frames) | send these frames |
 //! | `GET /_control/report` | counters of every endpoint |
 //! | `GET /dev/config.json` | a dashboard config with a fresh dev token |
+//!
+//! Every route here answers only loopback peers (403 otherwise), and only pages from a
+//! loopback origin or one given with `--allow-origin` (403 otherwise; `*` does not open
+//! these). A `POST` must say `Content-Type: application/json` (415 otherwise), so a page
+//! elsewhere cannot send a "simple" cross-site request: the browser has to ask first, and the
+//! CORS answer names only allowed origins. Out-of-range parameters are a 400.
 
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use axum::Json;
-use axum::extract::{ConnectInfo, Path, Query, State};
-use axum::http::StatusCode;
+use axum::extract::{ConnectInfo, Path, Query, Request, State};
+use axum::http::{Method, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::endpoint::{Fault, Module};
-use crate::{AppState, refuse_unless_loopback, unix_ms};
+use crate::{AppState, unix_ms};
 
-/// Browser tests read reports from the test runner's origin. The control routes only answer
-/// loopback peers, so this opens nothing to the network.
-const ANY_ORIGIN: [(axum::http::HeaderName, &str); 1] =
-    [(axum::http::header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")];
+/// The longest `secs` a fault accepts: an hour.
+pub const MAX_SECS: u64 = 3600;
+/// The highest flood rate, frames a second. The flood sends in 10 ms ticks, so a tick holds
+/// at most 500 frames.
+pub const MAX_FLOOD_RATE: u32 = 50_000;
 
 #[derive(Debug, Default, Deserialize)]
 struct Params {
@@ -38,16 +47,34 @@ struct Params {
     rate: Option<u32>,
 }
 
+fn bad_request(message: String) -> Response {
+    (StatusCode::BAD_REQUEST, message).into_response()
+}
+
+impl Params {
+    /// `secs`, or `default`, checked against [`MAX_SECS`].
+    fn secs(&self, default: u64) -> Result<Duration, String> {
+        match self.secs.unwrap_or(default) {
+            s @ 1..=MAX_SECS => Ok(Duration::from_secs(s)),
+            s => Err(format!("secs={s}: must be 1 to {MAX_SECS}")),
+        }
+    }
+
+    /// `rate`, or 1,000, checked against [`MAX_FLOOD_RATE`].
+    fn rate(&self) -> Result<u32, String> {
+        match self.rate.unwrap_or(1000) {
+            r @ 1..=MAX_FLOOD_RATE => Ok(r),
+            r => Err(format!("rate={r}: must be 1 to {MAX_FLOOD_RATE}")),
+        }
+    }
+}
+
 async fn fault(
-    peer: ConnectInfo<SocketAddr>,
     State(state): State<AppState>,
     Path((module, action)): Path<(String, String)>,
     Query(p): Query<Params>,
     body: axum::body::Bytes,
 ) -> Response {
-    if let Some(denied) = refuse_unless_loopback(&peer) {
-        return denied;
-    }
     let Some(endpoint) = Module::from_name(&module).and_then(|m| state.endpoint(m)) else {
         return (StatusCode::NOT_FOUND, "no such module").into_response();
     };
@@ -56,26 +83,28 @@ async fn fault(
         "drop" => endpoint.faults.send(Fault::Drop).map(|_| ()),
         "malformed" => endpoint.faults.send(Fault::Malformed).map(|_| ()),
         "flood" => {
-            let duration = Duration::from_secs(p.secs.unwrap_or(5));
+            let (rate, duration) = match (p.rate(), p.secs(5)) {
+                (Ok(r), Ok(d)) => (r, d),
+                (Err(e), _) | (_, Err(e)) => return bad_request(e),
+            };
             endpoint
                 .faults
-                .send(Fault::Flood {
-                    rate: p.rate.unwrap_or(1000),
-                    duration,
-                })
+                .send(Fault::Flood { rate, duration })
                 .map(|_| ())
         }
         "script" => {
-            // Any content type: browser tests send text/plain to avoid a CORS preflight.
             let Ok(frames) = serde_json::from_slice::<Vec<serde_json::Value>>(&body) else {
-                let msg = "body must be a JSON array of frames";
-                return (StatusCode::BAD_REQUEST, ANY_ORIGIN, msg).into_response();
+                return bad_request("body must be a JSON array of frames".into());
             };
             let frames = frames.iter().map(ToString::to_string).collect();
             endpoint.faults.send(Fault::Script(frames)).map(|_| ())
         }
         "refuse" => {
-            let until = unix_ms() + p.secs.unwrap_or(10) * 1000;
+            let secs = match p.secs(10) {
+                Ok(d) => d.as_secs(),
+                Err(e) => return bad_request(e),
+            };
+            let until = unix_ms().saturating_add(secs.saturating_mul(1000));
             endpoint.refuse_until.store(until, Ordering::Relaxed);
             Ok(())
         }
@@ -92,13 +121,47 @@ async fn fault(
     tracing::info!(module, action, "fault injected");
     // A one-shot fault with no open connection has nobody to reach; that is not an error.
     let _ = sent;
-    (StatusCode::OK, ANY_ORIGIN, "ok").into_response()
+    (StatusCode::OK, "ok").into_response()
 }
 
-async fn report(peer: ConnectInfo<SocketAddr>, State(state): State<AppState>) -> Response {
-    if let Some(denied) = refuse_unless_loopback(&peer) {
-        return denied;
+/// The gate in front of every route here: loopback peers, allowed origins, JSON posts.
+async fn guard(
+    State(state): State<AppState>,
+    peer: ConnectInfo<SocketAddr>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if !peer.0.ip().is_loopback() {
+        return (StatusCode::FORBIDDEN, "control is loopback-only").into_response();
     }
+    let headers = request.headers();
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        let allowed = origin
+            .to_str()
+            .is_ok_and(|o| state.control_origin_allowed(o));
+        if !allowed {
+            tracing::warn!(?origin, "control request from a page not allowed");
+            return (StatusCode::FORBIDDEN, "origin not allowed").into_response();
+        }
+    }
+    if request.method() == Method::POST {
+        let json = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
+        if !json {
+            return (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "control posts must be Content-Type: application/json",
+            )
+                .into_response();
+        }
+    }
+    next.run(request).await
+}
+
+async fn report(State(state): State<AppState>) -> Response {
     let mut out = serde_json::Map::new();
     for module in Module::ALL {
         if let Some(endpoint) = state.endpoint(module) {
@@ -109,7 +172,7 @@ async fn report(peer: ConnectInfo<SocketAddr>, State(state): State<AppState>) ->
             );
         }
     }
-    (ANY_ORIGIN, Json(out)).into_response()
+    Json(out).into_response()
 }
 
 /// A config that points every module at this server's `/ws/{module}` on the page's origin,
@@ -136,9 +199,22 @@ async fn dev_config(State(state): State<AppState>) -> Response {
         .into_response()
 }
 
-pub(crate) fn routes() -> axum::Router<AppState> {
+/// `/_control/…` and `/dev/…`, behind [`guard`]. CORS answers name the asking origin only
+/// when it is allowed (the browser tests' runner is a loopback page), never `*`.
+pub(crate) fn routes(state: &AppState) -> axum::Router<AppState> {
+    let allowed = state.clone();
+    let cors = CorsLayer::new()
+        .allow_origin(AllowOrigin::predicate(move |origin, _| {
+            origin
+                .to_str()
+                .is_ok_and(|o| allowed.control_origin_allowed(o))
+        }))
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([header::CONTENT_TYPE]);
     axum::Router::new()
         .route("/_control/{module}/{action}", post(fault))
         .route("/_control/report", get(report))
         .route("/dev/config.json", get(dev_config))
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), guard))
+        .layer(cors)
 }

@@ -98,10 +98,38 @@ pub struct Report {
     pub frames_received: u64,
     /// Connections closed for the inbound rate limit.
     pub rate_limited: u64,
-    /// Accept times, in ms since the Unix epoch (for backoff measurements).
+    /// Accept times, in ms since the Unix epoch (for backoff measurements): the latest
+    /// [`Report::KEEP`].
     pub accepted_at: Vec<u64>,
-    /// The first frame of each connection, with the token replaced by its length.
+    /// The first frame of each connection, with the token replaced by its length and cut to
+    /// [`Report::FRAME_CHARS`]: the latest [`Report::KEEP`].
     pub first_frames: Vec<String>,
+}
+
+impl Report {
+    /// How many accept times and first frames a report keeps: the counters grow, the lists
+    /// do not, however long a shared demo runs.
+    pub const KEEP: usize = 256;
+    /// The longest first frame a report keeps, in characters.
+    pub const FRAME_CHARS: usize = 512;
+
+    /// Records a connection's accept time, forgetting the oldest past [`Report::KEEP`].
+    pub fn accepted(&mut self, at_ms: u64) {
+        keep_latest(&mut self.accepted_at, at_ms);
+    }
+
+    /// Records a connection's (redacted) first frame, cut to [`Report::FRAME_CHARS`].
+    pub fn first_frame(&mut self, frame: &str) {
+        let cut: String = frame.chars().take(Self::FRAME_CHARS).collect();
+        keep_latest(&mut self.first_frames, cut);
+    }
+}
+
+fn keep_latest<T>(list: &mut Vec<T>, item: T) {
+    if list.len() >= Report::KEEP {
+        list.drain(..=list.len() - Report::KEEP);
+    }
+    list.push(item);
 }
 
 /// One endpoint's live state.
@@ -144,5 +172,28 @@ impl Endpoint {
     /// Whether new connections are refused right now.
     pub fn refusing(&self, now_ms: u64) -> bool {
         self.refuse_until.load(Ordering::Relaxed) > now_ms
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Report;
+
+    #[test]
+    fn a_report_keeps_the_latest_entries_only() {
+        let mut r = Report::default();
+        for i in 0..1000 {
+            r.accepted(i);
+            r.first_frame(&"x".repeat(2000));
+        }
+        assert_eq!(r.accepted_at.len(), Report::KEEP);
+        assert_eq!(r.accepted_at.first(), Some(&(1000 - Report::KEEP as u64)));
+        assert_eq!(r.accepted_at.last(), Some(&999));
+        assert_eq!(r.first_frames.len(), Report::KEEP);
+        assert!(
+            r.first_frames
+                .iter()
+                .all(|f| f.len() == Report::FRAME_CHARS)
+        );
     }
 }

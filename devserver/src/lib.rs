@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::Router;
 use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -69,18 +69,41 @@ impl AppState {
         self.endpoints.get(&module)
     }
 
+    /// Whether a WebSocket upgrade from a page on `origin` is allowed: no `Origin` (not a
+    /// browser), a loopback origin, a listed one, or any when `*` is listed.
     fn origin_allowed(&self, origin: Option<&str>) -> bool {
-        let Some(origin) = origin else { return true }; // not a browser
-        let host = origin
-            .split("://")
-            .nth(1)
-            .unwrap_or("")
-            .split(':')
-            .next()
-            .unwrap_or("");
-        matches!(host, "127.0.0.1" | "localhost" | "[::1]")
-            || self.origins.iter().any(|o| o == "*" || o == origin)
+        let Some(origin) = origin else { return true };
+        is_loopback_origin(origin) || self.origins.iter().any(|o| o == "*" || o == origin)
     }
+
+    /// Whether a page on `origin` may call `/_control` and `/dev`: a loopback origin or one
+    /// listed exactly. `*` does not count here: control is never open to every site.
+    pub(crate) fn control_origin_allowed(&self, origin: &str) -> bool {
+        is_loopback_origin(origin) || self.origins.iter().any(|o| o != "*" && o == origin)
+    }
+}
+
+/// Whether `origin` (`scheme://host[:port]`, as browsers send it) names a loopback host:
+/// `localhost`, `127.0.0.0/8` or `[::1]`.
+pub fn is_loopback_origin(origin: &str) -> bool {
+    let Some(rest) = origin
+        .strip_prefix("http://")
+        .or_else(|| origin.strip_prefix("https://"))
+    else {
+        return false;
+    };
+    let host = match rest.strip_prefix('[') {
+        // An IPv6 literal: up to the closing bracket, which a port may follow.
+        Some(v6) => match v6.split_once(']') {
+            Some((ip, tail)) if tail.is_empty() || tail.starts_with(':') => ip,
+            _ => return false,
+        },
+        None => rest.split(':').next().unwrap_or(""),
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 fn unix_ms() -> u64 {
@@ -120,7 +143,7 @@ async fn websocket(
     endpoint.count(|r| {
         r.connections += 1;
         r.open += 1;
-        r.accepted_at.push(unix_ms());
+        r.accepted(unix_ms());
     });
     tracing::info!(module, number, "connection accepted");
     let settings = state.settings.clone();
@@ -142,7 +165,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/ws/{module}", get(websocket))
         .route("/healthz", get(|| async { "ok" }))
-        .merge(control::routes())
+        .merge(control::routes(&state))
         .with_state(state)
 }
 
@@ -165,8 +188,36 @@ pub async fn serve(
         .await
 }
 
-/// `None` for requests from loopback; otherwise the 403 to answer with.
-pub(crate) fn refuse_unless_loopback(peer: &ConnectInfo<SocketAddr>) -> Option<Response> {
-    (!peer.0.ip().is_loopback())
-        .then(|| (StatusCode::FORBIDDEN, "control is loopback-only").into_response())
+#[cfg(test)]
+mod tests {
+    use super::is_loopback_origin;
+
+    #[test]
+    fn loopback_origins_are_recognised_and_lookalikes_are_not() {
+        for yes in [
+            "http://127.0.0.1:8080",
+            "http://127.0.0.1",
+            "https://localhost:3000",
+            "http://LOCALHOST",
+            "http://[::1]:8080",
+            "http://[::1]",
+            "http://127.1.2.3:9",
+        ] {
+            assert!(is_loopback_origin(yes), "{yes}");
+        }
+        for no in [
+            "null",
+            "",
+            "file://",
+            "http://127.0.0.1.evil.example",
+            "http://localhost.evil.example",
+            "http://[::1].evil.example",
+            "http://[::2]:80",
+            "http://10.0.0.1",
+            "ws://127.0.0.1",
+            "http://[::1",
+        ] {
+            assert!(!is_loopback_origin(no), "{no}");
+        }
+    }
 }

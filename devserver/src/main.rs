@@ -60,7 +60,8 @@ struct ServeArgs {
     /// Largest inbound frame, in bytes.
     #[arg(long, default_value_t = 64 * 1024)]
     max_frame_bytes: usize,
-    /// Extra allowed Origins (loopback origins are always allowed); `*` allows any.
+    /// Extra allowed page Origins, e.g. `https://demo.example.net` (loopback origins are always
+    /// allowed). `*` lets any page open a socket, but never opens `/_control` or `/dev`.
     #[arg(long = "allow-origin")]
     allow_origins: Vec<String>,
     /// Most connections at once, over all endpoints.

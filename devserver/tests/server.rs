@@ -294,3 +294,130 @@ async fn shutdown_closes_every_socket_with_1001() {
         .unwrap()
         .unwrap();
 }
+
+/// The status line's code of a raw response.
+fn status(response: &str) -> u16 {
+    response
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0)
+}
+
+#[tokio::test]
+async fn control_refuses_simple_posts_and_pages_elsewhere() {
+    let server = start_with(settings(), vec!["https://demo.example".into()], 8).await;
+    let json = "Content-Type: application/json\r\n";
+    let drop = "/_control/network/drop";
+    // A form or text/plain post is what a page elsewhere can send without asking first.
+    for simple in [
+        "",
+        "Content-Type: text/plain\r\n",
+        "Content-Type: application/x-www-form-urlencoded\r\n",
+    ] {
+        assert_eq!(
+            status(&http(&server, "POST", drop, simple, "").await),
+            415,
+            "{simple:?}"
+        );
+    }
+    assert_eq!(status(&http(&server, "POST", drop, json, "").await), 200);
+    let evil = "Origin: https://evil.example\r\n";
+    for (method, path) in [
+        ("POST", drop),
+        ("GET", "/_control/report"),
+        ("GET", "/dev/config.json"),
+    ] {
+        let out = http(&server, method, path, &format!("{evil}{json}"), "").await;
+        assert_eq!(status(&out), 403, "{method} {path}: {out}");
+        assert!(!out.contains("eyJ"), "no token for a page elsewhere");
+    }
+    // `--allow-origin` and loopback pages, including IPv6 loopback, may; with their own
+    // origin echoed, never `*`.
+    for origin in [
+        "https://demo.example",
+        "http://127.0.0.1:8080",
+        "http://[::1]:8080",
+        "http://localhost:3000",
+    ] {
+        let out = http(
+            &server,
+            "POST",
+            drop,
+            &format!("Origin: {origin}\r\n{json}"),
+            "",
+        )
+        .await;
+        assert_eq!(status(&out), 200, "{origin}: {out}");
+        let lower = out.to_ascii_lowercase();
+        assert!(
+            lower.contains(&format!("access-control-allow-origin: {origin}")),
+            "{out}"
+        );
+    }
+    // The browser's preflight: answered for allowed pages only.
+    let ask = |origin: &str| {
+        format!(
+            "Origin: {origin}\r\nAccess-Control-Request-Method: POST\r\nAccess-Control-Request-Headers: content-type\r\n"
+        )
+    };
+    let ok = http(&server, "OPTIONS", drop, &ask("http://127.0.0.1:9"), "")
+        .await
+        .to_ascii_lowercase();
+    assert!(
+        ok.contains("access-control-allow-origin: http://127.0.0.1:9"),
+        "{ok}"
+    );
+    let no = http(&server, "OPTIONS", drop, &ask("https://evil.example"), "")
+        .await
+        .to_ascii_lowercase();
+    assert!(!no.contains("access-control-allow-origin"), "{no}");
+}
+
+#[tokio::test]
+async fn control_parameters_are_bounded() {
+    let server = start().await;
+    let json = "Content-Type: application/json\r\n";
+    for path in [
+        "/_control/network/flood?rate=4294967295&secs=1",
+        "/_control/network/flood?rate=0",
+        "/_control/network/flood?rate=1000&secs=18446744073709551615",
+        "/_control/network/refuse?secs=18446744073709551615",
+        "/_control/network/refuse?secs=0",
+        "/_control/network/refuse?secs=ten",
+        "/_control/network/silent?on=maybe",
+    ] {
+        let out = http(&server, "POST", path, json, "").await;
+        assert_eq!(status(&out), 400, "{path}: {out}");
+    }
+    assert_eq!(
+        status(
+            &http(
+                &server,
+                "POST",
+                "/_control/network/refuse?secs=3600",
+                json,
+                ""
+            )
+            .await
+        ),
+        200
+    );
+    let bad_script = http(&server, "POST", "/_control/network/script", json, "{").await;
+    assert_eq!(status(&bad_script), 400);
+}
+
+#[tokio::test]
+async fn an_ipv6_loopback_page_may_open_a_socket() {
+    let server = start().await;
+    assert!(
+        connect_with_origin(&server, "network", "http://[::1]:8080")
+            .await
+            .is_ok()
+    );
+    assert!(
+        connect_with_origin(&server, "network", "http://[::1].evil.example")
+            .await
+            .is_err()
+    );
+}

@@ -109,28 +109,37 @@ pub async fn control(server: &Server, path: &str) -> String {
     control_body(server, path, "").await
 }
 
-/// A minimal HTTP/1.1 request to the control endpoint (no HTTP client crate needed).
+/// A minimal HTTP/1.1 request to the control endpoint (no HTTP client crate needed), as a
+/// tool on this machine would send it: posts say `Content-Type: application/json`. Asserts
+/// a 200.
 pub async fn control_body(server: &Server, path: &str, body: &str) -> String {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let method = if path.contains("report") {
         "GET"
     } else {
         "POST"
     };
-    let mut stream = TcpStream::connect(server.addr).await.unwrap();
-    let content_type = if body.is_empty() {
-        ""
-    } else {
+    let content_type = if method == "POST" {
         "Content-Type: application/json\r\n"
+    } else {
+        ""
     };
+    let out = http(server, method, path, content_type, body).await;
+    assert!(out.starts_with("HTTP/1.1 200"), "{method} {path}: {out}");
+    out
+}
+
+/// Sends one HTTP/1.1 request with these extra header lines (each ending in `\r\n`) and
+/// returns the whole response.
+pub async fn http(server: &Server, method: &str, path: &str, headers: &str, body: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = TcpStream::connect(server.addr).await.unwrap();
     let req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: x\r\n{content_type}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: x\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
     stream.write_all(req.as_bytes()).await.unwrap();
     let mut out = String::new();
     stream.read_to_string(&mut out).await.unwrap();
-    assert!(out.starts_with("HTTP/1.1 200"), "{method} {path}: {out}");
     out
 }
 

@@ -90,7 +90,12 @@ impl Simulator for Counting {
 /// POSTs a fault to the devserver's control endpoint.
 pub async fn fault(path: &str) {
     let url = format!("http://{}/_control/{path}", backend());
-    let resp = gloo_net::http::Request::post(&url).send().await.unwrap();
+    // JSON, as the devserver requires of control posts: the browser asks first (CORS).
+    let resp = gloo_net::http::Request::post(&url)
+        .header("Content-Type", "application/json")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 200, "{path}");
 }
 
