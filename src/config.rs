@@ -11,7 +11,9 @@
 //!   }
 //! }
 //! ```
-//! Every field is optional. A module not listed uses its own defaults.
+//! Every field is optional. A module not listed uses its own defaults. A key this build does
+//! not know is reported with the closest known one (`simulaton` → `simulation`), since a
+//! misspelt switch that silently keeps its default is worse than an error.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -126,6 +128,74 @@ fn get_string(
     }
 }
 
+/// The top-level keys of `config.json`.
+pub const KEYS: &[&str] = &[
+    "simulation",
+    "token_key",
+    "dev_token",
+    "basename",
+    "modules",
+];
+/// The keys of one module's entry.
+pub const MODULE_KEYS: &[&str] = &["url", "enabled", "simulation", "token_key"];
+
+/// Reports every key of `obj` that is not in `known`, with the closest known key when one is
+/// near (at most a third of its letters differ).
+fn unknown_keys(
+    obj: &serde_json::Map<String, Value>,
+    known: &[&str],
+    path: &str,
+    errors: &mut Vec<ConfigError>,
+) {
+    for key in obj.keys().filter(|k| !known.contains(&k.as_str())) {
+        let message = match closest(key, known) {
+            Some(k) => format!("is not a known key; did you mean `{k}`?"),
+            None => format!("is not a known key (known: {})", known.join(", ")),
+        };
+        errors.push(err(format!("{path}{key}"), message));
+    }
+}
+
+/// The entry of `known` nearest to `word`, when at most about a third of its letters differ.
+fn closest<'k>(word: &str, known: &[&'k str]) -> Option<&'k str> {
+    known
+        .iter()
+        .map(|k| (strsim::levenshtein(word, k), *k))
+        .min()
+        .filter(|(d, k)| *d <= k.len().max(word.len()) / 3 + 1)
+        .map(|(_, k)| k)
+}
+
+/// Whether `key` looks like a `sessionStorage` key an auth library would use: 1 to 128
+/// letters, digits and `. _ - : /`, with at least one letter. Anything else is more likely a
+/// pasted token or a path than a key, and reading it would send an arbitrary stored value
+/// as the operator's token.
+pub fn is_storage_key(key: &str) -> bool {
+    (1..=128).contains(&key.len())
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-:/".contains(&b))
+        && key.bytes().any(|b| b.is_ascii_alphabetic())
+}
+
+/// `token_key` at `path`, if it is a string that looks like a storage key.
+fn get_token_key(
+    obj: &serde_json::Map<String, Value>,
+    path: &str,
+    errors: &mut Vec<ConfigError>,
+) -> Option<String> {
+    let key = get_string(obj, "token_key", path, errors)?;
+    if is_storage_key(&key) {
+        Some(key)
+    } else {
+        errors.push(err(
+            format!("{path}token_key"),
+            "must be a storage key: 1 to 128 letters, digits and . _ - : / (the default stands)",
+        ));
+        None
+    }
+}
+
 /// Parses `config.json`. Problems are returned beside the config, which falls back to the
 /// defaults field by field, so the app always runs.
 pub fn parse(text: &str, known: &[&str]) -> (RuntimeConfig, Vec<ConfigError>) {
@@ -139,7 +209,8 @@ pub fn parse(text: &str, known: &[&str]) -> (RuntimeConfig, Vec<ConfigError>) {
     if let Some(b) = get_bool(&root, "simulation", "", &mut errors) {
         config.simulation = b;
     }
-    if let Some(k) = get_string(&root, "token_key", "", &mut errors) {
+    unknown_keys(&root, KEYS, "", &mut errors);
+    if let Some(k) = get_token_key(&root, "", &mut errors) {
         config.token_key = k;
     }
     config.dev_token = get_string(&root, "dev_token", "", &mut errors);
@@ -158,21 +229,23 @@ pub fn parse(text: &str, known: &[&str]) -> (RuntimeConfig, Vec<ConfigError>) {
             for (id, value) in modules {
                 let path = format!("modules.{id}.");
                 if !known.contains(&id.as_str()) {
-                    errors.push(err(
-                        format!("modules.{id}"),
-                        "is not a module of this build",
-                    ));
+                    let message = match closest(id, known) {
+                        Some(k) => format!("is not a module of this build; did you mean `{k}`?"),
+                        None => "is not a module of this build".to_owned(),
+                    };
+                    errors.push(err(format!("modules.{id}"), message));
                     continue;
                 }
                 let Value::Object(m) = value else {
                     errors.push(err(format!("modules.{id}"), "must be an object"));
                     continue;
                 };
+                unknown_keys(m, MODULE_KEYS, &path, &mut errors);
                 let module = ModuleConfig {
                     url: get_string(m, "url", &path, &mut errors),
                     enabled: get_bool(m, "enabled", &path, &mut errors).unwrap_or(true),
                     simulation: get_bool(m, "simulation", &path, &mut errors),
-                    token_key: get_string(m, "token_key", &path, &mut errors),
+                    token_key: get_token_key(m, &path, &mut errors),
                 };
                 config.modules.insert(id.clone(), module);
             }
@@ -278,6 +351,59 @@ mod tests {
                 .to_string()
                 .starts_with("config.json: is not valid JSON")
         );
+    }
+
+    #[test]
+    fn unknown_keys_are_named_with_the_closest_known_one() {
+        let (c, errors) = parse(
+            r#"{"simulaton":false,"modules":{"network":{"ulr":"/ws/n","enabeld":false,"colour":"red"},"sesions":{}},"xyzzy":1}"#,
+            KNOWN,
+        );
+        let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            text,
+            [
+                "config.json: `simulaton` is not a known key; did you mean `simulation`?",
+                "config.json: `xyzzy` is not a known key (known: simulation, token_key, dev_token, basename, modules)",
+                "config.json: `modules.network.colour` is not a known key (known: url, enabled, simulation, token_key)",
+                "config.json: `modules.network.enabeld` is not a known key; did you mean `enabled`?",
+                "config.json: `modules.network.ulr` is not a known key; did you mean `url`?",
+                "config.json: `modules.sesions` is not a module of this build; did you mean `sessions`?",
+            ]
+        );
+        assert!(
+            c.simulation,
+            "a misspelt switch keeps its default, and says so"
+        );
+    }
+
+    #[test]
+    fn token_key_must_look_like_a_storage_key() {
+        for good in [
+            "switchboard.access_token",
+            "oidc.user:https://id.example/:app",
+            "t",
+        ] {
+            assert!(is_storage_key(good), "{good}");
+            let (c, errors) = parse(&format!(r#"{{"token_key":"{good}"}}"#), KNOWN);
+            assert_eq!((c.token_key.as_str(), errors.len()), (good, 0));
+        }
+        let jwt = "eyJhbGciOiJIUzI1NiJ9.e30.ZRrHA1JJJW8opsbCGfG_HACGpVUMN_a9IV7pAx_Zmeo";
+        for bad in ["Bearer abc", "a key", "{}", "123", "ключ", &"k".repeat(129)] {
+            assert!(!is_storage_key(bad), "{bad}");
+        }
+        assert!(
+            is_storage_key(jwt),
+            "a JWT looks like a key; the length cap is no proof"
+        );
+        let (c, errors) = parse(
+            r#"{"token_key":"Bearer abc","modules":{"network":{"token_key":"a b"}}}"#,
+            KNOWN,
+        );
+        assert_eq!(c.token_key, RuntimeConfig::default().token_key);
+        assert_eq!(c.module("network").token_key, None);
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["token_key", "modules.network.token_key"]);
     }
 
     #[test]

@@ -54,37 +54,19 @@ struct Fetched {
     text: String,
 }
 
-/// `GET url` through the browser's `fetch`, with the body as text. An error is the browser's
-/// message for a request that got no response at all.
+/// `GET url` with gloo-net, revalidated with the server every time (`cache: no-cache`), so a
+/// replaced `config.json` takes effect on the next load even where a cache sits between. An
+/// error is the browser's message for a request that got no response at all.
 async fn fetch_text(url: &str) -> Result<Fetched, String> {
-    use wasm_bindgen::JsCast;
-    use wasm_bindgen_futures::JsFuture;
-    let message = |e: wasm_bindgen::JsValue| {
-        e.dyn_ref::<js_sys::Error>()
-            .map(|e| String::from(e.message()))
-            .or_else(|| e.as_string())
-            .unwrap_or_else(|| "network error".to_owned())
-    };
-    let window = web_sys::window().ok_or("no window")?;
-    let resp: web_sys::Response = JsFuture::from(window.fetch_with_str(url))
+    let resp = gloo_net::http::Request::get(url)
+        .cache(web_sys::RequestCache::NoCache)
+        .send()
         .await
-        .map_err(message)?
-        .dyn_into()
-        .map_err(message)?;
-    let content_type = resp
-        .headers()
-        .get("content-type")
-        .ok()
-        .flatten()
-        .unwrap_or_default();
-    let text = match resp.text() {
-        Ok(body) => JsFuture::from(body).await.ok().and_then(|t| t.as_string()),
-        Err(_) => None,
-    };
+        .map_err(|e| e.to_string())?;
     Ok(Fetched {
         status: resp.status(),
-        content_type,
-        text: text.unwrap_or_default(),
+        content_type: resp.headers().get("content-type").unwrap_or_default(),
+        text: resp.text().await.unwrap_or_default(),
     })
 }
 
