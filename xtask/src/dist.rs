@@ -1,4 +1,5 @@
-//! `cargo xtask dist`: the release build, precompressed for a CDN, with a size table.
+//! `cargo xtask dist`: the release build, precompressed for a CDN, with a size table, and the
+//! deployment around it (`config.json`, headers, nginx block; see `deploy.rs`).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -57,16 +58,27 @@ fn compress(path: &Path) -> Result<Sizes> {
     })
 }
 
-/// Writes `.gz` and `.br` beside every file in `dist` and returns their sizes.
+/// Whether a built file gets `.br` and `.gz` copies. Not `config.json`: each environment
+/// replaces it, and a server that prefers a precompressed copy would go on serving the
+/// build's own. Not the CDN's `_headers` and `_redirects` either.
+fn precompressed(name: &str) -> bool {
+    !(name == "config.json"
+        || name.starts_with('_')
+        || name.ends_with(".gz")
+        || name.ends_with(".br"))
+}
+
+/// Writes `.gz` and `.br` beside every file in `dist` that is served as built, and returns
+/// their sizes.
 pub fn precompress(dist: &Path) -> Result<Vec<Sizes>> {
     let mut sizes = Vec::new();
     for entry in std::fs::read_dir(dist)? {
         let path = entry?.path();
-        let ext = path
-            .extension()
+        let name = path
+            .file_name()
             .and_then(|e| e.to_str())
             .unwrap_or_default();
-        if path.is_file() && ext != "gz" && ext != "br" {
+        if path.is_file() && precompressed(name) {
             sizes.push(compress(&path)?);
         }
     }
@@ -74,10 +86,52 @@ pub fn precompress(dist: &Path) -> Result<Vec<Sizes>> {
     Ok(sizes)
 }
 
-pub fn dist() -> Result<Vec<Sizes>> {
+/// How `cargo xtask dist` deploys: the environment's config and the nginx block's place.
+#[derive(Debug, clap::Args)]
+pub struct DeployArgs {
+    /// The environment's config.json (e.g. `deploy/production.json`): copied into the dist,
+    /// and its WebSocket origins go into the CSP. Default: the build's own.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// The nginx block's `listen` parameters, e.g. `80` or `"443 ssl"`.
+    #[arg(long, default_value = "80")]
+    pub listen: String,
+    /// The nginx block's `server_name`.
+    #[arg(long, default_value = "_")]
+    pub server_name: String,
+    /// Where the files will live on the nginx host. Default: this dist folder.
+    #[arg(long)]
+    pub root: Option<PathBuf>,
+}
+
+pub fn dist(args: &DeployArgs) -> Result<Vec<Sizes>> {
+    let config = match &args.config {
+        Some(path) => Some(
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?,
+        ),
+        None => None,
+    };
+    // Check the config before a two-minute build, not after.
+    if let Some(text) = &config {
+        xtask::deploy::ws_origins(text)?;
+    }
     let tools = bootstrap::ensure(Need::Build)?;
     let dist = build_release(&tools)?;
     let sizes = precompress(&dist)?;
+    let source = match &args.config {
+        Some(path) => path.display().to_string(),
+        None => "the build's own config.json".to_owned(),
+    };
+    let nginx = xtask::deploy::Nginx {
+        listen: args.listen.clone(),
+        server_name: args.server_name.clone(),
+        root: match &args.root {
+            Some(root) => root.clone(),
+            None => dist.canonicalize()?,
+        },
+    };
+    let conf = bootstrap::root().join("target/nginx/switchboard.conf");
+    let written = xtask::deploy::write(&dist, config.as_deref(), &source, &nginx, &conf)?;
     let kb = |n: usize| format!("{:.1} KB", n as f64 / 1000.0);
     println!(
         "{:<44} {:>10} {:>10} {:>10}",
@@ -100,6 +154,8 @@ pub fn dist() -> Result<Vec<Sizes>> {
         kb(total(|s| s.gzip)),
         kb(total(|s| s.brotli))
     );
-    println!("dist: {}", dist.display());
+    println!("dist: {} (with _headers and _redirects)", dist.display());
+    println!("nginx: {}", written.nginx_conf.display());
+    println!("Content-Security-Policy: {}", written.policy.csp());
     Ok(sizes)
 }

@@ -27,8 +27,9 @@ enum Cmd {
     },
     /// Run every test tier and print `N passed, N failed`.
     Test,
-    /// Build the release dist with .br and .gz files, and print a size table.
-    Dist,
+    /// Build the release dist with .br and .gz files, write the deployment (config.json,
+    /// _headers, _redirects, an nginx server block with the CSP), and print a size table.
+    Dist(dist::DeployArgs),
     /// Install whatever the toolchain lacks, and report what is there.
     Bootstrap,
     /// Measure the release build (size, boot, floods) and write docs/PERFORMANCE.md.
@@ -48,7 +49,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Cmd::Dev { port } => steps::dev(port),
         Cmd::Test => steps::test(),
-        Cmd::Dist => dist::dist().map(|_| ()),
+        Cmd::Dist(args) => dist::dist(&args).map(|_| ()),
         Cmd::Bootstrap => bootstrap::ensure(bootstrap::Need::All).map(|_| ()),
         Cmd::Bench { quick, only } => steps::bench(quick, only.as_deref()),
     };

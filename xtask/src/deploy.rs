@@ -1,0 +1,448 @@
+//! What a production server needs beside the built files: a Content-Security-Policy that
+//! agrees with the environment's `config.json`, the other security headers, cache rules per
+//! file kind and the single-page-app fallback, written in two forms from one table:
+//!
+//! - an nginx `server` block (tested end to end through Debian's nginx, `tests/e2e`);
+//! - `_headers` and `_redirects` files, as Netlify- and Cloudflare-Pages-style CDNs read them.
+//!
+//! Everything here is pure text in, text out, except [`write`], so the rules are tested
+//! natively below and the end-to-end harness writes each test's deployment with [`write`].
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use base64::Engine as _;
+use sha2::{Digest, Sha256};
+
+/// `Strict-Transport-Security` for pages served over https: two years, subdomains included.
+/// Browsers ignore it over plain http (RFC 6797 §8.1), and the nginx block sends it on https
+/// only.
+pub const HSTS: &str = "max-age=63072000; includeSubDomains";
+
+/// How long a content-hashed file may be cached: it never changes under its name.
+pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+
+/// Revalidate on every load: `index.html` (and so every deep link) and `config.json`.
+pub const REVALIDATE: &str = "no-cache";
+
+/// What decides the Content-Security-Policy: the build's inline scripts and the WebSocket
+/// origins of the environment's config.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Policy {
+    /// `'sha256-…'` of each inline script in `index.html` (trunk's loader).
+    pub script_hashes: Vec<String>,
+    /// `ws://` and `wss://` origins the config names, sorted and unique. Paths on the page's
+    /// own origin are covered by `'self'`.
+    pub ws_origins: Vec<String>,
+}
+
+impl Policy {
+    /// The policy for a built `index.html` and a `config.json` text.
+    pub fn new(index_html: &str, config_json: &str) -> Result<Self> {
+        let script_hashes: Vec<String> = inline_scripts(index_html)
+            .into_iter()
+            .map(sha256_source)
+            .collect();
+        if script_hashes.is_empty() {
+            bail!("index.html has no inline script: not a trunk build?");
+        }
+        Ok(Self {
+            script_hashes,
+            ws_origins: ws_origins(config_json)?,
+        })
+    }
+
+    /// The Content-Security-Policy header value.
+    ///
+    /// - `script-src`: the app's own files, WebAssembly compilation, and trunk's inline loader
+    ///   by hash. No `'unsafe-inline'`, no `'unsafe-eval'`.
+    /// - `style-src 'unsafe-inline'`: stylist writes each component's CSS into `<style>`
+    ///   elements at run time, with content known only then, and it has no nonce support.
+    /// - `connect-src`: `config.json`, the wasm and same-origin sockets (`'self'`), plus each
+    ///   WebSocket origin in the config.
+    pub fn csp(&self) -> String {
+        let mut script = String::from("'self' 'wasm-unsafe-eval'");
+        for h in &self.script_hashes {
+            let _ = write!(script, " {h}");
+        }
+        let mut connect = String::from("'self'");
+        for o in &self.ws_origins {
+            let _ = write!(connect, " {o}");
+        }
+        format!(
+            "default-src 'none'; script-src {script}; style-src 'self' 'unsafe-inline'; \
+             img-src 'self'; connect-src {connect}; base-uri 'self'; form-action 'none'; \
+             frame-ancestors 'none'"
+        )
+    }
+
+    /// The headers every response carries, in order (HSTS and caching aside).
+    pub fn security_headers(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("Content-Security-Policy", self.csp()),
+            ("X-Content-Type-Options", "nosniff".into()),
+            ("X-Frame-Options", "DENY".into()),
+            ("Referrer-Policy", "no-referrer".into()),
+            ("Cross-Origin-Opener-Policy", "same-origin".into()),
+            (
+                "Permissions-Policy",
+                "camera=(), microphone=(), geolocation=(), payment=(), usb=()".into(),
+            ),
+        ]
+    }
+}
+
+/// The text of each `<script>` without a `src`, exactly as the browser hashes it.
+pub fn inline_scripts(html: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut rest = html;
+    while let Some(start) = rest.find("<script") {
+        let after = &rest[start..];
+        let Some(open_end) = after.find('>') else {
+            break;
+        };
+        let tag = &after[..open_end];
+        let body = &after[open_end + 1..];
+        let Some(close) = body.find("</script>") else {
+            break;
+        };
+        if !tag.contains("src=") {
+            out.push(&body[..close]);
+        }
+        rest = &body[close..];
+    }
+    out
+}
+
+/// A CSP hash source: `'sha256-<base64>'`. The HTML parser turns CRLF into LF before the
+/// browser hashes, so this does too.
+pub fn sha256_source(script: &str) -> String {
+    let text = script.replace("\r\n", "\n");
+    let digest = Sha256::digest(text.as_bytes());
+    format!(
+        "'sha256-{}'",
+        base64::engine::general_purpose::STANDARD.encode(digest)
+    )
+}
+
+/// The `ws://`/`wss://` origins of every module URL in a `config.json` text. Paths are on the
+/// page's origin (`'self'`). Anything else is an error here rather than a refused socket in
+/// production.
+pub fn ws_origins(config_json: &str) -> Result<Vec<String>> {
+    let config: serde_json::Value =
+        serde_json::from_str(config_json).context("config.json is not valid JSON")?;
+    let modules = match config.get("modules") {
+        None | Some(serde_json::Value::Null) => return Ok(vec![]),
+        Some(serde_json::Value::Object(m)) => m,
+        Some(_) => bail!("config.json: `modules` must be an object"),
+    };
+    let mut origins = Vec::new();
+    for (id, module) in modules {
+        let Some(url) = module.get("url").and_then(|u| u.as_str()) else {
+            continue;
+        };
+        if url.starts_with('/') && !url.starts_with("//") {
+            continue;
+        }
+        let Some((scheme, rest)) = url.split_once("://") else {
+            bail!("config.json: `modules.{id}.url` = {url:?} is neither a path nor a ws(s):// URL");
+        };
+        if scheme != "ws" && scheme != "wss" {
+            bail!("config.json: `modules.{id}.url` = {url:?} is not ws:// or wss://");
+        }
+        let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+        if host.is_empty() || host.contains('@') {
+            bail!("config.json: `modules.{id}.url` = {url:?} has no plain host");
+        }
+        origins.push(format!("{scheme}://{}", host.to_ascii_lowercase()));
+    }
+    origins.sort();
+    origins.dedup();
+    Ok(origins)
+}
+
+/// Whether `name` is content-hashed by trunk (`name-<16 hex>.ext` or `name-<16 hex>_bg.wasm`).
+pub fn is_hashed(name: &str) -> bool {
+    let Some((stem, _ext)) = name.rsplit_once('.') else {
+        return false;
+    };
+    let stem = stem.strip_suffix("_bg").unwrap_or(stem);
+    stem.rsplit_once('-')
+        .is_some_and(|(_, hash)| hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// Where the nginx block listens and what it serves.
+#[derive(Clone, Debug)]
+pub struct Nginx {
+    /// The `listen` parameters, e.g. `80` or `127.0.0.1:8443 ssl`.
+    pub listen: String,
+    /// The `server_name`s, e.g. `ops.example.net`; `_` for any.
+    pub server_name: String,
+    /// The folder holding the built files on the server.
+    pub root: PathBuf,
+}
+
+fn nginx_headers(policy: &Policy, cache: &str, indent: &str) -> String {
+    let mut out = format!("{indent}add_header Cache-Control \"{cache}\" always;\n");
+    for (name, value) in policy.security_headers() {
+        let _ = writeln!(out, "{indent}add_header {name} \"{value}\" always;");
+    }
+    let _ = writeln!(
+        out,
+        "{indent}add_header Strict-Transport-Security $switchboard_hsts always;"
+    );
+    out
+}
+
+/// The nginx `server` block. nginx's `add_header` in a `location` replaces every inherited
+/// one, so each location lists all of them.
+pub fn nginx_server_block(policy: &Policy, nginx: &Nginx, source: &str) -> String {
+    let root = nginx.root.display();
+    let immutable = nginx_headers(policy, IMMUTABLE, "        ");
+    let revalidate = nginx_headers(policy, REVALIDATE, "        ");
+    format!(
+        r#"# Switchboard, generated by `cargo xtask dist` from {source}.
+# Regenerate rather than edit, so the Content-Security-Policy keeps agreeing with config.json.
+#
+# Include it in the `http {{ }}` context. It needs Debian's mime.types (nginx.conf includes
+# it) and the brotli_static module (`apt install libnginx-mod-http-brotli-static`, which loads
+# it); gzip_static is built into Debian's nginx. For TLS, add `ssl` to `listen` and your
+# certificate lines; HSTS is sent on https only.
+server {{
+    listen {listen};
+    server_name {server_name};
+    root {root};
+    index index.html;
+    charset utf-8;
+    server_tokens off;
+
+    # Precompressed files beside each one: .br for browsers that accept brotli, else .gz.
+    brotli_static on;
+    gzip_static on;
+    gzip_vary on;
+
+    set $switchboard_hsts "";
+    if ($https = on) {{
+        set $switchboard_hsts "{HSTS}";
+    }}
+
+    # Content-hashed by trunk: a name never changes content, so cache it for a year.
+    location ~ "^/[^/]+-[0-9a-f]{{16}}(_bg)?\.[a-z0-9]+$" {{
+        try_files $uri =404;
+{immutable}    }}
+
+    # Each environment's own settings: revalidated on every load, and never served from a
+    # precompressed copy, so replacing this one file is enough.
+    location = /config.json {{
+        brotli_static off;
+        gzip_static off;
+        try_files $uri =404;
+{revalidate}    }}
+
+    # Files for other CDNs, from the same build.
+    location ~ ^/_(headers|redirects)$ {{
+        return 404;
+    }}
+
+    # The app and every deep link (/sessions, /ops/...): index.html, revalidated.
+    location / {{
+        try_files $uri /index.html;
+{revalidate}    }}
+}}
+"#,
+        listen = nginx.listen,
+        server_name = nginx.server_name,
+    )
+}
+
+/// The `_headers` file: security headers on every path, cache rules on the exact files.
+pub fn headers_file(policy: &Policy, files: &[String], source: &str) -> String {
+    let mut out = format!(
+        "# Switchboard, generated by `cargo xtask dist` from {source}. Netlify and Cloudflare \
+         Pages read it.\n/*\n"
+    );
+    for (name, value) in policy.security_headers() {
+        let _ = writeln!(out, "  {name}: {value}");
+    }
+    let _ = writeln!(out, "  Strict-Transport-Security: {HSTS}");
+    for path in ["/", "/index.html", "/config.json"] {
+        let _ = writeln!(out, "{path}\n  Cache-Control: {REVALIDATE}");
+    }
+    for name in files.iter().filter(|n| is_hashed(n)) {
+        let _ = writeln!(out, "/{name}\n  Cache-Control: {IMMUTABLE}");
+    }
+    out
+}
+
+/// The `_redirects` file: every path that is not a file is the app (a rewrite, status 200).
+pub const REDIRECTS: &str = "/*  /index.html  200\n";
+
+/// What [`write`] wrote.
+#[derive(Debug)]
+pub struct Written {
+    /// The policy the headers carry.
+    pub policy: Policy,
+    /// The nginx server block.
+    pub nginx_conf: PathBuf,
+}
+
+/// Writes a deployment into `dist`: `config.json` (the given text, or the build's own), with
+/// any precompressed copy of it removed; `_headers` and `_redirects`; and the nginx block at
+/// `nginx_conf`.
+pub fn write(
+    dist: &Path,
+    config_json: Option<&str>,
+    source: &str,
+    nginx: &Nginx,
+    nginx_conf: &Path,
+) -> Result<Written> {
+    let index = std::fs::read_to_string(dist.join("index.html"))
+        .with_context(|| format!("reading {}/index.html", dist.display()))?;
+    let config_path = dist.join("config.json");
+    let config = match config_json {
+        Some(text) => {
+            std::fs::write(&config_path, text)?;
+            text.to_owned()
+        }
+        None => std::fs::read_to_string(&config_path).unwrap_or_else(|_| "{}".into()),
+    };
+    for stale in ["config.json.br", "config.json.gz"] {
+        let _ = std::fs::remove_file(dist.join(stale));
+    }
+    let policy = Policy::new(&index, &config)?;
+    let mut files: Vec<String> = std::fs::read_dir(dist)?
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .collect();
+    files.sort();
+    std::fs::write(dist.join("_headers"), headers_file(&policy, &files, source))?;
+    std::fs::write(dist.join("_redirects"), REDIRECTS)?;
+    if let Some(parent) = nginx_conf.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    std::fs::write(nginx_conf, nginx_server_block(&policy, nginx, source))?;
+    Ok(Written {
+        policy,
+        nginx_conf: nginx_conf.to_owned(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const INDEX: &str = "<html><head>\n<script type=\"module\">\nimport init from '/a-0123456789abcdef.js';\nawait init();\n</script>\n<script src=\"/x.js\"></script></head></html>";
+
+    #[test]
+    fn the_inline_loader_is_hashed_exactly_and_external_scripts_are_not() {
+        let scripts = inline_scripts(INDEX);
+        assert_eq!(
+            scripts,
+            ["\nimport init from '/a-0123456789abcdef.js';\nawait init();\n"]
+        );
+        // `printf '%s' "$script" | openssl sha256 -binary | base64`
+        assert_eq!(
+            sha256_source("alert(1)"),
+            "'sha256-bhHHL3z2vDgxUt0W3dWQOrprscmda2Y5pLsLg4GF+pI='"
+        );
+        assert_eq!(sha256_source("a\r\nb"), sha256_source("a\nb"));
+    }
+
+    #[test]
+    fn connect_src_lists_the_configs_socket_origins_and_nothing_else() {
+        let config = r#"{"modules":{
+            "network":{"url":"wss://Net.Example.net:8443/ws/network?x=1"},
+            "sessions":{"url":"/ws/sessions"},
+            "billing":{"url":"wss://net.example.net:8443/other"},
+            "support":{"enabled":false}}}"#;
+        let policy = Policy::new(INDEX, config).unwrap();
+        assert_eq!(policy.ws_origins, ["wss://net.example.net:8443"]);
+        let csp = policy.csp();
+        assert!(
+            csp.contains("connect-src 'self' wss://net.example.net:8443;"),
+            "{csp}"
+        );
+        assert!(csp.contains("script-src 'self' 'wasm-unsafe-eval' 'sha256-"));
+        let script_src = csp
+            .split("; ")
+            .find(|d| d.starts_with("script-src"))
+            .unwrap();
+        assert!(!script_src.contains("'unsafe-inline'") && !script_src.contains("'unsafe-eval'"));
+        assert!(csp.contains("frame-ancestors 'none'"));
+        assert_eq!(
+            ws_origins(r#"{"simulation":false}"#).unwrap(),
+            Vec::<String>::new()
+        );
+        for bad in [
+            r#"{"modules":{"n":{"url":"https://x/ws"}}}"#,
+            r#"{"modules":{"n":{"url":"//x/ws"}}}"#,
+            r#"{"modules":{"n":{"url":"wss://u:p@x/ws"}}}"#,
+            r#"{"modules":[]}"#,
+            "{",
+        ] {
+            assert!(ws_origins(bad).is_err(), "{bad}");
+        }
+        assert!(
+            Policy::new("<html></html>", "{}").is_err(),
+            "no loader, no policy"
+        );
+    }
+
+    #[test]
+    fn trunk_hashed_names_are_recognised() {
+        for yes in [
+            "switchboard-e8d03ccf830655aa_bg.wasm",
+            "switchboard-e8d03ccf830655aa.js",
+            "favicon-77f1cf987b6dbe74.svg",
+        ] {
+            assert!(is_hashed(yes), "{yes}");
+        }
+        for no in [
+            "index.html",
+            "config.json",
+            "app-1234.js",
+            "_headers",
+            "x-e8d03ccf830655ag.js",
+        ] {
+            assert!(!is_hashed(no), "{no}");
+        }
+    }
+
+    #[test]
+    fn both_forms_carry_the_same_headers() {
+        let policy =
+            Policy::new(INDEX, r#"{"modules":{"n":{"url":"wss://a.example/ws"}}}"#).unwrap();
+        let files = vec![
+            "app-0123456789abcdef_bg.wasm".to_owned(),
+            "index.html".to_owned(),
+            "config.json".to_owned(),
+        ];
+        let headers = headers_file(&policy, &files, "test");
+        let nginx = nginx_server_block(
+            &policy,
+            &Nginx {
+                listen: "8080".into(),
+                server_name: "_".into(),
+                root: "/srv/sb".into(),
+            },
+            "test",
+        );
+        for (name, value) in policy.security_headers() {
+            assert!(headers.contains(&format!("  {name}: {value}\n")), "{name}");
+            // Once per location: hashed files, config.json and the app.
+            assert_eq!(
+                nginx
+                    .matches(&format!("add_header {name} \"{value}\" always;"))
+                    .count(),
+                3,
+                "{name}"
+            );
+        }
+        assert!(headers.contains(&format!(
+            "/app-0123456789abcdef_bg.wasm\n  Cache-Control: {IMMUTABLE}\n"
+        )));
+        assert!(headers.contains(&format!("/config.json\n  Cache-Control: {REVALIDATE}\n")));
+        assert!(!headers.contains("/index.html\n  Cache-Control: public"));
+        assert!(nginx.contains("root /srv/sb;") && nginx.contains("listen 8080;"));
+    }
+}
