@@ -2,7 +2,8 @@
 //! version. The recipe is the one verified in `shared/TOOLCHAIN.md`:
 //! trunk 0.21.14 (0.22 needs a newer rustc), a `wasm-bindgen-cli` equal to the locked
 //! `wasm-bindgen`, binaryen 132's `wasm-opt` from npm (Debian's 108 cannot parse current Rust
-//! wasm), and Debian's Chromium, chromedriver and brotli.
+//! wasm), and Debian's Chromium, chromedriver, brotli, and nginx with its brotli_static module
+//! (the end-to-end tests serve the release build through the generated server block).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -172,6 +173,11 @@ pub fn ensure(need: Need) -> Result<Toolchain> {
             ("/usr/bin/chromium", "chromium"),
             ("/usr/bin/chromedriver", "chromium-driver"),
             ("/usr/bin/brotli", "brotli"),
+            ("/usr/sbin/nginx", "nginx"),
+            (
+                "/usr/lib/nginx/modules/ngx_http_brotli_static_module.so",
+                "libnginx-mod-http-brotli-static",
+            ),
         ] {
             if !Path::new(file).exists() {
                 missing.push(package);

@@ -280,7 +280,7 @@ pub fn test() -> Result<()> {
             );
             e2e.env("SWITCHBOARD_E2E_DIST", &dist);
             tally.tests(
-                "end-to-end tests (release build, WebDriver, devserver)",
+                "end-to-end tests (release build behind nginx, WebDriver, devserver)",
                 e2e,
             );
         }

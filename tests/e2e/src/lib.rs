@@ -1,15 +1,20 @@
-//! The end-to-end harness: the release build served like a CDN, the development backend in
-//! process, and headless Chromium driven through chromedriver. Each test gets its own of all
-//! three, on free loopback ports, and waits for conditions, never for fixed times.
+//! The end-to-end harness: the release build deployed behind Debian's nginx with the
+//! generated server block and headers ([`nginx`]), the development backend in process, and
+//! headless Chromium driven through chromedriver. Each test gets its own of all three, on
+//! free loopback ports, and waits for conditions, never for fixed times.
+//!
+//! The browser records, from the first byte of every page: each Content-Security-Policy
+//! violation, every console line and every request URL, WebSockets included. [`Harness::finish`]
+//! fails a test that saw a violation, or the operator's token in a URL or a console line.
 //!
 //! The dist folder comes from `SWITCHBOARD_E2E_DIST` (set by `cargo xtask test`, which builds
 //! it once), or `dist/` at the workspace root.
 
-mod cdn;
+pub mod nginx;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
@@ -49,9 +54,15 @@ pub struct Harness {
     pub backend: AppState,
     /// The devserver's address.
     pub backend_addr: SocketAddr,
-    /// The CDN's address.
+    /// The site's address (nginx).
     pub site: SocketAddr,
-    config: Arc<Mutex<String>>,
+    /// The deployed site: its folder, policy and nginx.
+    pub deployment: nginx::Site,
+    /// Whether the browser records requests and console lines (see [`Harness::finish`]).
+    recorded: bool,
+    /// What the browser's logs have given so far: console lines and request URLs (reading
+    /// a WebDriver log drains it).
+    record: std::sync::Mutex<Record>,
     _chromedriver: tokio::process::Child,
     /// Dropping it shuts the devserver down.
     _backend_stop: tokio::sync::oneshot::Sender<()>,
@@ -78,9 +89,62 @@ fn free_port() -> Result<u16> {
         .port())
 }
 
+/// Runs before any script of every page, CSP or not (DevTools scripts are exempt): records
+/// each `securitypolicyviolation` in `sessionStorage`, so violations before the app starts
+/// and on earlier pages of the tab are kept.
+const RECORD_VIOLATIONS: &str = "document.addEventListener('securitypolicyviolation', e => { \
+    const k = '__sbCsp'; const v = JSON.parse(sessionStorage.getItem(k) || '[]'); \
+    v.push(e.violatedDirective + ' blocked ' + (e.blockedURI || 'inline') + ' (' + e.sourceFile + ':' + e.lineNumber + ')'); \
+    sessionStorage.setItem(k, JSON.stringify(v)); });";
+
+/// Console lines and request URLs, in order.
+#[derive(Clone, Debug, Default)]
+pub struct Record {
+    /// Every console line (any level), CSP reports and network errors included.
+    pub console: Vec<String>,
+    /// Every request URL: documents, scripts, the wasm, `config.json` and WebSockets.
+    pub urls: Vec<String>,
+}
+
+/// A WebDriver command fantoccini has no method for: `POST /session/{id}/{path}`.
+#[derive(Debug)]
+struct Raw {
+    path: &'static str,
+    body: Value,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for Raw {
+    fn endpoint(
+        &self,
+        base: &url::Url,
+        session: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base.join(&format!(
+            "session/{}/{}",
+            session.unwrap_or_default(),
+            self.path
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        (http::Method::POST, Some(self.body.to_string()))
+    }
+}
+
 impl Harness {
-    /// Starts everything. The config points every module at the devserver.
+    /// Starts everything, recording requests and console lines. The config points every
+    /// module at the devserver.
     pub async fn start() -> Result<Self> {
+        Self::start_with(true).await
+    }
+
+    /// Starts everything without the request and console record, whose per-frame network
+    /// log would distort the benchmark's floods.
+    pub async fn start_unrecorded() -> Result<Self> {
+        Self::start_with(false).await
+    }
+
+    async fn start_with(recorded: bool) -> Result<Self> {
         let dist = dist();
         if !dist.join("index.html").is_file() {
             bail!(
@@ -108,8 +172,10 @@ impl Harness {
             },
         ));
 
-        let config = Arc::new(Mutex::new(Self::live_config(backend_addr)));
-        let site = cdn::serve(dist, config.clone()).await?;
+        let site_port = free_port()?;
+        let folder = std::env::temp_dir().join(format!("sb-e2e-site-{site_port}"));
+        let deployment =
+            nginx::Site::start(&dist, &Self::live_config(backend_addr), &folder, site_port).await?;
 
         let port = free_port()?;
         let chromedriver = tokio::process::Command::new("/usr/bin/chromedriver")
@@ -122,7 +188,13 @@ impl Harness {
         let profile = std::env::temp_dir().join(format!("sb-e2e-{port}"));
         let mut args: Vec<String> = CHROMIUM_ARGS.iter().map(|s| s.to_string()).collect();
         args.push(format!("--user-data-dir={}", profile.display()));
-        let caps = json!({ "goog:chromeOptions": { "args": args, "binary": "/usr/bin/chromium" } });
+        let mut caps =
+            json!({ "goog:chromeOptions": { "args": args, "binary": "/usr/bin/chromium" } });
+        if recorded {
+            caps["goog:loggingPrefs"] = json!({ "browser": "ALL", "performance": "ALL" });
+            caps["goog:chromeOptions"]["perfLoggingPrefs"] =
+                json!({ "enableNetwork": true, "enablePage": false });
+        }
         let caps = caps.as_object().cloned().unwrap_or_default();
         let started = Instant::now();
         let client = loop {
@@ -140,12 +212,21 @@ impl Harness {
                 Err(e) => bail!("chromedriver did not start a session: {e}"),
             }
         };
+        client
+            .issue_cmd(Raw {
+                path: "goog/cdp/execute",
+                body: json!({ "cmd": "Page.addScriptToEvaluateOnNewDocument",
+                              "params": { "source": RECORD_VIOLATIONS } }),
+            })
+            .await?;
         Ok(Self {
             client,
             backend,
             backend_addr,
-            site,
-            config,
+            site: deployment.addr,
+            deployment,
+            recorded,
+            record: Default::default(),
             _chromedriver: chromedriver,
             _backend_stop: backend_stop,
         })
@@ -168,9 +249,9 @@ impl Harness {
         )
     }
 
-    /// Replaces the `config.json` the CDN serves.
-    pub fn set_config(&self, json: impl Into<String>) {
-        *self.config.lock().unwrap_or_else(|e| e.into_inner()) = json.into();
+    /// Replaces the site's `config.json`, as an operator does per environment.
+    pub fn set_config(&self, json: impl Into<String>) -> Result<()> {
+        self.deployment.set_config(&json.into())
     }
 
     /// A valid operator token.
@@ -197,12 +278,17 @@ impl Harness {
         self.client
             .goto(&format!("http://{}{path}", self.site))
             .await?;
-        self.wait(
-            "the shell",
-            Duration::from_secs(10),
-            "return !!document.querySelector('[data-testid=shell]')",
-        )
-        .await?;
+        let shell = self
+            .wait(
+                "the shell",
+                Duration::from_secs(10),
+                "return !!document.querySelector('[data-testid=shell]')",
+            )
+            .await;
+        if let Err(e) = shell {
+            let violations = self.csp_violations().await.unwrap_or_default();
+            bail!("{e}; Content-Security-Policy violations: {violations:?}");
+        }
         self.eval(
             "window.__sbErrors = []; const e = console.error; \
              console.error = (...a) => { window.__sbErrors.push(a.join(' ')); e(...a); }; \
@@ -323,9 +409,118 @@ impl Harness {
             .unwrap_or(0)
     }
 
-    /// Closes the browser.
+    /// The Content-Security-Policy violations this tab has seen, on every page.
+    pub async fn csp_violations(&self) -> Result<Vec<String>> {
+        let v = self
+            .eval("return JSON.parse(sessionStorage.getItem('__sbCsp') || '[]')")
+            .await?;
+        Ok(v.as_array()
+            .map(|a| a.iter().map(|e| e.to_string()).collect())
+            .unwrap_or_default())
+    }
+
+    /// The browser's log of `kind` (`browser`: every console line; `performance`: DevTools
+    /// events) since the last call.
+    async fn log(&self, kind: &str) -> Result<Vec<String>> {
+        let entries = self
+            .client
+            .issue_cmd(Raw {
+                path: "se/log",
+                body: json!({ "type": kind }),
+            })
+            .await?;
+        Ok(entries
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|e| e["message"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
+    /// Everything the browser has logged since the test began (for a recorded harness).
+    pub async fn record(&self) -> Result<Record> {
+        let console = self.log("browser").await?;
+        let urls = self
+            .log("performance")
+            .await?
+            .iter()
+            .filter_map(|m| serde_json::from_str::<Value>(m).ok())
+            .filter_map(|m| {
+                let m = &m["message"];
+                match m["method"].as_str()? {
+                    "Network.requestWillBeSent" => m["params"]["request"]["url"].as_str(),
+                    "Network.webSocketCreated" => m["params"]["url"].as_str(),
+                    _ => None,
+                }
+                .map(str::to_owned)
+            })
+            .collect::<Vec<_>>();
+        let mut record = self.record.lock().unwrap_or_else(|e| e.into_inner());
+        record.console.extend(console);
+        record.urls.extend(urls);
+        Ok(record.clone())
+    }
+
+    /// Waits for one violation of `directive` that the test caused on purpose, in the event
+    /// record and in the console, and forgets both so [`Harness::finish`] does not count it.
+    pub async fn take_violation(&self, directive: &str) -> Result<()> {
+        let started = Instant::now();
+        loop {
+            let events = self.csp_violations().await?;
+            let console = self.record().await?.console;
+            let logged = console
+                .iter()
+                .any(|l| l.contains("Content Security Policy"));
+            if logged && events.iter().any(|e| e.contains(directive)) {
+                break;
+            }
+            if started.elapsed() > Duration::from_secs(5) {
+                bail!("no {directive} violation recorded: events {events:?}, console {console:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        self.eval("sessionStorage.removeItem('__sbCsp'); return true")
+            .await?;
+        let mut record = self.record.lock().unwrap_or_else(|e| e.into_inner());
+        record
+            .console
+            .retain(|l| !l.contains("Content Security Policy"));
+        Ok(())
+    }
+
+    /// Checks what the whole test showed the browser, then closes it: no
+    /// Content-Security-Policy violation, and (when recorded) the operator's token in no
+    /// request URL and no console line.
     pub async fn finish(self) -> Result<()> {
+        let violations = self.csp_violations().await.unwrap_or_default();
+        let mut problems = Vec::new();
+        if !violations.is_empty() {
+            problems.push(format!(
+                "Content-Security-Policy violations: {violations:?}"
+            ));
+        }
+        if self.recorded {
+            let Record { console, urls } = self.record().await?;
+            if urls.is_empty() {
+                problems.push("the request record is empty: is the log working?".into());
+            }
+            let token = self.token();
+            let secret_part = token.rsplit('.').next().unwrap_or(&token).to_owned();
+            for line in console.iter().chain(&urls) {
+                if line.contains(&secret_part) {
+                    problems.push(format!("the token appears in: {line}"));
+                }
+                if line.contains("Content Security Policy") {
+                    problems.push(format!("console: {line}"));
+                }
+            }
+        }
         self.client.close().await?;
+        if !problems.is_empty() {
+            bail!("{}", problems.join("\n"));
+        }
         Ok(())
     }
 }

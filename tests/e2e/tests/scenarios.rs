@@ -304,7 +304,7 @@ async fn s08_deep_links_404_and_runtime_config() -> Result<()> {
     .await?;
     let disabled = Harness::live_config(h.backend_addr)
         .replace(r#""billing":{"url""#, r#""billing":{"enabled":false,"url""#);
-    h.set_config(disabled);
+    h.set_config(disabled)?;
     h.open("/").await?;
     h.wait(
         "three cards",
@@ -316,7 +316,7 @@ async fn s08_deep_links_404_and_runtime_config() -> Result<()> {
         !h.text("nav").await?.contains("Billing"),
         "billing is hidden"
     );
-    h.set_config(r#"{"simulation": "sometimes"}"#);
+    h.set_config(r#"{"simulation": "sometimes"}"#)?;
     h.open("/").await?;
     h.wait("the config error", 5 * SEC, "const e = document.querySelector('[data-testid=config-errors]'); return !!e && e.textContent.includes('`simulation` must be true or false')").await?;
     h.wait(
@@ -392,5 +392,202 @@ async fn s10_a_session_appears_changes_and_disappears() -> Result<()> {
     );
     h.wait("the row to disappear", 5 * SEC, &format!("return !{row}"))
         .await?;
+    h.finish().await
+}
+
+/// The deployment as nginx serves it: every file kind carries the headers the generated
+/// `_headers` file gives the same path (the two forms agree), the CSP is the one computed
+/// from this build and config, brotli comes from the `.br` file, deep links get the app, and
+/// a replaced `config.json` is what the next load reads.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s11_the_nginx_deployment_serves_headers_csp_brotli_and_a_replaced_config() -> Result<()> {
+    use switchboard_e2e::nginx::{get, headers_for};
+    let h = live("/").await?;
+    let site = &h.deployment;
+    let csp = site.policy.csp();
+    ensure!(
+        csp.contains(&format!("ws://{}", h.backend_addr)),
+        "connect-src names the config's socket origin: {csp}"
+    );
+    let headers_file = std::fs::read_to_string(site.root.join("_headers"))?;
+    let names: Vec<String> = std::fs::read_dir(&site.root)?
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .collect();
+    let wasm = names
+        .iter()
+        .find(|n| n.ends_with(".wasm"))
+        .ok_or_else(|| anyhow::anyhow!("no wasm"))?;
+    let js = names
+        .iter()
+        .find(|n| n.ends_with(".js"))
+        .ok_or_else(|| anyhow::anyhow!("no js"))?;
+    let svg = names
+        .iter()
+        .find(|n| n.ends_with(".svg"))
+        .ok_or_else(|| anyhow::anyhow!("no svg"))?;
+    let index = std::fs::read(site.root.join("index.html"))?;
+    // What a security review asks for, written out here rather than read from the generator.
+    let loader = xtask::deploy::inline_scripts(std::str::from_utf8(&index)?)
+        .into_iter()
+        .map(xtask::deploy::sha256_source)
+        .collect::<Vec<_>>();
+    ensure!(loader.len() == 1, "trunk's one inline loader: {loader:?}");
+    for part in [
+        "default-src 'none'",
+        &format!("script-src 'self' 'wasm-unsafe-eval' {}", loader[0]),
+        "frame-ancestors 'none'",
+        "base-uri 'self'",
+    ] {
+        ensure!(csp.contains(part), "the CSP has {part}: {csp}");
+    }
+    let required = [
+        ("x-content-type-options", "nosniff"),
+        ("x-frame-options", "DENY"),
+        ("referrer-policy", "no-referrer"),
+    ];
+    for (path, cache) in [
+        ("/".to_owned(), "no-cache"),
+        ("/index.html".to_owned(), "no-cache"),
+        ("/sessions".to_owned(), "no-cache"),
+        ("/config.json".to_owned(), "no-cache"),
+        (format!("/{wasm}"), "public, max-age=31536000, immutable"),
+        (format!("/{js}"), "public, max-age=31536000, immutable"),
+        (format!("/{svg}"), "public, max-age=31536000, immutable"),
+    ] {
+        let r = get(h.site, &path, &[]).await?;
+        ensure!(r.status == 200, "{path}: {}", r.status);
+        ensure!(
+            r.header("cache-control") == Some(cache),
+            "{path}: {:?}",
+            r.headers
+        );
+        ensure!(
+            r.header("content-security-policy") == Some(csp.as_str()),
+            "{path}: CSP"
+        );
+        ensure!(
+            r.header("strict-transport-security").is_none(),
+            "{path}: no HSTS on http"
+        );
+        for (name, value) in required {
+            ensure!(
+                r.header(name) == Some(value),
+                "{path}: {name}: {:?}",
+                r.header(name)
+            );
+        }
+        // Deep links have no `_headers` rule of their own: the CDN's default cache applies.
+        for (name, value) in headers_for(&headers_file, &path) {
+            if name == "strict-transport-security" {
+                continue; // CDNs serve https; nginx sends it on https only
+            }
+            ensure!(
+                r.header(&name) == Some(value.as_str()),
+                "{path}: `_headers` says {name}: {value}, nginx sent {:?}",
+                r.header(&name)
+            );
+        }
+        if path == "/sessions" {
+            ensure!(r.body == index, "a deep link is the app");
+        }
+    }
+    for name in [
+        "content-security-policy",
+        "x-content-type-options",
+        "x-frame-options",
+        "referrer-policy",
+    ] {
+        let r = get(h.site, "/no-such-0123456789abcdef.js", &[]).await?;
+        ensure!(
+            r.status == 404,
+            "a missing hashed file is a 404, not the app"
+        );
+        ensure!(r.header(name).is_some(), "404s carry {name} too");
+    }
+    for hidden in ["/_headers", "/_redirects"] {
+        ensure!(
+            get(h.site, hidden, &[]).await?.status == 404,
+            "{hidden} is not served"
+        );
+    }
+
+    // Brotli from the .br file, for a client and for the browser.
+    let br = get(
+        h.site,
+        &format!("/{wasm}"),
+        &[("Accept-Encoding", "gzip, br")],
+    )
+    .await?;
+    ensure!(
+        br.header("content-encoding") == Some("br"),
+        "{:?}",
+        br.headers
+    );
+    ensure!(
+        br.header("vary") == Some("Accept-Encoding"),
+        "caches keep encodings apart"
+    );
+    ensure!(
+        br.body == std::fs::read(site.root.join(format!("{wasm}.br")))?,
+        "the body is the .br file"
+    );
+    let gz = get(h.site, &format!("/{wasm}"), &[("Accept-Encoding", "gzip")]).await?;
+    ensure!(
+        gz.header("content-encoding") == Some("gzip"),
+        "{:?}",
+        gz.headers
+    );
+    let js_fetch = format!(
+        "return fetch('/{wasm}', {{cache: 'no-store'}}).then(r => r.headers.get('content-encoding'))"
+    );
+    let encoding = h.eval(&js_fetch).await?;
+    ensure!(encoding == "br", "the browser got {encoding}");
+
+    // The policy is enforced and violations are recorded (so "none seen" means something).
+    h.eval("const s = document.createElement('script'); s.textContent = 'window.__injected = 1'; document.head.appendChild(s); return true").await?;
+    h.take_violation("script-src").await?;
+    ensure!(
+        h.eval("return window.__injected === undefined").await? == true,
+        "an inline script the policy does not name does not run"
+    );
+    h.eval("console.info('sb-e2e-marker'); return true").await?;
+
+    // Replacing config.json takes effect on the next load, whatever the client accepts.
+    ensure!(
+        !site.root.join("config.json.br").exists(),
+        "no stale copy to serve"
+    );
+    let replaced = Harness::live_config(h.backend_addr)
+        .replace(r#""support":{"url""#, r#""support":{"enabled":false,"url""#);
+    h.set_config(replaced.clone())?;
+    let served = get(h.site, "/config.json", &[("Accept-Encoding", "gzip, br")]).await?;
+    ensure!(served.header("content-encoding").is_none());
+    ensure!(
+        served.body == replaced.as_bytes(),
+        "the replaced file, as written"
+    );
+    h.open("/").await?;
+    h.wait(
+        "three cards after the replaced config",
+        5 * SEC,
+        "return document.querySelectorAll('article[data-module]').length === 3",
+    )
+    .await?;
+    h.wait_status("network", "connected", 10 * SEC).await?;
+
+    let record = h.record().await?;
+    ensure!(
+        record.console.iter().any(|l| l.contains("sb-e2e-marker")),
+        "console lines are recorded: {:?}",
+        record.console
+    );
+    ensure!(
+        record
+            .urls
+            .iter()
+            .any(|u| u.starts_with("ws://") && u.ends_with("/ws/network")),
+        "socket URLs are recorded: {:?}",
+        record.urls
+    );
     h.finish().await
 }

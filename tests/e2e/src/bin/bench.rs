@@ -104,7 +104,7 @@ const LONG_TASKS: &str = "return new Promise(done => { const o = new Performance
 /// One boot: navigation start to each module's first live frame on screen (by module, in
 /// navigation order), and TBT until the last of them.
 async fn boot() -> Result<(Vec<(String, f64)>, f64)> {
-    let h = Harness::start().await?;
+    let h = Harness::start_unrecorded().await?;
     let token = h.token();
     h.open_with_token("/", &token).await?;
     let js = "return performance.getEntriesByType('mark').filter(m => m.name.startsWith('sb:first-live-paint:')).length === 4";
@@ -262,7 +262,7 @@ fn paints(samples: &[f64], raf: &[f64]) -> Paints {
 /// A fresh app on `stage.page`, connected, with the regular traffic of its module paused
 /// so only flood frames arrive from here on.
 async fn staged(stage: Stage) -> Result<Harness> {
-    let h = Harness::start().await?;
+    let h = Harness::start_unrecorded().await?;
     let token = h.token();
     h.open_with_token(stage.page, &token).await?;
     h.wait_status(stage.module.name(), "connected", Duration::from_secs(10))
