@@ -28,6 +28,21 @@ mod tests {
         assert_eq!(ids(), ["network", "sessions", "billing", "support"]);
     }
 
+    /// `cargo xtask dist` puts the config's socket origins in the CSP's `connect-src`; a
+    /// default URL is not in the config, so it must be covered by `'self'`. An absolute URL
+    /// belongs in each environment's `config.json`.
+    #[test]
+    fn every_default_url_is_a_path_on_the_pages_origin() {
+        for m in MODULES {
+            let url = m.default_url();
+            assert!(
+                url.starts_with('/') && !url.starts_with("//"),
+                "{}: default URL {url:?} is not a path; set absolute URLs in config.json",
+                m.id()
+            );
+        }
+    }
+
     #[test]
     fn every_module_can_simulate_and_declares_what_it_simulates() {
         for m in MODULES {

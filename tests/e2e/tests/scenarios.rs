@@ -316,6 +316,9 @@ async fn s08_deep_links_404_and_runtime_config() -> Result<()> {
         !h.text("nav").await?.contains("Billing"),
         "billing is hidden"
     );
+    h.set_config(r#"{"simulaton": false}"#)?;
+    h.open("/").await?;
+    h.wait("the misspelt key, named with the closest known one", 5 * SEC, "const e = document.querySelector('[data-testid=config-errors]'); return !!e && e.textContent.includes('`simulaton` is not a known key; did you mean `simulation`?')").await?;
     h.set_config(r#"{"simulation": "sometimes"}"#)?;
     h.open("/").await?;
     h.wait("the config error", 5 * SEC, "const e = document.querySelector('[data-testid=config-errors]'); return !!e && e.textContent.includes('`simulation` must be true or false')").await?;
