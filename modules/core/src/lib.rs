@@ -8,6 +8,7 @@
 //! - [`simulator`]: the trait behind the labelled simulated data shown while offline.
 //! - [`history`]: bounded rings for chart and counter history.
 //! - [`payload`]: the reference's `BandwidthData` and `SessionUpdate`.
+//! - [`text`]: cutting wire strings to a size a store can keep.
 //!
 //! Time ([`Instant`]) and randomness (a seeded `fastrand::Rng`) are always passed in, so
 //! every behaviour here is tested natively and exactly.
@@ -23,6 +24,7 @@ pub mod rate;
 pub mod simulator;
 pub mod status;
 pub mod subscriptions;
+pub mod text;
 pub mod time;
 
 pub use channel::{PayloadError, TypedChannel};

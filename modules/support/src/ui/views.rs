@@ -13,7 +13,7 @@ use switchboard_kit::hooks::{Folded, use_channel_fold, use_now};
 use yew::prelude::*;
 
 use crate::data::{Priority, TICKET_UPDATE, TicketUpdate};
-use crate::queue::{DEFAULT_SLA, Queue};
+use crate::queue::{DEFAULT_SLA, MAX_TICKETS, Queue};
 
 const OPEN: &[SeriesSpec] = &[SeriesSpec {
     label: "Open tickets",
@@ -80,15 +80,16 @@ pub fn SupportPage() -> Html {
          .sla { padding:8px 12px; border-radius:6px; font-weight:600; border:1px solid; }"
     );
     let rows = s.queue.active().into_iter().map(|t| {
-        let age = Queue::age(t, now);
-        let late = age > DEFAULT_SLA;
+        let age = t.age(now);
+        let late = age.is_some_and(|a| a > DEFAULT_SLA);
+        let age_text = age.map_or_else(|| "unknown".to_owned(), format::clock);
         html! {
             <tr data-ticket={t.ticket_id.clone()}>
                 <td class="prio" style={format!("color:var(--sb-{})", priority_tone(t.priority))}>{ t.priority.as_str() }</td>
                 <td>{ &t.subject }</td>
                 <td>{ t.status.as_str() }</td>
                 <td>{ t.assignee.clone().unwrap_or_else(|| "unassigned".into()) }</td>
-                <td class={classes!(late.then_some("late"))}>{ format::clock(age) }{ if late { " ⚠ SLA" } else { "" } }</td>
+                <td class={classes!(late.then_some("late"))}>{ age_text }{ if late { " ⚠ SLA" } else { "" } }</td>
             </tr>
         }
     });
@@ -107,6 +108,11 @@ pub fn SupportPage() -> Html {
                 <div class="sla" data-testid="sla" style={format!("color:var(--sb-{sla_tone})")}>
                     { format!("{breaches} ticket(s) open longer than {} h (SLA)", DEFAULT_SLA.as_secs() / 3600) }
                 </div>
+                if s.queue.not_kept() > 0 {
+                    <p data-testid="not-kept" style="color:var(--sb-muted); margin:0">
+                        { format!("{} tickets not kept: the queue holds {MAX_TICKETS}, resolved and least urgent go first", s.queue.not_kept()) }
+                    </p>
+                }
                 <Bars title="Open tickets by priority" {bars} />
                 <TimeSeriesChart title="Open tickets" unit="tickets" series={OPEN} history={s.open.clone()}
                                  version={state.version()} window_secs={1800.0} height={140} decimals={0} />
