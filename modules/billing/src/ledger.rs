@@ -1,9 +1,15 @@
 //! The billing views' model, without a browser: the latest state of each invoice, totals by
-//! status in integer minor units, paid revenue, and the recent feeds. Bounded throughout.
+//! status in integer minor units, paid revenue, and the recent feeds.
+//!
+//! Bounded by count and bytes: [`MAX_INVOICES`] invoices (the oldest forgotten first),
+//! [`MAX_CURRENCIES`] currencies, feeds of [`FEED_LEN`], and every string cut to
+//! [`TEXT_CHARS`], so the ledger stays around 1 MiB whatever arrives. Sums saturate instead
+//! of overflowing. Invoices forgotten or refused are counted in [`Ledger::not_kept`].
 
 use std::collections::{BTreeMap, VecDeque};
 
 use switchboard_core::Provenance;
+use switchboard_core::text::clip;
 
 use crate::data::{InvoiceStatus, InvoiceUpdate, SubscriberUpdate};
 
@@ -11,6 +17,12 @@ use crate::data::{InvoiceStatus, InvoiceUpdate, SubscriberUpdate};
 pub const MAX_INVOICES: usize = 2000;
 /// Entries in each feed.
 pub const FEED_LEN: usize = 20;
+/// Distinct currencies tracked; an invoice in a further one is refused and counted.
+pub const MAX_CURRENCIES: usize = 16;
+/// Longest id, name, plan or timestamp kept, in characters.
+pub const TEXT_CHARS: usize = 128;
+/// Longest currency code kept (ISO 4217 codes have three letters).
+pub const CURRENCY_CHARS: usize = 8;
 
 /// See the module docs.
 #[derive(Clone, Debug, Default)]
@@ -22,6 +34,7 @@ pub struct Ledger {
     paid_minor: BTreeMap<String, i64>,
     /// Whether the contents came from the simulator; live data then replaces them.
     simulated: bool,
+    not_kept: u64,
 }
 
 /// One row of the totals: a status with its invoice count and sum per currency.
@@ -45,18 +58,34 @@ impl Ledger {
         self.simulated = simulated;
     }
 
-    /// Applies an invoice update.
-    pub fn invoice(&mut self, inv: InvoiceUpdate, provenance: Provenance) {
+    /// Applies an invoice update, its strings cut.
+    pub fn invoice(&mut self, mut inv: InvoiceUpdate, provenance: Provenance) {
         self.note(provenance);
+        inv.invoice_id = clip(inv.invoice_id, TEXT_CHARS);
+        inv.subscriber_id = clip(inv.subscriber_id, TEXT_CHARS);
+        inv.subscriber_name = clip(inv.subscriber_name, TEXT_CHARS);
+        inv.updated_at = clip(inv.updated_at, TEXT_CHARS);
+        inv.amount.currency = clip(inv.amount.currency, CURRENCY_CHARS);
+        let currency = &inv.amount.currency;
+        let known = self.paid_minor.contains_key(currency)
+            || self
+                .invoices
+                .values()
+                .any(|i| &i.amount.currency == currency);
+        if !known && self.currencies() >= MAX_CURRENCIES {
+            self.not_kept = self.not_kept.saturating_add(1);
+            return;
+        }
         let was_paid = self
             .invoices
             .get(&inv.invoice_id)
             .is_some_and(|i| i.status == InvoiceStatus::Paid);
         if inv.status == InvoiceStatus::Paid && !was_paid {
-            *self
+            let paid = self
                 .paid_minor
                 .entry(inv.amount.currency.clone())
-                .or_default() += inv.amount.minor;
+                .or_default();
+            *paid = paid.saturating_add(inv.amount.minor);
         }
         if self
             .invoices
@@ -68,15 +97,42 @@ impl Ledger {
                 && let Some(old) = self.order.pop_front()
             {
                 self.invoices.remove(&old);
+                self.not_kept = self.not_kept.saturating_add(1);
             }
         }
         self.feed.push_front(inv);
         self.feed.truncate(FEED_LEN);
     }
 
-    /// Applies a subscriber change.
-    pub fn subscriber(&mut self, s: SubscriberUpdate, provenance: Provenance) {
+    /// Distinct currencies in the paid revenue and the kept invoices.
+    fn currencies(&self) -> usize {
+        let mut all: std::collections::BTreeSet<&str> =
+            self.paid_minor.keys().map(String::as_str).collect();
+        all.extend(self.invoices.values().map(|i| i.amount.currency.as_str()));
+        all.len()
+    }
+
+    /// Invoices forgotten (beyond [`MAX_INVOICES`]) or refused (beyond [`MAX_CURRENCIES`]).
+    pub fn not_kept(&self) -> u64 {
+        self.not_kept
+    }
+
+    /// Invoices held for the totals.
+    pub fn invoice_count(&self) -> usize {
+        self.invoices.len()
+    }
+
+    /// Applies a subscriber change, its strings cut.
+    pub fn subscriber(&mut self, mut s: SubscriberUpdate, provenance: Provenance) {
         self.note(provenance);
+        for field in [
+            &mut s.subscriber_id,
+            &mut s.name,
+            &mut s.plan,
+            &mut s.changed_at,
+        ] {
+            *field = clip(std::mem::take(field), TEXT_CHARS);
+        }
         self.subscribers.push_front(s);
         self.subscribers.truncate(FEED_LEN);
     }
@@ -108,7 +164,8 @@ impl Ledger {
                 };
                 for inv in self.invoices.values().filter(|i| i.status == status) {
                     t.count += 1;
-                    *t.minor.entry(inv.amount.currency.clone()).or_default() += inv.amount.minor;
+                    let sum = t.minor.entry(inv.amount.currency.clone()).or_default();
+                    *sum = sum.saturating_add(inv.amount.minor);
                 }
                 t
             })

@@ -5,10 +5,13 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use switchboard_core::text::clip;
 use switchboard_core::{Instant, Provenance};
 
 use crate::data::{Session, SessionAction, SessionUpdate};
 
+/// Longest id, login, address or timestamp kept, in characters.
+pub const TEXT_CHARS: usize = 128;
 /// How long a removed row stays on screen, fading out.
 pub const LEAVE_FOR: Duration = Duration::from_millis(800);
 /// How long a new row is highlighted.
@@ -37,7 +40,8 @@ pub struct Row {
 impl Row {
     /// The session length now: the reported length plus the time since that report.
     pub fn duration(&self, now: Instant) -> Duration {
-        Duration::from_secs(self.session.session_time_seconds) + self.seen_at.until(now)
+        Duration::from_secs(self.session.session_time_seconds)
+            .saturating_add(self.seen_at.until(now))
     }
 }
 
@@ -95,8 +99,19 @@ impl SessionTable {
         self.rows.is_empty()
     }
 
-    /// Applies one update that arrived at `at`.
-    pub fn apply(&mut self, u: SessionUpdate, at: Instant, provenance: Provenance) {
+    /// Applies one update that arrived at `at`. Its strings are cut to [`TEXT_CHARS`], so a
+    /// full table stays within `max_rows` × about 1 KiB.
+    pub fn apply(&mut self, mut u: SessionUpdate, at: Instant, provenance: Provenance) {
+        let s = &mut u.session;
+        for field in [
+            &mut s.session_id,
+            &mut s.username,
+            &mut s.ip_address,
+            &mut s.nas_ip_address,
+            &mut s.last_update,
+        ] {
+            *field = clip(std::mem::take(field), TEXT_CHARS);
+        }
         // Live data replaces simulated rows rather than mixing with them.
         if provenance == Provenance::Live
             && self.rows.values().any(|r| r.provenance != Provenance::Live)

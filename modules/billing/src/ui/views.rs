@@ -16,7 +16,7 @@ use yew::prelude::*;
 use crate::data::{
     INVOICE_UPDATE, InvoiceStatus, InvoiceUpdate, Money, SUBSCRIBER_UPDATE, SubscriberUpdate,
 };
-use crate::ledger::Ledger;
+use crate::ledger::{Ledger, MAX_CURRENCIES, MAX_INVOICES};
 
 /// The currency the revenue chart follows.
 const CURRENCY: &str = "EUR";
@@ -96,7 +96,7 @@ pub fn BillingPage() -> Html {
         .into_iter()
         .map(|t| Bar {
             label: t.status.as_str().into(),
-            value: t.minor.values().sum::<i64>() as f64,
+            value: t.minor.values().map(|m| *m as f64).sum(),
             text: total_text(&t.minor, t.count).into(),
             tone: status_tone(t.status),
         })
@@ -131,6 +131,11 @@ pub fn BillingPage() -> Html {
                 </table>
             </section>
             <section style="display:grid; gap:16px; align-content:start;">
+                if ledger.not_kept() > 0 {
+                    <p data-testid="not-kept" style="color:var(--sb-muted); margin:0">
+                        { format!("{} invoices not kept: the totals hold the latest {MAX_INVOICES} in up to {MAX_CURRENCIES} currencies", ledger.not_kept()) }
+                    </p>
+                }
                 <Bars title="Totals by status" {bars} />
                 <TimeSeriesChart title="Paid revenue" unit={CURRENCY} series={REVENUE}
                                  history={state.revenue.clone()} {version} window_secs={1800.0}

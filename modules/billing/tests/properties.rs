@@ -1,0 +1,103 @@
+//! Any well-formed `invoice_update` and `subscriber_update`, with amounts at the ends of
+//! `i64`, any currency text and long strings, through the ledger and the money formatting:
+//! no panic, no overflow, and the bounds hold.
+#![allow(clippy::unwrap_used)]
+
+use proptest::prelude::*;
+use switchboard_billing::data::{
+    InvoiceStatus, InvoiceUpdate, Money, SubscriberStatus, SubscriberUpdate,
+};
+use switchboard_billing::ledger::{FEED_LEN, Ledger, MAX_CURRENCIES, MAX_INVOICES};
+use switchboard_core::Provenance;
+
+fn minor() -> impl Strategy<Value = i64> {
+    prop_oneof![
+        Just(i64::MAX),
+        Just(i64::MIN),
+        Just(0),
+        any::<i64>(),
+        -100_000i64..100_000
+    ]
+}
+
+fn invoice() -> impl Strategy<Value = InvoiceUpdate> {
+    let currency = prop_oneof!["EUR", "JPY", "KWD", "[A-Z]{3}", any::<String>()];
+    let status = prop::sample::select(InvoiceStatus::ALL.to_vec());
+    (
+        0u32..4000,
+        minor(),
+        currency,
+        status,
+        prop_oneof!["[a-z]{1,8}", (1usize..3000).prop_map(|n| "x".repeat(n))],
+    )
+        .prop_map(|(id, minor, currency, status, name)| InvoiceUpdate {
+            invoice_id: format!("INV-{id}"),
+            subscriber_id: "sub".into(),
+            subscriber_name: name,
+            amount: Money { minor, currency },
+            status,
+            updated_at: "2025-10-16T12:00:00Z".into(),
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+    #[test]
+    fn the_ledger_takes_anything_and_stays_bounded(
+        invoices in prop::collection::vec((invoice(), any::<bool>()), 1..300),
+    ) {
+        let mut ledger = Ledger::default();
+        for (inv, live) in invoices {
+            let p = if live { Provenance::Live } else { Provenance::Simulated };
+            let currency = inv.amount.currency.clone();
+            ledger.invoice(inv, p);
+            ledger.subscriber(SubscriberUpdate {
+                subscriber_id: "s".into(),
+                name: "n".repeat(2000),
+                plan: "p".into(),
+                status: SubscriberStatus::Active,
+                changed_at: String::new(),
+            }, p);
+            prop_assert!(ledger.invoice_count() <= MAX_INVOICES);
+            let _ = ledger.paid(&currency);
+        }
+        prop_assert!(ledger.feed().count() <= FEED_LEN);
+        prop_assert!(ledger.subscriber_changes().count() <= FEED_LEN);
+        let mut currencies = std::collections::BTreeSet::new();
+        for total in ledger.totals() {
+            for (currency, minor) in &total.minor {
+                currencies.insert(currency.clone());
+                let _ = Money { minor: *minor, currency: currency.clone() }.to_string();
+            }
+        }
+        prop_assert!(currencies.len() <= MAX_CURRENCIES);
+        for inv in ledger.feed() {
+            let _ = inv.amount.to_string();
+        }
+    }
+}
+
+#[test]
+fn sums_saturate_instead_of_overflowing() {
+    let mut ledger = Ledger::default();
+    for i in 0..3 {
+        ledger.invoice(
+            InvoiceUpdate {
+                invoice_id: format!("INV-{i}"),
+                subscriber_id: "s".into(),
+                subscriber_name: "n".into(),
+                amount: Money {
+                    minor: i64::MAX,
+                    currency: "EUR".into(),
+                },
+                status: InvoiceStatus::Paid,
+                updated_at: String::new(),
+            },
+            Provenance::Live,
+        );
+    }
+    assert_eq!(ledger.paid("EUR"), i64::MAX);
+    let paid = &ledger.totals()[2];
+    assert_eq!(paid.minor["EUR"], i64::MAX);
+}

@@ -1,0 +1,92 @@
+//! Any well-formed `ticket_update`, with timestamps far in the past, far in the future, in
+//! any offset or not timestamps at all, through the queue and what the views show: no panic,
+//! and the bounds hold.
+#![allow(clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use proptest::prelude::*;
+use switchboard_core::{Instant, Provenance};
+use switchboard_kit::format;
+use switchboard_support::data::{Priority, TicketStatus, TicketUpdate};
+use switchboard_support::queue::{DEFAULT_SLA, MAX_TICKETS, Queue, SUBJECT_CHARS};
+
+fn stamp() -> impl Strategy<Value = String> {
+    prop_oneof![
+        (
+            0u32..=9999,
+            1u32..=12,
+            1u32..=28,
+            0u32..24,
+            0u32..60,
+            -23i32..=23,
+            0u32..60
+        )
+            .prop_map(|(y, mo, d, h, mi, oh, om)| {
+                let sign = if oh < 0 { '-' } else { '+' };
+                format!(
+                    "{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:00.123456{sign}{:02}:{om:02}",
+                    oh.abs()
+                )
+            }),
+        (1970u32..2100, 1u32..=12).prop_map(|(y, m)| format!("{y:04}-{m:02}-01T00:00:00Z")),
+        (1970u32..2100).prop_map(|y| format!("{y:04}-06-01T12:00:00")),
+        any::<String>(),
+    ]
+}
+
+fn ticket() -> impl Strategy<Value = TicketUpdate> {
+    let priority = prop::sample::select(Priority::ALL.to_vec());
+    let status = prop::sample::select(vec![
+        TicketStatus::Open,
+        TicketStatus::Pending,
+        TicketStatus::Resolved,
+        TicketStatus::Closed,
+    ]);
+    let subject = prop_oneof!["[a-z ]{0,20}", (1usize..5000).prop_map(|n| "ü".repeat(n))];
+    (
+        0u32..3000,
+        priority,
+        status,
+        subject,
+        stamp(),
+        prop::option::of("[a-z]{1,300}"),
+    )
+        .prop_map(
+            |(id, priority, status, subject, created_at, assignee)| TicketUpdate {
+                ticket_id: format!("TCK-{id}"),
+                subject,
+                priority,
+                status,
+                assignee,
+                updated_at: created_at.clone(),
+                created_at,
+            },
+        )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+    #[test]
+    fn the_queue_takes_anything_and_stays_bounded(
+        tickets in prop::collection::vec((ticket(), any::<bool>()), 1..300),
+        now in any::<u64>(),
+    ) {
+        let mut q = Queue::default();
+        for (t, live) in tickets {
+            q.apply(t, if live { Provenance::Live } else { Provenance::Simulated });
+            prop_assert!(q.len() <= MAX_TICKETS);
+        }
+        let now = Instant::from_millis(now);
+        let active = q.active();
+        prop_assert!(active.windows(2).all(|w| w[0].priority <= w[1].priority));
+        for t in &active {
+            prop_assert!(t.subject.chars().count() <= SUBJECT_CHARS);
+            let _ = t.age(now).map(format::clock);
+        }
+        prop_assert!(q.breaches(now, DEFAULT_SLA) <= active.len());
+        let _ = q.breaches(now, Duration::ZERO);
+        let _ = q.by_priority();
+    }
+}
