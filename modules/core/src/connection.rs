@@ -179,6 +179,8 @@ pub struct Connection {
     probing: bool,
     last_close: Option<CloseInfo>,
     error: Option<ConnectionError>,
+    /// See [`StatusSnapshot::down_since`].
+    down_since: Option<Instant>,
     /// Staleness is judged from this instant: the last frame, the open, or a fresh window.
     quiet_since: Instant,
     armed: Option<Instant>,
@@ -202,6 +204,7 @@ impl Connection {
             last_close: None,
             connected_since: None,
             error: None,
+            down_since: None,
         };
         Self {
             bucket: TokenBucket::new(config.rate_limit.clone()),
@@ -213,6 +216,7 @@ impl Connection {
             probing: false,
             last_close: None,
             error: None,
+            down_since: None,
             quiet_since: Instant::default(),
             armed: None,
             outbox: VecDeque::new(),

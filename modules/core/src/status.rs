@@ -91,6 +91,12 @@ pub struct StatusSnapshot {
     pub connected_since: Option<Instant>,
     /// Why the status is `error`.
     pub error: Option<ConnectionError>,
+    /// Since when the feed has been down because something failed: the first close before
+    /// open, refusal, connect timeout, drop or staleness close of an open socket, or fatal
+    /// error since the last successful open. `None` on a healthy load (the first attempt
+    /// still opening), while connected, and after a manual disconnect of a healthy
+    /// connection. Simulated data runs only while this is set.
+    pub down_since: Option<Instant>,
 }
 
 /// Per-channel counters.

@@ -216,6 +216,13 @@ fn run(ops: Vec<Op>, outbox: bool, seed: u64) -> Result<(), TestCaseError> {
             "at most one socket open or opening: {:?}",
             world.live
         );
+        let snap = conn.snapshot();
+        if snap.status == Status::Connected {
+            prop_assert_eq!(snap.down_since, None, "a connected feed is not down");
+        }
+        if snap.status == Status::Error {
+            prop_assert!(snap.down_since.is_some(), "an error is a failure");
+        }
         if stopped {
             prop_assert_eq!(world.timer, None, "no timer after a manual disconnect");
             prop_assert_eq!(conn.snapshot().status, Status::Disconnected);

@@ -118,7 +118,13 @@ struct CountingProps {
     seen_all: Rc<Cell<u64>>,
     renders: Rc<Cell<u64>>,
     per_tick: usize,
+    /// Where the provider connects; the discard port refuses at once.
+    #[prop_or(AttrValue::Static(REFUSED))]
+    url: AttrValue,
 }
+
+/// A URL whose connection is refused at once: the feed is down, so simulation runs.
+const REFUSED: &str = "ws://127.0.0.1:9/none";
 
 #[component]
 fn Counter(props: &CountingProps) -> Html {
@@ -146,6 +152,7 @@ fn Counter(props: &CountingProps) -> Html {
             <span class="n">{ n }</span>
             <span class="sim">{ simulated.to_string() }</span>
             <span class="send">{ sent }</span>
+            <span class="status">{ ws.status().as_str() }</span>
         </p>
     }
 }
@@ -170,7 +177,7 @@ fn Simulated(props: &CountingProps) -> Html {
         ..Config::default()
     };
     html! {
-        <WsProvider url="ws://127.0.0.1:9/none" {config} auto_connect={false} simulator={(*factory).clone()}>
+        <WsProvider url={props.url.clone()} {config} token={token()} simulator={(*factory).clone()}>
             <Counter seen_all={props.seen_all.clone()} renders={props.renders.clone()} per_tick={per_tick} />
         </WsProvider>
     }
@@ -183,6 +190,7 @@ async fn subscriptions_get_typed_values_wildcards_get_everything_and_send_is_ref
         seen_all: Rc::new(Cell::new(0)),
         renders: Rc::new(Cell::new(0)),
         per_tick: 1,
+        url: REFUSED.into(),
     };
     let seen = props.seen_all.clone();
     yew::Renderer::<Simulated>::with_root_and_props(root.clone(), props).render();
@@ -200,12 +208,55 @@ async fn subscriptions_get_typed_values_wildcards_get_everything_and_send_is_ref
 }
 
 #[wasm_bindgen_test]
+async fn a_healthy_load_shows_no_simulated_data_and_a_failed_one_does() {
+    // A reachable backend that never sends `count`: the simulator must stay silent while the
+    // socket opens and once it is up.
+    let root = container();
+    let props = CountingProps {
+        seen_all: Rc::new(Cell::new(0)),
+        renders: Rc::new(Cell::new(0)),
+        per_tick: 1,
+        url: ws_url("billing"),
+    };
+    yew::Renderer::<Simulated>::with_root_and_props(root.clone(), props).render();
+    yew::scheduler::flush().await;
+    assert_eq!(
+        text(&root, ".n"),
+        "",
+        "nothing simulated while the first socket opens"
+    );
+    wait_for("the live connection", SECS, || {
+        text(&root, ".status") == "connected"
+    })
+    .await;
+    gloo_timers::future::TimeoutFuture::new(200).await; // ten simulator intervals
+    yew::scheduler::flush().await;
+    assert_eq!(text(&root, ".n"), "", "nothing simulated while connected");
+
+    // The same provider against a refused socket simulates, labelled.
+    let root = container();
+    let props = CountingProps {
+        seen_all: Rc::new(Cell::new(0)),
+        renders: Rc::new(Cell::new(0)),
+        per_tick: 1,
+        url: REFUSED.into(),
+    };
+    yew::Renderer::<Simulated>::with_root_and_props(root.clone(), props).render();
+    wait_for("simulated values after the refusal", SECS, || {
+        !text(&root, ".n").is_empty()
+    })
+    .await;
+    assert_eq!(text(&root, ".sim"), "true");
+}
+
+#[wasm_bindgen_test]
 async fn a_flood_costs_one_render_per_animation_frame() {
     let root = container();
     let props = CountingProps {
         seen_all: Rc::new(Cell::new(0)),
         renders: Rc::new(Cell::new(0)),
         per_tick: 200,
+        url: REFUSED.into(),
     };
     let (seen, renders) = (props.seen_all.clone(), props.renders.clone());
     // Count animation frames alongside.

@@ -91,11 +91,17 @@ fn free_port() -> Result<u16> {
 
 /// Runs before any script of every page, CSP or not (DevTools scripts are exempt): records
 /// each `securitypolicyviolation` in `sessionStorage`, so violations before the app starts
-/// and on earlier pages of the tab are kept.
+/// and on earlier pages of the tab are kept; and sets `window.__sbSimulatedSeen` the moment
+/// anything labelled simulated appears on the page, however briefly.
 const RECORD_VIOLATIONS: &str = "document.addEventListener('securitypolicyviolation', e => { \
     const k = '__sbCsp'; const v = JSON.parse(sessionStorage.getItem(k) || '[]'); \
     v.push(e.violatedDirective + ' blocked ' + (e.blockedURI || 'inline') + ' (' + e.sourceFile + ':' + e.lineNumber + ')'); \
-    sessionStorage.setItem(k, JSON.stringify(v)); });";
+    sessionStorage.setItem(k, JSON.stringify(v)); }); \
+    window.__sbSimulatedSeen = false; \
+    new MutationObserver(() => { if (!window.__sbSimulatedSeen && \
+        document.querySelector('[data-testid=simulated], [data-provenance=simulated], .sim')) \
+        window.__sbSimulatedSeen = true; }) \
+      .observe(document, { childList: true, subtree: true, attributes: true });";
 
 /// Console lines and request URLs, in order.
 #[derive(Clone, Debug, Default)]

@@ -594,3 +594,30 @@ async fn s11_the_nginx_deployment_serves_headers_csp_brotli_and_a_replaced_confi
     );
     h.finish().await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s12_a_healthy_but_quiet_backend_never_shows_simulated_data() -> Result<()> {
+    let h = Harness::start().await?;
+    for m in Module::ALL {
+        h.endpoint(m).silent.store(true, Ordering::Relaxed);
+    }
+    let token = h.token();
+    h.open_with_token("/", &token).await?;
+    for m in MODULES {
+        h.wait_status(m, "connected", 5 * SEC).await?;
+    }
+    tokio::time::sleep(3 * SEC).await; // the assertion is that nothing appears
+    ensure!(
+        h.eval("return window.__sbSimulatedSeen").await? == false,
+        "something labelled simulated appeared on a healthy load"
+    );
+    for path in ["/sessions", "/support"] {
+        h.open(path).await?;
+        tokio::time::sleep(SEC).await;
+        ensure!(
+            h.eval("return window.__sbSimulatedSeen").await? == false,
+            "{path} showed simulated data while connected"
+        );
+    }
+    h.finish().await
+}

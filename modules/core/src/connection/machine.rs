@@ -90,6 +90,7 @@ impl Connection {
 
     fn on_open(&mut self, now: Instant, socket: SocketId, token: Option<&str>) {
         self.phase = Phase::Open { socket, since: now };
+        self.down_since = None;
         self.quiet_since = now;
         // The auth frame always goes first; it is exempt from the rate limit.
         self.commands
@@ -99,6 +100,7 @@ impl Connection {
     }
 
     fn on_close(&mut self, now: Instant, code: u16, reason: String) {
+        self.down_since.get_or_insert(now);
         self.last_close = Some(CloseInfo {
             code,
             reason: reason.clone(),
@@ -122,6 +124,7 @@ impl Connection {
 
     /// A fatal condition seen on an open socket: close it and stop.
     pub(super) fn fail(&mut self, now: Instant, error: ConnectionError) {
+        self.down_since.get_or_insert(now);
         self.close_current(CLOSE_NORMAL, "authentication rejected");
         if let ConnectionError::AuthRejected { reason, .. } = &error {
             self.last_close = Some(CloseInfo {

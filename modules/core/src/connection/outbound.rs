@@ -138,6 +138,7 @@ impl Connection {
             last_close: self.last_close.clone(),
             connected_since,
             error: self.error.clone(),
+            down_since: self.down_since,
         };
         if snapshot != self.snapshot {
             self.snapshot = snapshot;

@@ -551,3 +551,45 @@ fn status_changes_are_announced_once() {
     );
     assert_eq!(changed(&rig.close(1006)), 1);
 }
+
+#[test]
+fn the_feed_is_down_only_after_a_real_failure() {
+    // A healthy load: opening is not a failure, however long it takes within the timeout.
+    let mut rig = Rig::started();
+    assert_eq!(rig.status(), Status::Connecting);
+    assert_eq!(rig.conn.snapshot().down_since, None);
+    rig.advance(Duration::from_secs(5));
+    assert_eq!(rig.conn.snapshot().down_since, None);
+    rig.open();
+    assert_eq!(rig.conn.snapshot().down_since, None);
+    // A drop: down from then until the next open, through every retry.
+    let dropped_at = rig.now;
+    rig.close(1006);
+    assert_eq!(rig.conn.snapshot().down_since, Some(dropped_at));
+    let delay = rig.retry_delay();
+    rig.advance(delay);
+    rig.close(1006); // the retry is refused
+    assert_eq!(
+        rig.conn.snapshot().down_since,
+        Some(dropped_at),
+        "since the first failure"
+    );
+    let delay = rig.retry_delay();
+    rig.advance(delay);
+    rig.open();
+    assert_eq!(rig.conn.snapshot().down_since, None);
+    // A manual disconnect of a healthy connection is not a failure.
+    rig.on(Event::Disconnect);
+    assert_eq!(rig.status(), Status::Disconnected);
+    assert_eq!(rig.conn.snapshot().down_since, None);
+
+    // The connect timeout is a failure.
+    let mut rig = Rig::started();
+    rig.advance(Duration::from_secs(10));
+    assert!(rig.conn.snapshot().down_since.is_some());
+    // So is a rejected token.
+    let mut rig = Rig::started();
+    rig.close(4001);
+    assert_eq!(rig.status(), Status::Error);
+    assert!(rig.conn.snapshot().down_since.is_some());
+}
