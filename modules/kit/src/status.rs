@@ -138,6 +138,7 @@ mod tests {
             last_close: None,
             connected_since: None,
             error: None,
+            down_since: None,
         }
     }
 
