@@ -76,12 +76,15 @@ pub fn build(config: &RuntimeConfig) -> Vec<ModuleRuntime> {
                     connection.channels = module.channels().to_vec();
                     let key = mc.token_key.unwrap_or_else(|| config.token_key.clone());
                     let simulate = mc.simulation.unwrap_or(config.simulation);
-                    WsHandle::new(HandleOptions {
+                    let handle = WsHandle::new(HandleOptions {
                         url,
                         config: connection,
                         token: Rc::new(SessionStorageToken::new(key)),
                         simulator: if simulate { module.simulator() } else { None },
-                    })
+                    });
+                    // The module's state lives beside its connection, for the app's life.
+                    module.attach(&handle);
+                    handle
                 });
             Some(ModuleRuntime { module, handle })
         })

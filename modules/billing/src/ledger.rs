@@ -8,7 +8,6 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use switchboard_core::Provenance;
 use switchboard_core::text::clip;
 
 use crate::data::{InvoiceStatus, InvoiceUpdate, SubscriberUpdate};
@@ -32,8 +31,6 @@ pub struct Ledger {
     feed: VecDeque<InvoiceUpdate>,
     subscribers: VecDeque<SubscriberUpdate>,
     paid_minor: BTreeMap<String, i64>,
-    /// Whether the contents came from the simulator; live data then replaces them.
-    simulated: bool,
     not_kept: u64,
 }
 
@@ -49,18 +46,9 @@ pub struct Total {
 }
 
 impl Ledger {
-    /// Live data replaces simulated contents instead of mixing with them.
-    fn note(&mut self, provenance: Provenance) {
-        let simulated = provenance == Provenance::Simulated;
-        if self.simulated && !simulated {
-            *self = Self::default();
-        }
-        self.simulated = simulated;
-    }
-
-    /// Applies an invoice update, its strings cut.
-    pub fn invoice(&mut self, mut inv: InvoiceUpdate, provenance: Provenance) {
-        self.note(provenance);
+    /// Applies an invoice update, its strings cut. Live and simulated updates go to separate
+    /// ledgers (the module's store keeps them apart), so a total never mixes the two.
+    pub fn invoice(&mut self, mut inv: InvoiceUpdate) {
         inv.invoice_id = clip(inv.invoice_id, TEXT_CHARS);
         inv.subscriber_id = clip(inv.subscriber_id, TEXT_CHARS);
         inv.subscriber_name = clip(inv.subscriber_name, TEXT_CHARS);
@@ -123,8 +111,7 @@ impl Ledger {
     }
 
     /// Applies a subscriber change, its strings cut.
-    pub fn subscriber(&mut self, mut s: SubscriberUpdate, provenance: Provenance) {
-        self.note(provenance);
+    pub fn subscriber(&mut self, mut s: SubscriberUpdate) {
         for field in [
             &mut s.subscriber_id,
             &mut s.name,
@@ -195,13 +182,12 @@ mod tests {
     #[test]
     fn totals_follow_the_latest_status_and_paid_counts_once() {
         use InvoiceStatus::*;
-        use Provenance::Live;
         let mut l = Ledger::default();
-        l.invoice(inv("1", Draft, 1000), Live);
-        l.invoice(inv("1", Issued, 1000), Live);
-        l.invoice(inv("2", Issued, 250), Live);
-        l.invoice(inv("1", Paid, 1000), Live);
-        l.invoice(inv("1", Paid, 1000), Live); // a repeat must not double the revenue
+        l.invoice(inv("1", Draft, 1000));
+        l.invoice(inv("1", Issued, 1000));
+        l.invoice(inv("2", Issued, 250));
+        l.invoice(inv("1", Paid, 1000));
+        l.invoice(inv("1", Paid, 1000)); // a repeat must not double the revenue
         assert_eq!(l.paid("EUR"), 1000);
         let totals = l.totals();
         let by = |s| totals.iter().find(|t| t.status == s).unwrap().clone();
@@ -212,26 +198,10 @@ mod tests {
     }
 
     #[test]
-    fn live_data_replaces_simulated_data() {
-        let mut l = Ledger::default();
-        l.invoice(inv("sim", InvoiceStatus::Paid, 500), Provenance::Simulated);
-        assert_eq!(l.paid("EUR"), 500);
-        l.invoice(inv("live", InvoiceStatus::Draft, 100), Provenance::Live);
-        assert_eq!(l.paid("EUR"), 0, "simulated revenue is gone");
-        assert_eq!(
-            l.feed().map(|i| i.invoice_id.as_str()).collect::<Vec<_>>(),
-            ["live"]
-        );
-    }
-
-    #[test]
     fn memory_is_bounded() {
         let mut l = Ledger::default();
         for i in 0..(MAX_INVOICES + 50) {
-            l.invoice(
-                inv(&i.to_string(), InvoiceStatus::Draft, 1),
-                Provenance::Live,
-            );
+            l.invoice(inv(&i.to_string(), InvoiceStatus::Draft, 1));
         }
         assert_eq!(l.totals()[0].count, MAX_INVOICES);
         assert_eq!(l.feed().count(), FEED_LEN);

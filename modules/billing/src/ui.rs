@@ -3,6 +3,7 @@
 mod views;
 
 use switchboard_core::simulator::Simulator;
+use switchboard_kit::WsHandle;
 use switchboard_kit::module::WsModule;
 use yew::prelude::*;
 
@@ -36,6 +37,9 @@ impl WsModule for Billing {
     }
     fn simulator(&self) -> Option<Box<dyn Simulator>> {
         Some(Box::new(BillingSimulator::default()))
+    }
+    fn attach(&self, handle: &WsHandle) {
+        handle.store(views::store);
     }
     fn page(&self) -> Html {
         html! { <BillingPage /> }

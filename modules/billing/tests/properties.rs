@@ -8,7 +8,6 @@ use switchboard_billing::data::{
     InvoiceStatus, InvoiceUpdate, Money, SubscriberStatus, SubscriberUpdate,
 };
 use switchboard_billing::ledger::{FEED_LEN, Ledger, MAX_CURRENCIES, MAX_INVOICES};
-use switchboard_core::Provenance;
 
 fn minor() -> impl Strategy<Value = i64> {
     prop_oneof![
@@ -45,20 +44,19 @@ proptest! {
 
     #[test]
     fn the_ledger_takes_anything_and_stays_bounded(
-        invoices in prop::collection::vec((invoice(), any::<bool>()), 1..300),
+        invoices in prop::collection::vec(invoice(), 1..300),
     ) {
         let mut ledger = Ledger::default();
-        for (inv, live) in invoices {
-            let p = if live { Provenance::Live } else { Provenance::Simulated };
+        for inv in invoices {
             let currency = inv.amount.currency.clone();
-            ledger.invoice(inv, p);
+            ledger.invoice(inv);
             ledger.subscriber(SubscriberUpdate {
                 subscriber_id: "s".into(),
                 name: "n".repeat(2000),
                 plan: "p".into(),
                 status: SubscriberStatus::Active,
                 changed_at: String::new(),
-            }, p);
+            });
             prop_assert!(ledger.invoice_count() <= MAX_INVOICES);
             let _ = ledger.paid(&currency);
         }
@@ -82,20 +80,17 @@ proptest! {
 fn sums_saturate_instead_of_overflowing() {
     let mut ledger = Ledger::default();
     for i in 0..3 {
-        ledger.invoice(
-            InvoiceUpdate {
-                invoice_id: format!("INV-{i}"),
-                subscriber_id: "s".into(),
-                subscriber_name: "n".into(),
-                amount: Money {
-                    minor: i64::MAX,
-                    currency: "EUR".into(),
-                },
-                status: InvoiceStatus::Paid,
-                updated_at: String::new(),
+        ledger.invoice(InvoiceUpdate {
+            invoice_id: format!("INV-{i}"),
+            subscriber_id: "s".into(),
+            subscriber_name: "n".into(),
+            amount: Money {
+                minor: i64::MAX,
+                currency: "EUR".into(),
             },
-            Provenance::Live,
-        );
+            status: InvoiceStatus::Paid,
+            updated_at: String::new(),
+        });
     }
     assert_eq!(ledger.paid("EUR"), i64::MAX);
     let paid = &ledger.totals()[2];

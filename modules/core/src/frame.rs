@@ -25,6 +25,16 @@ pub enum Provenance {
     Simulated,
 }
 
+impl Provenance {
+    /// `live` or `simulated`, e.g. for a `data-provenance` attribute.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Provenance::Live => "live",
+            Provenance::Simulated => "simulated",
+        }
+    }
+}
+
 /// One frame, as delivered to subscribers.
 #[derive(Clone, Debug)]
 pub struct Frame {

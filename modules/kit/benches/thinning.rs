@@ -31,7 +31,13 @@ fn measure(name: &str, ring: &Ring<Sample>, window_secs: f64, columns: usize) {
             let (start, mut calls) = (Clock::now(), 0u32);
             while start.elapsed() < Duration::from_millis(200) {
                 for series in 0..2 {
-                    black_box(model::runs(black_box(ring), series, window_secs, columns));
+                    black_box(model::runs(
+                        black_box(ring),
+                        series,
+                        window_secs,
+                        columns,
+                        f64::INFINITY,
+                    ));
                 }
                 black_box(model::y_max(ring, 2, &[]));
                 calls += 1;

@@ -121,6 +121,11 @@ pub struct TimeSeriesChartProps {
     /// Decimals in the legend's values. Default 1.
     #[prop_or(1)]
     pub decimals: usize,
+    /// Samples further apart than this, in seconds, are not joined: an outage shows as a gap.
+    /// Set it to a few of the feed's intervals. Default: always joined (for feeds that only
+    /// send changes).
+    #[prop_or(f64::INFINITY)]
+    pub gap_secs: f64,
 }
 
 fn rgb(hex: &str) -> RGBColor {
@@ -145,6 +150,7 @@ fn series_color(palette: &Palette, n: u8) -> &'static str {
 struct Shape {
     series: &'static [SeriesSpec],
     window_secs: f64,
+    gap_secs: f64,
     thresholds: &'static [Threshold],
     height: u32,
     decimals: usize,
@@ -240,7 +246,7 @@ fn draw(canvas: &HtmlCanvasElement, f: &Frame<'_>) -> Result<(), String> {
     let line_width = px(2.0).max(1) as u32;
     for (i, spec) in shape.series.iter().enumerate() {
         let color = rgb(series_color(&f.palette, spec.color));
-        for run in model::runs(f.ring, i, shape.window_secs, columns) {
+        for run in model::runs(f.ring, i, shape.window_secs, columns, shape.gap_secs) {
             let points: Vec<(i32, i32)> = run.points.iter().map(|p| plot.point(*p)).collect();
             if let [only] = points.as_slice() {
                 // A line needs two points; show the first sample as a dot.
@@ -309,6 +315,7 @@ pub fn TimeSeriesChart(props: &TimeSeriesChartProps) -> Html {
         let shape = Shape {
             series: props.series,
             window_secs: props.window_secs,
+            gap_secs: props.gap_secs,
             thresholds: props.thresholds,
             height: props.height,
             decimals: props.decimals,

@@ -66,6 +66,8 @@ struct Inner {
     /// Whether the first live frame was marked, and the pending paint mark.
     first_live: Cell<bool>,
     first_paint: RefCell<Option<gloo_render::AnimationFrame>>,
+    /// The module stores that live beside this connection (see [`crate::store`]).
+    stores: RefCell<Vec<Rc<dyn std::any::Any>>>,
 }
 
 /// A module's connection. Clone it freely; equality is identity.
@@ -83,6 +85,17 @@ impl fmt::Debug for WsHandle {
         f.debug_struct("WsHandle")
             .field("url", &self.0.url)
             .finish_non_exhaustive()
+    }
+}
+
+/// A [`WsHandle`] that does not keep its connection alive.
+#[derive(Clone, Debug)]
+pub(crate) struct WeakHandle(Weak<Inner>);
+
+impl WeakHandle {
+    /// The handle, unless it is gone or shut down.
+    pub(crate) fn upgrade(&self) -> Option<WsHandle> {
+        WsHandle::from_weak(&self.0)
     }
 }
 
@@ -157,6 +170,7 @@ impl WsHandle {
             shut: Cell::new(false),
             first_live: Cell::new(false),
             first_paint: RefCell::new(None),
+            stores: RefCell::new(Vec::new()),
         }))
     }
 
@@ -300,6 +314,16 @@ impl WsHandle {
 
     fn weak(&self) -> Weak<Inner> {
         Rc::downgrade(&self.0)
+    }
+
+    /// A reference that does not keep the connection alive (for what the connection owns).
+    pub(crate) fn downgrade(&self) -> WeakHandle {
+        WeakHandle(self.weak())
+    }
+
+    /// The stores attached to this connection.
+    pub(crate) fn stores(&self) -> &RefCell<Vec<Rc<dyn std::any::Any>>> {
+        &self.0.stores
     }
 
     fn from_weak(weak: &Weak<Inner>) -> Option<WsHandle> {

@@ -3,6 +3,7 @@
 //! - [`module`]: the `WsModule` plugin contract and the registry check.
 //! - [`provider`]: `WsProvider`, one isolated connection per module.
 //! - [`hooks`]: `use_websocket`, `use_websocket_subscription`, typed and status hooks.
+//! - [`store`]: a module's state beside its connection, live and simulated kept apart.
 //! - [`handle`]: the connection handle behind the provider.
 //! - [`theme`]: colours for light and dark mode.
 //!
@@ -19,6 +20,7 @@ pub mod probe;
 pub mod provider;
 pub mod redraw;
 pub mod status;
+pub mod store;
 pub mod theme;
 pub mod token;
 mod transport;

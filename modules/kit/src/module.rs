@@ -7,6 +7,8 @@ use switchboard_core::channel::is_valid_channel_name;
 use switchboard_core::simulator::Simulator;
 use yew::Html;
 
+use crate::WsHandle;
+
 /// A dashboard module. The shell lists modules in one static registry
 /// (`&[&dyn WsModule]`); for each it mounts a [`WsProvider`](crate::WsProvider) with the
 /// module's URL, channels and settings, and renders the module's views inside it.
@@ -91,6 +93,16 @@ pub trait WsModule: Sync {
     /// Default: `None`. The deployment may still switch simulation off in `config.json`.
     fn simulator(&self) -> Option<Box<dyn Simulator>> {
         None
+    }
+
+    /// Attaches the module's state to its connection, for as long as the connection lives:
+    /// typically `handle.store(store);` with the module's `fn store(&WsHandle) -> Store<S>`
+    /// (see [`crate::store`]), the same function its views pass to `use_store`. The shell
+    /// calls it once, right after building the connection and before starting it, so no
+    /// frame is missed while no view is mounted. Default: nothing (views that fold state
+    /// attach it on first use instead).
+    fn attach(&self, handle: &WsHandle) {
+        let _ = handle;
     }
 
     /// The full page, rendered inside the module's provider.

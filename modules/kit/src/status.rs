@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use stylist::yew::styled_component;
-use switchboard_core::{Instant, Status, StatusSnapshot};
+use switchboard_core::{Instant, Provenance, Status, StatusSnapshot};
 use yew::prelude::*;
 
 use crate::hooks::{use_now, use_status, use_ws_handle};
@@ -102,6 +102,59 @@ pub fn StatusBadge(props: &StatusBadgeProps) -> Html {
             }
         </span>
     }
+}
+
+/// Props of [`SourceTag`].
+#[derive(Properties, PartialEq, Debug)]
+pub struct SourceTagProps {
+    /// Where the panel's figures come from.
+    pub provenance: Provenance,
+    /// When the last live frame arrived (see `StoreView::live_at`).
+    #[prop_or_default]
+    pub live_at: Option<Instant>,
+}
+
+/// A panel's source, for its header: "Simulated" (dashed, in the warning colour) when the
+/// panel shows simulated figures; "Live · as of 14:02:10, 40 s ago" when it shows live
+/// figures while the feed is down; "Waiting for data" when connected with nothing yet;
+/// nothing when live and connected.
+#[styled_component]
+pub fn SourceTag(props: &SourceTagProps) -> Html {
+    let snapshot = use_status();
+    let now = use_now(1000);
+    let style = css!(
+        "font-size:11px; font-weight:600; padding:1px 8px; border-radius:10px; white-space:nowrap;
+         &.sim { color:var(--sb-warn); border:1px dashed var(--sb-warn); }
+         &.stale, &.waiting { color:var(--sb-muted); border:1px solid var(--sb-border); }"
+    );
+    let connected = snapshot.status == Status::Connected;
+    match (props.provenance, props.live_at) {
+        (Provenance::Simulated, _) => html! {
+            <span class={classes!(style, "sim")} data-testid="simulated-panel" data-provenance="simulated">
+                { "Simulated" }
+            </span>
+        },
+        (Provenance::Live, Some(at)) if !connected => html! {
+            <span class={classes!(style, "stale")} data-testid="live-as-of" data-provenance="live">
+                { format!("Live · as of {}, {} ago", clock_time(at), short_duration(now.saturating_since(at))) }
+            </span>
+        },
+        (Provenance::Live, None) if connected => html! {
+            <span class={classes!(style, "waiting")} data-testid="waiting">{ "Waiting for data" }</span>
+        },
+        _ => html! {},
+    }
+}
+
+/// `14:02:10`, the time of day of `at` in the browser's time zone.
+fn clock_time(at: Instant) -> String {
+    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(at.as_millis() as f64));
+    format!(
+        "{:02}:{:02}:{:02}",
+        date.get_hours(),
+        date.get_minutes(),
+        date.get_seconds()
+    )
 }
 
 /// "Simulated data — live feed offline", shown while the module's simulator feeds its views.

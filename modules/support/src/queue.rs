@@ -12,8 +12,8 @@ use std::collections::BTreeMap;
 use std::ops::Deref;
 use std::time::Duration;
 
+use switchboard_core::Instant;
 use switchboard_core::text::clip;
-use switchboard_core::{Instant, Provenance};
 
 use crate::data::{Priority, TicketStatus, TicketUpdate};
 
@@ -69,19 +69,14 @@ impl Ticket {
 #[derive(Clone, Debug, Default)]
 pub struct Queue {
     tickets: BTreeMap<String, Ticket>,
-    /// Whether the contents came from the simulator; live data then replaces them.
-    simulated: bool,
     not_kept: u64,
 }
 
 impl Queue {
     /// Applies a ticket update, its strings cut to [`SUBJECT_CHARS`] and [`SHORT_CHARS`].
-    pub fn apply(&mut self, mut t: TicketUpdate, provenance: Provenance) {
-        let simulated = provenance == Provenance::Simulated;
-        if self.simulated && !simulated {
-            self.tickets.clear();
-        }
-        self.simulated = simulated;
+    /// Live and simulated tickets go to separate queues (the module's store keeps them
+    /// apart), so a queue never mixes the two.
+    pub fn apply(&mut self, mut t: TicketUpdate) {
         t.ticket_id = clip(t.ticket_id, SHORT_CHARS);
         if t.status == TicketStatus::Closed {
             self.tickets.remove(&t.ticket_id);
@@ -188,35 +183,8 @@ mod tests {
 
     impl Queue {
         fn apply_live(&mut self, t: TicketUpdate) {
-            self.apply(t, Provenance::Live);
+            self.apply(t);
         }
-    }
-
-    #[test]
-    fn live_data_replaces_simulated_tickets() {
-        let mut q = Queue::default();
-        q.apply(
-            ticket(
-                "sim",
-                Priority::High,
-                TicketStatus::Open,
-                "2025-10-16T11:00:00Z",
-            ),
-            Provenance::Simulated,
-        );
-        q.apply_live(ticket(
-            "live",
-            Priority::Low,
-            TicketStatus::Open,
-            "2025-10-16T11:00:00Z",
-        ));
-        assert_eq!(
-            q.active()
-                .iter()
-                .map(|t| t.ticket_id.as_str())
-                .collect::<Vec<_>>(),
-            ["live"]
-        );
     }
 
     #[test]

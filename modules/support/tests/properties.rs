@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use proptest::prelude::*;
-use switchboard_core::{Instant, Provenance};
+use switchboard_core::Instant;
 use switchboard_kit::format;
 use switchboard_support::data::{Priority, TicketStatus, TicketUpdate};
 use switchboard_support::queue::{DEFAULT_SLA, MAX_TICKETS, Queue, SUBJECT_CHARS};
@@ -70,12 +70,12 @@ proptest! {
 
     #[test]
     fn the_queue_takes_anything_and_stays_bounded(
-        tickets in prop::collection::vec((ticket(), any::<bool>()), 1..300),
+        tickets in prop::collection::vec(ticket(), 1..300),
         now in any::<u64>(),
     ) {
         let mut q = Queue::default();
-        for (t, live) in tickets {
-            q.apply(t, if live { Provenance::Live } else { Provenance::Simulated });
+        for t in tickets {
+            q.apply(t);
             prop_assert!(q.len() <= MAX_TICKETS);
         }
         let now = Instant::from_millis(now);

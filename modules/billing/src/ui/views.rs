@@ -1,16 +1,16 @@
 //! Billing views: the live invoice feed, totals by status, paid revenue over time, and recent
 //! subscriber changes.
 
-use std::cell::RefCell;
-use std::rc::Rc;
 use std::time::Duration;
 
 use stylist::yew::styled_component;
 use switchboard_core::Frame;
+use switchboard_kit::WsHandle;
 use switchboard_kit::bars::{Bar, Bars};
 use switchboard_kit::chart::{History, Sample, SeriesSpec, TimeSeriesChart};
 use switchboard_kit::handle::now;
-use switchboard_kit::hooks::use_channel_fold;
+use switchboard_kit::status::SourceTag;
+use switchboard_kit::store::{Store, use_store};
 use yew::prelude::*;
 
 use crate::data::{
@@ -25,37 +25,43 @@ const REVENUE: &[SeriesSpec] = &[SeriesSpec {
     color: 2,
 }];
 
-/// The page's state: the ledger, shared by both channel folds, and the revenue history.
-#[derive(Debug, Clone)]
-struct State {
-    ledger: Rc<RefCell<Ledger>>,
+/// The billing module's state: the ledger and the revenue history.
+#[derive(Debug)]
+pub struct State {
+    ledger: Ledger,
     revenue: History,
+    /// Invoice and subscriber updates folded in.
+    seen: u64,
+}
+
+impl State {
+    fn new() -> Self {
+        Self {
+            ledger: Ledger::default(),
+            revenue: History::new(600, Some(Duration::from_secs(1800))),
+            seen: 0,
+        }
+    }
 }
 
 fn on_invoice(s: &mut State, inv: InvoiceUpdate, frame: &Frame) {
-    let mut ledger = s.ledger.borrow_mut();
-    ledger.invoice(inv, frame.provenance());
-    let major = ledger.paid(CURRENCY) as f64 / 100.0; // drawing only; totals stay integer
+    s.ledger.invoice(inv);
+    s.seen = s.seen.saturating_add(1);
+    let major = s.ledger.paid(CURRENCY) as f64 / 100.0; // drawing only; totals stay integer
     s.revenue
         .record(now(), Sample::new(&[major], frame.provenance()));
 }
 
-fn on_subscriber(s: &mut State, u: SubscriberUpdate, frame: &Frame) {
-    s.ledger.borrow_mut().subscriber(u, frame.provenance());
+fn on_subscriber(s: &mut State, u: SubscriberUpdate, _: &Frame) {
+    s.ledger.subscriber(u);
+    s.seen = s.seen.saturating_add(1);
 }
 
-#[hook]
-fn use_billing() -> (State, u64) {
-    let shared = use_memo((), |_| State {
-        ledger: Rc::default(),
-        revenue: History::new(600, Some(Duration::from_secs(1800))),
-    });
-    let invoices = use_channel_fold(INVOICE_UPDATE, || (*shared).clone(), on_invoice);
-    let subscribers = use_channel_fold(SUBSCRIBER_UPDATE, || (*shared).clone(), on_subscriber);
-    (
-        (*shared).clone(),
-        invoices.version() + subscribers.version(),
-    )
+/// The billing store, beside the connection for its whole life (see `switchboard_kit::store`).
+pub fn store(handle: &WsHandle) -> Store<State> {
+    Store::new(State::new)
+        .fold(handle, INVOICE_UPDATE, on_invoice)
+        .fold(handle, SUBSCRIBER_UPDATE, on_subscriber)
 }
 
 fn status_tone(s: InvoiceStatus) -> &'static str {
@@ -89,8 +95,9 @@ fn total_text(minor: &std::collections::BTreeMap<String, i64>, count: usize) -> 
 /// The billing page.
 #[styled_component]
 pub fn BillingPage() -> Html {
-    let (state, version) = use_billing();
-    let ledger = state.ledger.borrow();
+    let view = use_store(store);
+    let (state, provenance) = view.pick(|s| s.seen > 0);
+    let ledger = &state.ledger;
     let bars: Vec<Bar> = ledger
         .totals()
         .into_iter()
@@ -109,7 +116,7 @@ pub fn BillingPage() -> Html {
     );
     let feed = ledger.feed().map(|i| {
         html! {
-            <tr>
+            <tr data-provenance={provenance.as_str()}>
                 <td>{ &i.invoice_id }</td>
                 <td>{ &i.subscriber_name }</td>
                 <td class="num">{ i.amount.to_string() }</td>
@@ -123,7 +130,7 @@ pub fn BillingPage() -> Html {
     html! {
         <div class={style} data-testid="billing">
             <section>
-                <h3>{ "Invoice feed" }</h3>
+                <h3>{ "Invoice feed " }<SourceTag {provenance} live_at={view.live_at()} /></h3>
                 <table class="sb-table">
                     <thead><tr><th scope="col">{ "Invoice" }</th><th scope="col">{ "Subscriber" }</th>
                         <th scope="col" class="num">{ "Amount" }</th><th scope="col">{ "Status" }</th></tr></thead>
@@ -138,7 +145,7 @@ pub fn BillingPage() -> Html {
                 }
                 <Bars title="Totals by status" {bars} />
                 <TimeSeriesChart title="Paid revenue" unit={CURRENCY} series={REVENUE}
-                                 history={state.revenue.clone()} {version} window_secs={1800.0}
+                                 history={state.revenue.clone()} version={view.version()} window_secs={1800.0}
                                  height={140} decimals={2} />
                 <div>
                     <h3>{ "Subscriber changes" }</h3>
@@ -155,8 +162,9 @@ pub fn BillingPage() -> Html {
 /// The overview card: paid revenue and overdue invoices.
 #[component]
 pub fn BillingSummary() -> Html {
-    let (state, _) = use_billing();
-    let ledger = state.ledger.borrow();
+    let view = use_store(store);
+    let (state, provenance) = view.pick(|s| s.seen > 0);
+    let ledger = &state.ledger;
     let overdue = ledger
         .totals()
         .into_iter()
@@ -166,8 +174,9 @@ pub fn BillingSummary() -> Html {
         currency: CURRENCY.into(),
     };
     html! {
-        <p>
-            { "Paid since opened: " }<b>{ paid.to_string() }</b><br />
+        <p data-provenance={provenance.as_str()}>
+            <SourceTag {provenance} live_at={view.live_at()} /><br />
+            { "Paid since opened: " }<b data-testid="paid">{ paid.to_string() }</b><br />
             { format!("Overdue invoices: {}", overdue.map(|t| t.count).unwrap_or(0)) }
         </p>
     }

@@ -62,12 +62,14 @@ pub struct Run {
 struct Column {
     index: i64,
     provenance: Provenance,
+    /// Starts a new run: the data has a gap before it.
+    after_gap: bool,
     lo: (f64, f64),
     hi: (f64, f64),
 }
 
 fn flush(runs: &mut Vec<Run>, col: Column) {
-    if runs.last().is_none_or(|r| r.provenance != col.provenance) {
+    if col.after_gap || runs.last().is_none_or(|r| r.provenance != col.provenance) {
         runs.push(Run {
             provenance: col.provenance,
             points: Vec::new(),
@@ -87,8 +89,16 @@ fn flush(runs: &mut Vec<Run>, col: Column) {
 }
 
 /// The runs of `series`, x in seconds relative to the newest sample (so x ≤ 0), thinned to at
-/// most two points per pixel column (the column's min and max, so spikes survive).
-pub fn runs(ring: &Ring<Sample>, series: usize, window_secs: f64, columns: usize) -> Vec<Run> {
+/// most two points per pixel column (the column's min and max, so spikes survive). Samples
+/// more than `max_gap_secs` apart start a new run, so an outage is drawn as a gap, not as a
+/// line across it.
+pub fn runs(
+    ring: &Ring<Sample>,
+    series: usize,
+    window_secs: f64,
+    columns: usize,
+    max_gap_secs: f64,
+) -> Vec<Run> {
     let Some((newest, _)) = ring.last() else {
         return Vec::new();
     };
@@ -96,6 +106,7 @@ pub fn runs(ring: &Ring<Sample>, series: usize, window_secs: f64, columns: usize
     let column_secs = window_secs / columns.max(1) as f64;
     let mut runs = Vec::new();
     let mut column: Option<Column> = None;
+    let mut previous: Option<f64> = None;
     for (at, sample) in ring.iter() {
         let x = -(newest.saturating_since(*at).as_secs_f64());
         if x < -window_secs {
@@ -104,9 +115,11 @@ pub fn runs(ring: &Ring<Sample>, series: usize, window_secs: f64, columns: usize
         let Some(y) = sample.value(series) else {
             continue;
         };
+        let after_gap = previous.is_some_and(|p| x - p > max_gap_secs);
+        previous = Some(x);
         let index = (x / column_secs).floor() as i64;
         match &mut column {
-            Some(c) if c.index == index && c.provenance == sample.provenance => {
+            Some(c) if c.index == index && c.provenance == sample.provenance && !after_gap => {
                 if y < c.lo.1 {
                     c.lo = (x, y);
                 }
@@ -121,6 +134,7 @@ pub fn runs(ring: &Ring<Sample>, series: usize, window_secs: f64, columns: usize
                 column = Some(Column {
                     index,
                     provenance: sample.provenance,
+                    after_gap,
                     lo: (x, y),
                     hi: (x, y),
                 });
@@ -385,7 +399,7 @@ mod tests {
             2,
             "going offline keeps live history, drawn apart"
         );
-        let runs = runs(&ring, 0, 60.0, 100);
+        let runs = runs(&ring, 0, 60.0, 100, f64::INFINITY);
         assert_eq!(
             runs.iter().map(|r| r.provenance).collect::<Vec<_>>(),
             [Live, Simulated]
@@ -403,7 +417,7 @@ mod tests {
                 Sample::new(&[v], Provenance::Live),
             );
         }
-        let runs = runs(&ring, 0, 60.0, 300);
+        let runs = runs(&ring, 0, 60.0, 300, f64::INFINITY);
         assert_eq!(runs.len(), 1);
         let points = &runs[0].points;
         assert!(
@@ -420,6 +434,23 @@ mod tests {
     }
 
     #[test]
+    fn an_outage_is_a_gap_not_a_line_across_it() {
+        use Provenance::Live;
+        let ring = ring_of(&[
+            (0, 1.0, Live),
+            (2000, 2.0, Live),
+            (30_000, 3.0, Live),
+            (32_000, 4.0, Live),
+        ]);
+        let joined = runs(&ring, 0, 60.0, 600, f64::INFINITY);
+        assert_eq!(joined.len(), 1);
+        let split = runs(&ring, 0, 60.0, 600, 6.0);
+        assert_eq!(split.len(), 2, "28 s without data is a gap");
+        assert_eq!(split[0].points.len(), 2);
+        assert_eq!(split[1].points, [(-2.0, 3.0), (0.0, 4.0)]);
+    }
+
+    #[test]
     fn y_axis_has_headroom_and_never_collapses() {
         let ring = ring_of(&[(0, 100.0, Provenance::Live)]);
         assert!((y_max(&ring, 1, &[]) - 115.0).abs() < 1e-9);
@@ -433,7 +464,7 @@ mod tests {
         let sample = Sample::new(&[1.0, 2.0], Provenance::Live);
         assert_eq!(sample.value(1), Some(2.0));
         assert_eq!(sample.value(MAX_SERIES), None);
-        assert!(runs(&ring, MAX_SERIES, 60.0, 100).is_empty());
+        assert!(runs(&ring, MAX_SERIES, 60.0, 100, f64::INFINITY).is_empty());
         assert_eq!(figures(&ring, MAX_SERIES), None);
         assert!(figures(&ring, 0).is_some());
     }

@@ -5,11 +5,14 @@ use std::time::Duration;
 
 use stylist::yew::styled_component;
 use switchboard_core::Frame;
+use switchboard_kit::WsHandle;
 use switchboard_kit::bars::{Bar, Bars};
 use switchboard_kit::chart::{History, Sample, SeriesSpec, TimeSeriesChart};
 use switchboard_kit::format;
 use switchboard_kit::handle::now;
-use switchboard_kit::hooks::{Folded, use_channel_fold, use_now};
+use switchboard_kit::hooks::use_now;
+use switchboard_kit::status::SourceTag;
+use switchboard_kit::store::{Store, use_store};
 use yew::prelude::*;
 
 use crate::data::{Priority, TICKET_UPDATE, TicketUpdate};
@@ -20,29 +23,36 @@ const OPEN: &[SeriesSpec] = &[SeriesSpec {
     color: 1,
 }];
 
+/// The support module's state: the queue and the open-tickets history.
 #[derive(Debug)]
-struct State {
+pub struct State {
     queue: Queue,
     open: History,
+    /// Ticket updates folded in.
+    seen: u64,
+}
+
+impl State {
+    fn new() -> Self {
+        Self {
+            queue: Queue::default(),
+            open: History::new(600, Some(Duration::from_secs(1800))),
+            seen: 0,
+        }
+    }
 }
 
 fn fold(s: &mut State, t: TicketUpdate, frame: &Frame) {
-    s.queue.apply(t, frame.provenance());
+    s.queue.apply(t);
+    s.seen = s.seen.saturating_add(1);
     let open = s.queue.active().len() as f64;
     s.open
         .record(now(), Sample::new(&[open], frame.provenance()));
 }
 
-#[hook]
-fn use_queue() -> Folded<State> {
-    use_channel_fold(
-        TICKET_UPDATE,
-        || State {
-            queue: Queue::default(),
-            open: History::new(600, Some(Duration::from_secs(1800))),
-        },
-        fold,
-    )
+/// The support store, beside the connection for its whole life (see `switchboard_kit::store`).
+pub fn store(handle: &WsHandle) -> Store<State> {
+    Store::new(State::new).fold(handle, TICKET_UPDATE, fold)
 }
 
 fn priority_tone(p: Priority) -> &'static str {
@@ -57,9 +67,9 @@ fn priority_tone(p: Priority) -> &'static str {
 /// The support page.
 #[styled_component]
 pub fn SupportPage() -> Html {
-    let state = use_queue();
+    let view = use_store(store);
     let now = use_now(1000);
-    let s = state.borrow();
+    let (s, provenance) = view.pick(|s| s.seen > 0);
     let breaches = s.queue.breaches(now, DEFAULT_SLA);
     let bars: Vec<Bar> = s
         .queue
@@ -79,12 +89,13 @@ pub fn SupportPage() -> Html {
          .late { color:var(--sb-bad); font-weight:600; }
          .sla { padding:8px 12px; border-radius:6px; font-weight:600; border:1px solid; }"
     );
+    let provenance_name = provenance.as_str();
     let rows = s.queue.active().into_iter().map(|t| {
         let age = t.age(now);
         let late = age.is_some_and(|a| a > DEFAULT_SLA);
         let age_text = age.map_or_else(|| "unknown".to_owned(), format::clock);
         html! {
-            <tr data-ticket={t.ticket_id.clone()}>
+            <tr data-ticket={t.ticket_id.clone()} data-provenance={provenance_name}>
                 <td class="prio" style={format!("color:var(--sb-{})", priority_tone(t.priority))}>{ t.priority.as_str() }</td>
                 <td>{ &t.subject }</td>
                 <td>{ t.status.as_str() }</td>
@@ -97,7 +108,7 @@ pub fn SupportPage() -> Html {
     html! {
         <div class={style} data-testid="support">
             <section>
-                <h3>{ "Ticket queue" }</h3>
+                <h3>{ "Ticket queue " }<SourceTag {provenance} live_at={view.live_at()} /></h3>
                 <table class="sb-table">
                     <thead><tr><th scope="col">{ "Priority" }</th><th scope="col">{ "Subject" }</th>
                         <th scope="col">{ "Status" }</th><th scope="col">{ "Assignee" }</th><th scope="col">{ "Age" }</th></tr></thead>
@@ -115,7 +126,7 @@ pub fn SupportPage() -> Html {
                 }
                 <Bars title="Open tickets by priority" {bars} />
                 <TimeSeriesChart title="Open tickets" unit="tickets" series={OPEN} history={s.open.clone()}
-                                 version={state.version()} window_secs={1800.0} height={140} decimals={0} />
+                                 version={view.version()} window_secs={1800.0} height={140} decimals={0} />
             </section>
         </div>
     }
@@ -124,12 +135,13 @@ pub fn SupportPage() -> Html {
 /// The overview card: open tickets and SLA breaches.
 #[component]
 pub fn SupportSummary() -> Html {
-    let state = use_queue();
+    let view = use_store(store);
     let now = use_now(5000);
-    let s = state.borrow();
+    let (s, provenance) = view.pick(|s| s.seen > 0);
     let urgent = s.queue.by_priority()[0].1;
     html! {
-        <p>
+        <p data-provenance={provenance.as_str()}>
+            <SourceTag {provenance} live_at={view.live_at()} /><br />
             <b>{ s.queue.active().len() }</b>{ " open tickets" }{ format!(" · {urgent} urgent") }<br />
             { format!("{} past the {} h SLA", s.queue.breaches(now, DEFAULT_SLA), DEFAULT_SLA.as_secs() / 3600) }
         </p>

@@ -1,0 +1,319 @@
+//! A module's state, owned beside its connection for as long as the connection lives (in the
+//! shell: the app's life), so the overview card and the module page read the same tables,
+//! ledgers and chart histories, and navigating away throws nothing away.
+//!
+//! A [`Store`] keeps two states of the same type, never mixed:
+//! - **live**: folded from live frames only. It survives outages and reconnects.
+//! - **simulated**: folded from the simulator's frames while the feed is down, and dropped the
+//!   moment the connection is up again or a live frame arrives.
+//!
+//! Views ask per panel which to show ([`StoreView::pick`]): the live state when it has data
+//! for that panel, otherwise the simulated one (labelled by the view), otherwise the empty
+//! live state ("waiting for data"). The reducers stay pure functions `fn(&mut S, T, &Frame)`
+//! in the module crates; the store only routes frames to them.
+//!
+//! # Example
+//! ```no_run
+//! use switchboard_core::payload::BANDWIDTH_UPDATE;
+//! use switchboard_kit::WsHandle;
+//! use switchboard_kit::store::{Store, use_store};
+//! use yew::prelude::*;
+//!
+//! #[derive(Default)]
+//! struct Peak(f64);
+//!
+//! fn store(handle: &WsHandle) -> Store<Peak> {
+//!     Store::new(Peak::default).fold(handle, BANDWIDTH_UPDATE, |s, b, _| s.0 = s.0.max(b.download_mbps))
+//! }
+//!
+//! #[component]
+//! fn PeakCard() -> Html {
+//!     let view = use_store(store);
+//!     let (peak, provenance) = view.pick(|s| s.0 > 0.0);
+//!     html! { <p>{ format!("{:.1} Mbps ({provenance:?})", peak.0) }</p> }
+//! }
+//! ```
+
+use std::cell::{Cell, Ref, RefCell};
+use std::fmt;
+use std::rc::{Rc, Weak};
+
+use serde::de::DeserializeOwned;
+use switchboard_core::{Frame, Instant, Provenance, Status, TypedChannel};
+use yew::prelude::*;
+
+use crate::handle::{SubscriptionGuard, WsHandle, now};
+use crate::hooks::use_ws_handle;
+use crate::redraw::use_redraw;
+
+struct Inner<S> {
+    init: fn() -> S,
+    live: RefCell<S>,
+    simulated: RefCell<Option<S>>,
+    /// Grows with every change to either state.
+    version: Cell<u64>,
+    /// When the last live frame arrived (by this browser's clock, not the frame's stamp).
+    live_at: Cell<Option<Instant>>,
+    watchers: RefCell<Vec<(u64, Callback<()>)>>,
+    next_watcher: Cell<u64>,
+    /// The channel subscriptions, for as long as the store lives.
+    guards: RefCell<Vec<SubscriptionGuard>>,
+}
+
+/// See the module docs. Cheap to clone; clones share the state.
+pub struct Store<S: 'static>(Rc<Inner<S>>);
+
+impl<S> Clone for Store<S> {
+    fn clone(&self) -> Self {
+        Self(self.0.clone())
+    }
+}
+
+impl<S> PartialEq for Store<S> {
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl<S> fmt::Debug for Store<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Store")
+            .field("version", &self.0.version.get())
+            .field("simulated", &self.0.simulated.borrow().is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Stops a watch when dropped.
+#[must_use = "the watch ends when this guard is dropped"]
+pub struct WatchGuard<S: 'static> {
+    store: Weak<Inner<S>>,
+    id: u64,
+}
+
+impl<S> fmt::Debug for WatchGuard<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WatchGuard").field("id", &self.id).finish()
+    }
+}
+
+impl<S> Drop for WatchGuard<S> {
+    fn drop(&mut self) {
+        if let Some(inner) = self.store.upgrade()
+            && let Ok(mut watchers) = inner.watchers.try_borrow_mut()
+        {
+            watchers.retain(|(id, _)| *id != self.id);
+        }
+    }
+}
+
+impl<S: 'static> Store<S> {
+    /// An empty store; `init` makes the empty state (for live, and for each outage's
+    /// simulated state).
+    pub fn new(init: fn() -> S) -> Self {
+        Self(Rc::new(Inner {
+            init,
+            live: RefCell::new(init()),
+            simulated: RefCell::new(None),
+            version: Cell::new(0),
+            live_at: Cell::new(None),
+            watchers: RefCell::new(Vec::new()),
+            next_watcher: Cell::new(0),
+            guards: RefCell::new(Vec::new()),
+        }))
+    }
+
+    /// Folds every frame of `channel` on `handle` into the state with `reduce`: live frames
+    /// into the live state, simulated ones into the simulated state. A payload that does not
+    /// decode is counted on the connection and changes nothing. Also drops the simulated
+    /// state when the connection comes up.
+    pub fn fold<T: DeserializeOwned + 'static>(
+        self,
+        handle: &WsHandle,
+        channel: TypedChannel<T>,
+        reduce: fn(&mut S, T, &Frame),
+    ) -> Self {
+        let (store, conn) = (Rc::downgrade(&self.0), handle.downgrade());
+        let on_frame = Callback::from(move |frame: Rc<Frame>| {
+            let Some(inner) = store.upgrade() else { return };
+            match channel.decode(&frame) {
+                Ok(value) => Self(inner).apply(value, &frame, reduce),
+                Err(e) => {
+                    if let Some(h) = conn.upgrade() {
+                        h.record_decode_error(frame.channel(), &e.to_string());
+                    }
+                }
+            }
+        });
+        match handle.subscribe(channel.name(), on_frame) {
+            Ok(guard) => self.0.guards.borrow_mut().push(guard),
+            Err(e) => web_sys::console::error_1(&format!("[{}] {e}", handle.url()).into()),
+        }
+        if self.0.guards.borrow().len() == 1 {
+            let (store, conn) = (Rc::downgrade(&self.0), handle.downgrade());
+            let on_status = Callback::from(move |()| {
+                let up = conn
+                    .upgrade()
+                    .is_some_and(|h| h.status() == Status::Connected);
+                if let (true, Some(inner)) = (up, store.upgrade()) {
+                    Self(inner).drop_simulated();
+                }
+            });
+            self.0.guards.borrow_mut().push(handle.on_status(on_status));
+        }
+        self
+    }
+
+    fn apply<T>(&self, value: T, frame: &Frame, reduce: fn(&mut S, T, &Frame)) {
+        let inner = &self.0;
+        match frame.provenance() {
+            Provenance::Live => {
+                if let Ok(mut sim) = inner.simulated.try_borrow_mut() {
+                    sim.take();
+                }
+                inner.live_at.set(Some(now()));
+                match inner.live.try_borrow_mut() {
+                    Ok(mut live) => reduce(&mut live, value, frame),
+                    Err(_) => return, // a view holds it: cannot happen outside a render
+                }
+            }
+            Provenance::Simulated => match inner.simulated.try_borrow_mut() {
+                Ok(mut sim) => reduce(sim.get_or_insert_with(inner.init), value, frame),
+                Err(_) => return,
+            },
+        }
+        self.changed();
+    }
+
+    fn drop_simulated(&self) {
+        let dropped = self
+            .0
+            .simulated
+            .try_borrow_mut()
+            .is_ok_and(|mut s| s.take().is_some());
+        if dropped {
+            self.changed();
+        }
+    }
+
+    fn changed(&self) {
+        self.0.version.set(self.0.version.get().wrapping_add(1));
+        let watchers: Vec<Callback<()>> = match self.0.watchers.try_borrow() {
+            Ok(w) => w.iter().map(|(_, c)| c.clone()).collect(),
+            Err(_) => return,
+        };
+        for w in watchers {
+            w.emit(());
+        }
+    }
+
+    /// Calls `callback` after every change, until the guard is dropped.
+    pub fn watch(&self, callback: Callback<()>) -> WatchGuard<S> {
+        let id = self.0.next_watcher.get();
+        self.0.next_watcher.set(id + 1);
+        self.0.watchers.borrow_mut().push((id, callback));
+        WatchGuard {
+            store: Rc::downgrade(&self.0),
+            id,
+        }
+    }
+
+    /// The live state.
+    pub fn live(&self) -> Ref<'_, S> {
+        self.0.live.borrow()
+    }
+
+    /// The simulated state, while there is one.
+    pub fn simulated(&self) -> Option<Ref<'_, S>> {
+        Ref::filter_map(self.0.simulated.borrow(), Option::as_ref).ok()
+    }
+
+    /// Grows with every change.
+    pub fn version(&self) -> u64 {
+        self.0.version.get()
+    }
+
+    /// When the last live frame arrived, by this browser's clock.
+    pub fn live_at(&self) -> Option<Instant> {
+        self.0.live_at.get()
+    }
+}
+
+impl WsHandle {
+    /// The store of type `S` attached to this connection, made by `make` and attached on
+    /// first use. The shell attaches every module's store when it builds the connection
+    /// ([`crate::module::WsModule::attach`]), so no frame is missed before a view mounts.
+    pub fn store<S: 'static>(&self, make: fn(&WsHandle) -> Store<S>) -> Store<S> {
+        let found = self
+            .stores()
+            .borrow()
+            .iter()
+            .find_map(|s| s.downcast_ref::<Store<S>>().cloned());
+        if let Some(store) = found {
+            return store;
+        }
+        let store = make(self);
+        self.stores().borrow_mut().push(Rc::new(store.clone()));
+        store
+    }
+}
+
+/// What [`use_store`] returns: the store's states and version, as of this render.
+#[derive(Debug)]
+pub struct StoreView<S: 'static> {
+    store: Store<S>,
+    version: u64,
+}
+
+impl<S> StoreView<S> {
+    /// The live state.
+    pub fn live(&self) -> Ref<'_, S> {
+        self.store.live()
+    }
+
+    /// The simulated state, while the feed is down and the simulator runs.
+    pub fn simulated(&self) -> Option<Ref<'_, S>> {
+        self.store.simulated()
+    }
+
+    /// What a panel shows, and where it came from: the live state when `has_data` says it
+    /// has the panel's data; else the simulated state, if any; else the (empty) live state.
+    pub fn pick(&self, has_data: impl Fn(&S) -> bool) -> (Ref<'_, S>, Provenance) {
+        let live = self.store.live();
+        if has_data(&live) {
+            return (live, Provenance::Live);
+        }
+        match self.store.simulated() {
+            Some(sim) if has_data(&sim) => (sim, Provenance::Simulated),
+            _ => (live, Provenance::Live),
+        }
+    }
+
+    /// Grows with every change (for charts, which redraw only when it moves).
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+
+    /// When the last live frame arrived, by this browser's clock: what "as of" means.
+    pub fn live_at(&self) -> Option<Instant> {
+        self.store.live_at()
+    }
+}
+
+/// The module store of type `S` on the current connection (made with `make` if nothing
+/// attached it yet), re-rendering the component at most once per animation frame when it
+/// changes. See the module docs for an example.
+#[hook]
+pub fn use_store<S: 'static>(make: fn(&WsHandle) -> Store<S>) -> StoreView<S> {
+    let handle = use_ws_handle();
+    let store = use_memo(handle, move |h| h.store(make));
+    let redraw = use_redraw();
+    use_effect_with((*store).clone(), move |store| {
+        let guard = store.watch(Callback::from(move |()| redraw.request()));
+        move || drop(guard)
+    });
+    StoreView {
+        store: (*store).clone(),
+        version: store.version(),
+    }
+}
