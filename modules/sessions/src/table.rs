@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use switchboard_core::Instant;
 use switchboard_core::text::clip;
-use switchboard_core::{Instant, Provenance};
 
 use crate::data::{Session, SessionAction, SessionUpdate};
 
@@ -33,8 +33,6 @@ pub struct Row {
     pub seen_at: Instant,
     /// When the row appeared.
     pub entered_at: Instant,
-    /// Live or simulated.
-    pub provenance: Provenance,
 }
 
 impl Row {
@@ -101,7 +99,7 @@ impl SessionTable {
 
     /// Applies one update that arrived at `at`. Its strings are cut to [`TEXT_CHARS`], so a
     /// full table stays within `max_rows` × about 1 KiB.
-    pub fn apply(&mut self, mut u: SessionUpdate, at: Instant, provenance: Provenance) {
+    pub fn apply(&mut self, mut u: SessionUpdate, at: Instant) {
         let s = &mut u.session;
         for field in [
             &mut s.session_id,
@@ -111,13 +109,6 @@ impl SessionTable {
             &mut s.last_update,
         ] {
             *field = clip(std::mem::take(field), TEXT_CHARS);
-        }
-        // Live data replaces simulated rows rather than mixing with them.
-        if provenance == Provenance::Live
-            && self.rows.values().any(|r| r.provenance != Provenance::Live)
-        {
-            self.rows.clear();
-            self.leaving.clear();
         }
         let id = u.session.session_id.clone();
         match (u.action, self.rows.get_mut(&id)) {
@@ -140,7 +131,6 @@ impl SessionTable {
                 }
                 row.session = u.session;
                 row.seen_at = at;
-                row.provenance = provenance;
             }
             (action, None) => {
                 if action == SessionAction::Update {
@@ -156,7 +146,6 @@ impl SessionTable {
                     up_bps: 0.0,
                     seen_at: at,
                     entered_at: at,
-                    provenance,
                 };
                 self.rows.insert(id, row);
             }
@@ -259,12 +248,8 @@ mod tests {
     fn new_update_terminate_with_rates_and_exit() {
         use SessionAction::*;
         let mut table = SessionTable::new(10);
-        table.apply(update(New, "a", 0, 0), t(0), Provenance::Live);
-        table.apply(
-            update(Update, "a", 10, 5_000_000),
-            t(10_000),
-            Provenance::Live,
-        );
+        table.apply(update(New, "a", 0, 0), t(0));
+        table.apply(update(Update, "a", 10, 5_000_000), t(10_000));
         let row = table.sorted(SortKey::Username, false, t(10_000))[0].clone();
         assert_eq!(row.down_bps, 500_000.0, "5 MB over 10 s");
         assert_eq!(
@@ -272,11 +257,7 @@ mod tests {
             Duration::from_secs(13),
             "ticks on between reports"
         );
-        table.apply(
-            update(Terminate, "a", 12, 5_000_000),
-            t(12_000),
-            Provenance::Live,
-        );
+        table.apply(update(Terminate, "a", 12, 5_000_000), t(12_000));
         assert!(table.is_empty());
         assert_eq!(table.leaving(t(12_500)).count(), 1, "fading out");
         assert_eq!(table.leaving(t(13_000)).count(), 0);
@@ -288,12 +269,12 @@ mod tests {
     fn unknown_sessions_are_counted_and_the_table_is_bounded() {
         use SessionAction::*;
         let mut table = SessionTable::new(2);
-        table.apply(update(Terminate, "ghost", 1, 1), t(0), Provenance::Live);
-        table.apply(update(Update, "late", 5, 1), t(0), Provenance::Live);
+        table.apply(update(Terminate, "ghost", 1, 1), t(0));
+        table.apply(update(Update, "late", 5, 1), t(0));
         assert_eq!(table.unknown, 2);
         assert_eq!(table.len(), 1, "an update for a missed session shows it");
-        table.apply(update(New, "b", 0, 0), t(0), Provenance::Live);
-        table.apply(update(New, "c", 0, 0), t(0), Provenance::Live);
+        table.apply(update(New, "b", 0, 0), t(0));
+        table.apply(update(New, "c", 0, 0), t(0));
         assert_eq!((table.len(), table.overflow), (2, 1));
     }
 
@@ -302,16 +283,8 @@ mod tests {
         let mut table = SessionTable::new(500);
         for i in 0..100 {
             let id = format!("s{i}");
-            table.apply(
-                update(SessionAction::New, &id, 0, 0),
-                t(i),
-                Provenance::Live,
-            );
-            table.apply(
-                update(SessionAction::Terminate, &id, 1, 0),
-                t(i),
-                Provenance::Live,
-            );
+            table.apply(update(SessionAction::New, &id, 0, 0), t(i));
+            table.apply(update(SessionAction::Terminate, &id, 1, 0), t(i));
             table.prune(t(i));
         }
         let leaving: Vec<&str> = table
@@ -366,7 +339,7 @@ mod tests {
                 let id = format!("s{i:02}");
                 // Few distinct rates, so ties are common and the id decides.
                 let down = round * 1000 * rng.u64(0..4);
-                table.apply(update(Update, &id, round, down), t(round), Provenance::Live);
+                table.apply(update(Update, &id, round, down), t(round));
             }
             let first = table.sorted(SortKey::Rate, true, t(round)).first().copied();
             assert_eq!(table.busiest(), first, "round {round}");
@@ -374,11 +347,11 @@ mod tests {
     }
 
     #[test]
-    fn sorting_and_live_replacing_simulated() {
+    fn sorting_by_column() {
         use SessionAction::*;
         let mut table = SessionTable::new(10);
-        table.apply(update(New, "b", 0, 300), t(0), Provenance::Simulated);
-        table.apply(update(New, "a", 0, 100), t(0), Provenance::Simulated);
+        table.apply(update(New, "b", 0, 300), t(0));
+        table.apply(update(New, "a", 0, 100), t(0));
         let ids = |t: &SessionTable, k, d| {
             t.sorted(k, d, Instant::from_millis(0))
                 .iter()
@@ -387,11 +360,5 @@ mod tests {
         };
         assert_eq!(ids(&table, SortKey::Username, false), ["a", "b"]);
         assert_eq!(ids(&table, SortKey::Download, true), ["b", "a"]);
-        table.apply(update(New, "live", 0, 0), t(1), Provenance::Live);
-        assert_eq!(
-            ids(&table, SortKey::Username, false),
-            ["live"],
-            "simulated rows are dropped"
-        );
     }
 }

@@ -3,10 +3,11 @@
 mod monitor;
 
 use switchboard_core::simulator::Simulator;
+use switchboard_kit::WsHandle;
 use switchboard_kit::module::WsModule;
 use yew::prelude::*;
 
-pub use monitor::{ActiveSessionsSummary, LiveSessionMonitor, LiveSessionMonitorProps};
+pub use monitor::{ActiveSessionsSummary, LiveSessionMonitor, MAX_ROWS, Monitor, store};
 
 use crate::data::CHANNELS;
 use crate::sim::SessionSimulator;
@@ -36,6 +37,9 @@ impl WsModule for Sessions {
     }
     fn simulator(&self) -> Option<Box<dyn Simulator>> {
         Some(Box::new(SessionSimulator::default()))
+    }
+    fn attach(&self, handle: &WsHandle) {
+        handle.store(store);
     }
     fn page(&self) -> Html {
         html! { <LiveSessionMonitor /> }

@@ -3,8 +3,8 @@
 #![allow(clippy::unwrap_used)]
 
 use proptest::prelude::*;
+use switchboard_core::Instant;
 use switchboard_core::payload::{Session, SessionAction, SessionUpdate};
-use switchboard_core::{Instant, Provenance};
 use switchboard_kit::format;
 use switchboard_sessions::table::{MAX_LEAVING, SessionTable, SortKey, TEXT_CHARS};
 
@@ -59,13 +59,12 @@ proptest! {
 
     #[test]
     fn the_table_takes_anything_and_stays_bounded(
-        updates in prop::collection::vec((update(), extreme_u64(), any::<bool>()), 1..120),
+        updates in prop::collection::vec((update(), extreme_u64()), 1..120),
         now in extreme_u64(),
     ) {
         let mut table = SessionTable::new(20);
-        for (u, at, live) in updates {
-            let p = if live { Provenance::Live } else { Provenance::Simulated };
-            table.apply(u, Instant::from_millis(at), p);
+        for (u, at) in updates {
+            table.apply(u, Instant::from_millis(at));
             table.prune(Instant::from_millis(at));
             prop_assert!(table.len() <= 20);
         }

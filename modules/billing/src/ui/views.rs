@@ -112,7 +112,9 @@ pub fn BillingPage() -> Html {
         "display:grid; gap:24px; grid-template-columns:repeat(auto-fit, minmax(360px, 1fr));
          h3 { margin:0 0 8px; font-size:14px; }
          td { white-space:nowrap; }
-         .status { font-weight:600; text-transform:capitalize; }"
+         .status { font-weight:600; text-transform:capitalize; }
+         tr[data-provenance=simulated] td { font-style:italic; opacity:.75; }
+         tr[data-provenance=simulated] td:first-child { box-shadow:inset 3px 0 0 var(--sb-warn); }"
     );
     let feed = ledger.feed().map(|i| {
         html! {

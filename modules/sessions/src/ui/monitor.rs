@@ -5,11 +5,14 @@
 use std::time::Duration;
 
 use stylist::yew::styled_component;
-use switchboard_core::Frame;
+use switchboard_core::{Frame, Provenance};
+use switchboard_kit::WsHandle;
 use switchboard_kit::chart::{History, Sample, SeriesSpec, TimeSeriesChart};
 use switchboard_kit::format;
 use switchboard_kit::handle::now;
-use switchboard_kit::hooks::{use_channel_fold, use_now};
+use switchboard_kit::hooks::use_now;
+use switchboard_kit::status::SourceTag;
+use switchboard_kit::store::{Store, use_store};
 use yew::prelude::*;
 
 use crate::data::{SESSION_UPDATE, SessionUpdate};
@@ -27,41 +30,43 @@ const ACTIVE: &[SeriesSpec] = &[SeriesSpec {
     color: 1,
 }];
 
-/// The monitor's state: the table and the active-count history.
+/// Most sessions the table holds; new ones beyond it are counted and reported.
+pub const MAX_ROWS: usize = 500;
+
+/// The sessions module's state: the table and the active-count history.
 #[derive(Debug)]
 pub struct Monitor {
     /// The sessions.
     pub table: SessionTable,
     /// Active sessions over time.
     pub active: History,
+    /// Session updates folded in.
+    pub seen: u64,
+}
+
+impl Monitor {
+    fn new() -> Self {
+        Self {
+            table: SessionTable::new(MAX_ROWS),
+            active: History::new(600, Some(Duration::from_secs(600))),
+            seen: 0,
+        }
+    }
 }
 
 fn fold(m: &mut Monitor, u: SessionUpdate, frame: &Frame) {
     let at = now();
-    m.table.apply(u, at, frame.provenance());
+    m.table.apply(u, at);
     m.table.prune(at);
+    m.seen = m.seen.saturating_add(1);
     m.active
         .record(at, Sample::new(&[m.table.len() as f64], frame.provenance()));
 }
 
-#[hook]
-fn use_monitor(max_rows: usize) -> switchboard_kit::hooks::Folded<Monitor> {
-    use_channel_fold(
-        SESSION_UPDATE,
-        || Monitor {
-            table: SessionTable::new(max_rows),
-            active: History::new(600, Some(Duration::from_secs(600))),
-        },
-        fold,
-    )
-}
-
-/// Props of [`LiveSessionMonitor`].
-#[derive(Properties, PartialEq, Debug)]
-pub struct LiveSessionMonitorProps {
-    /// Most rows shown; new sessions beyond it are counted and reported.
-    #[prop_or(500)]
-    pub max_rows: usize,
+/// The sessions store, beside the connection for its whole life (see
+/// `switchboard_kit::store`).
+pub fn store(handle: &WsHandle) -> Store<Monitor> {
+    Store::new(Monitor::new).fold(handle, SESSION_UPDATE, fold)
 }
 
 const COLUMNS: [(SortKey, &str, bool); 7] = [
@@ -74,7 +79,13 @@ const COLUMNS: [(SortKey, &str, bool); 7] = [
     (SortKey::Duration, "Duration", true),
 ];
 
-fn row_html(row: &Row, index: usize, now: switchboard_core::Instant, leaving: bool) -> Html {
+fn row_html(
+    row: &Row,
+    index: usize,
+    now: switchboard_core::Instant,
+    leaving: bool,
+    provenance: Provenance,
+) -> Html {
     let s = &row.session;
     let class = if leaving {
         Some("leaving")
@@ -83,7 +94,8 @@ fn row_html(row: &Row, index: usize, now: switchboard_core::Instant, leaving: bo
     };
     // Row 1 is the header row.
     html! {
-        <tr key={s.session_id.clone()} class={classes!(class)} data-session={s.session_id.clone()}
+        <tr key={s.session_id.clone()} class={classes!(class, (provenance == Provenance::Simulated).then_some("simulated"))}
+            data-session={s.session_id.clone()} data-provenance={provenance.as_str()}
             aria-rowindex={(index + 2).to_string()}>
             <td>{ &s.username }</td>
             <td class="mono">{ &s.ip_address }</td>
@@ -96,10 +108,11 @@ fn row_html(row: &Row, index: usize, now: switchboard_core::Instant, leaving: bo
     }
 }
 
-/// See the module docs. Render it inside the sessions module's provider.
+/// See the module docs. Render it inside the sessions module's provider; it shows the
+/// module's store, so every instance shows the same sessions.
 #[styled_component]
-pub fn LiveSessionMonitor(props: &LiveSessionMonitorProps) -> Html {
-    let monitor = use_monitor(props.max_rows);
+pub fn LiveSessionMonitor() -> Html {
+    let view = use_store(store);
     let now = use_now(1000);
     let sort = use_state(|| (SortKey::Duration, true));
     // The first row scrolled into view; a re-render only when it changes.
@@ -112,7 +125,7 @@ pub fn LiveSessionMonitor(props: &LiveSessionMonitorProps) -> Html {
             }
         })
     };
-    let m = monitor.borrow();
+    let (m, provenance) = view.pick(|m| m.seen > 0);
     let (key, descending) = *sort;
     let rows = m.table.sorted(key, descending, now);
     let headers = COLUMNS.iter().map(|(k, label, numeric)| {
@@ -157,6 +170,8 @@ pub fn LiveSessionMonitor(props: &LiveSessionMonitorProps) -> Html {
          tr.spacer td { padding:0; border:0; }
          .num { text-align:right; font-variant-numeric:tabular-nums; }
          .mono { font-family:ui-monospace, SFMono-Regular, Menlo, monospace; font-size:12px; }
+         tr.simulated td { font-style:italic; color:var(--sb-muted); }
+         tr.simulated td:first-child { box-shadow:inset 3px 0 0 var(--sb-warn); }
          tr.entering { animation:sb-enter 1.5s ease-out; }
          tr.leaving { animation:sb-leave .8s ease-in forwards; }
          @keyframes sb-enter { from { background:color-mix(in srgb, var(--sb-ok) 25%, transparent); } to { background:transparent; } }
@@ -187,12 +202,13 @@ pub fn LiveSessionMonitor(props: &LiveSessionMonitorProps) -> Html {
         .unwrap_or_default()
         .iter()
         .enumerate()
-        .map(|(i, (row, leaving))| row_html(row, window.first + i, now, *leaving));
+        .map(|(i, (row, leaving))| row_html(row, window.first + i, now, *leaving, provenance));
     let sizes = format!("--row:{ROW_PX}px; --rows:{VIEW_ROWS}");
     html! {
         <section class={style} data-testid="sessions" aria-label="Live sessions">
             <div class="meta">
                 <span><b data-testid="active-count">{ m.table.len() }</b>{ " active sessions" }</span>
+                <SourceTag {provenance} live_at={view.live_at()} />
                 if m.table.overflow > 0 {
                     <span data-testid="overflow">{ format!("{} not shown (limit {})", m.table.overflow, m.table.max_rows) }</span>
                 }
@@ -201,7 +217,7 @@ pub fn LiveSessionMonitor(props: &LiveSessionMonitorProps) -> Html {
                 }
             </div>
             <TimeSeriesChart title="Active sessions" unit="sessions" series={ACTIVE}
-                             history={m.active.clone()} version={monitor.version()}
+                             history={m.active.clone()} version={view.version()}
                              window_secs={600.0} height={110} decimals={0} />
             <div class="scroll" style={sizes} {onscroll} data-testid="sessions-scroll">
                 <table aria-rowcount={(all.len() + 1).to_string()}>
@@ -221,8 +237,8 @@ pub fn LiveSessionMonitor(props: &LiveSessionMonitorProps) -> Html {
 /// The overview card: the active count and the busiest session.
 #[component]
 pub fn ActiveSessionsSummary() -> Html {
-    let monitor = use_monitor(500);
-    let m = monitor.borrow();
+    let view = use_store(store);
+    let (m, provenance) = view.pick(|m| m.seen > 0);
     // Rates need two reports; until then there is no "busiest" to name.
     let busiest = m.table.busiest().filter(|r| r.down_bps > 0.0).map(|r| {
         format!(
@@ -232,7 +248,8 @@ pub fn ActiveSessionsSummary() -> Html {
         )
     });
     html! {
-        <p>
+        <p data-provenance={provenance.as_str()}>
+            <SourceTag {provenance} live_at={view.live_at()} /><br />
             <b data-testid="active-count">{ m.table.len() }</b>{ " active sessions" }
             if let Some(b) = busiest { <br /><span>{ b }</span> }
         </p>

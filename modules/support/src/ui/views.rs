@@ -87,6 +87,8 @@ pub fn SupportPage() -> Html {
          h3 { margin:0 0 8px; font-size:14px; }
          .prio { font-weight:700; text-transform:uppercase; font-size:11px; }
          .late { color:var(--sb-bad); font-weight:600; }
+         tr[data-provenance=simulated] td { font-style:italic; opacity:.75; }
+         tr[data-provenance=simulated] td:first-child { box-shadow:inset 3px 0 0 var(--sb-warn); }
          .sla { padding:8px 12px; border-radius:6px; font-weight:600; border:1px solid; }"
     );
     let provenance_name = provenance.as_str();
