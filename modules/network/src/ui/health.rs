@@ -2,10 +2,12 @@
 //! alerts by severity.
 
 use stylist::yew::styled_component;
-use switchboard_kit::hooks::use_channel;
+use switchboard_kit::status::SourceTag;
+use switchboard_kit::store::use_store;
 use yew::prelude::*;
 
-use crate::data::{Health, NETWORK_STATUS, Severity};
+use super::bandwidth::store;
+use crate::data::{Health, Severity};
 
 fn health_word(h: Health) -> &'static str {
     match h {
@@ -35,7 +37,8 @@ fn severity_word(s: Severity) -> &'static str {
 /// The health score and sites (used by the page and, compactly, by the card).
 #[styled_component]
 pub fn NetworkHealthPanel() -> Html {
-    let latest = use_channel(NETWORK_STATUS);
+    let view = use_store(store);
+    let (state, provenance) = view.pick(|s| s.health.is_some());
     let style = css!(
         "display:grid; gap:12px; align-content:start;
          .score { font-size:28px; font-weight:700; font-variant-numeric:tabular-nums; }
@@ -47,7 +50,7 @@ pub fn NetworkHealthPanel() -> Html {
          li { display:flex; gap:8px; align-items:baseline; font-size:13px; }
          .sev { font-size:11px; font-weight:700; text-transform:uppercase; padding:1px 6px; border-radius:4px; border:1px solid currentColor; }"
     );
-    let Some(status) = latest.value() else {
+    let Some(status) = state.health.as_ref() else {
         return html! { <p class={style}>{ "Waiting for the first health report…" }</p> };
     };
     let sites = status.sites.iter().map(|s| {
@@ -68,8 +71,8 @@ pub fn NetworkHealthPanel() -> Html {
         html! { <li><span class={classes!("sev", tone)}>{ severity_word(a.severity) }</span>{ &a.message }</li> }
     });
     html! {
-        <section class={style} data-testid="health" aria-label="Network health">
-            <div><span class="score">{ status.health_score }</span>{ " / 100 health" }</div>
+        <section class={style} data-testid="health" aria-label="Network health" data-provenance={provenance.as_str()}>
+            <div><span class="score">{ status.health_score }</span>{ " / 100 health " }<SourceTag {provenance} live_at={view.live_at()} /></div>
             <table class="sb-table">
                 <thead><tr><th scope="col">{ "Site" }</th><th scope="col">{ "Status" }</th><th scope="col">{ "Devices up" }</th></tr></thead>
                 <tbody>{ for sites }</tbody>
@@ -86,15 +89,21 @@ pub fn NetworkHealthPanel() -> Html {
 /// The overview card's summary: the score and the count of sites not up.
 #[component]
 pub fn NetworkHealthSummary() -> Html {
-    let latest = use_channel(NETWORK_STATUS);
-    match latest.value() {
+    let view = use_store(store);
+    let (state, provenance) = view.pick(|s| s.health.is_some());
+    match state.health.as_ref() {
         Some(s) => {
             let troubled = s
                 .sites
                 .iter()
                 .filter(|site| site.status != Health::Up)
                 .count();
-            html! { <p>{ format!("Health {} / 100 · {} of {} sites with issues", s.health_score, troubled, s.sites.len()) }</p> }
+            html! {
+                <p data-provenance={provenance.as_str()}>
+                    { format!("Health {} / 100 · {} of {} sites with issues ", s.health_score, troubled, s.sites.len()) }
+                    <SourceTag {provenance} live_at={view.live_at()} />
+                </p>
+            }
         }
         None => html! { <p>{ "Health: waiting for data" }</p> },
     }

@@ -5,10 +5,11 @@ mod health;
 
 use switchboard_core::Config;
 use switchboard_core::simulator::Simulator;
+use switchboard_kit::WsHandle;
 use switchboard_kit::module::WsModule;
 use yew::prelude::*;
 
-pub use bandwidth::{LiveBandwidthChart, LiveBandwidthChartProps};
+pub use bandwidth::{LiveBandwidthChart, LiveBandwidthChartProps, NetworkState, POINTS, store};
 pub use health::{NetworkHealthPanel, NetworkHealthSummary};
 
 use crate::data::CHANNELS;
@@ -46,6 +47,9 @@ impl WsModule for Network {
     }
     fn simulator(&self) -> Option<Box<dyn Simulator>> {
         Some(Box::new(NetworkSimulator::default()))
+    }
+    fn attach(&self, handle: &WsHandle) {
+        handle.store(store);
     }
     fn page(&self) -> Html {
         html! {
