@@ -1,0 +1,381 @@
+//! What the operator sees stays true: state that outlives its views, live figures that never
+//! include simulated input, reducers no frame can break, and timestamps read in any offset.
+//! Each test sends exact frames (the endpoints' own traffic silenced) and compares the screen
+//! with what was sent.
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use anyhow::{Result, ensure};
+use fantoccini::Locator;
+use serde_json::json;
+use switchboard_core::Instant;
+use switchboard_devserver::endpoint::{Fault, Module};
+use switchboard_e2e::Harness;
+
+const SEC: Duration = Duration::from_secs(1);
+
+/// A harness whose endpoints send only what the test scripts, opened on `path`. Network
+/// keeps its bandwidth cadence: silent, it would rightly be reconnected after its staleness
+/// limit (10 s).
+async fn scripted(path: &str) -> Result<Harness> {
+    let h = Harness::start().await?;
+    for m in Module::ALL.into_iter().filter(|m| *m != Module::Network) {
+        h.endpoint(m).silent.store(true, Ordering::Relaxed);
+    }
+    let token = h.token();
+    h.open_with_token(path, &token).await?;
+    Ok(h)
+}
+
+fn send(h: &Harness, module: Module, frames: &[serde_json::Value]) {
+    h.fault(
+        module,
+        Fault::Script(frames.iter().map(ToString::to_string).collect()),
+    );
+}
+
+fn frame(channel: &str, data: serde_json::Value) -> serde_json::Value {
+    json!({ "type": channel, "data": data, "timestamp": "2025-10-16T12:00:00Z" })
+}
+
+fn session(id: &str, action: &str, secs: u64) -> serde_json::Value {
+    frame(
+        "session_update",
+        json!({ "action": action, "session": {
+            "session_id": id, "username": format!("{id}@example.net"), "ip_address": "100.64.0.9",
+            "nas_ip_address": "10.0.0.1", "upload_bytes": 1000, "download_bytes": 5000,
+            "session_time_seconds": secs, "last_update": "2025-10-16T12:00:00Z" } }),
+    )
+}
+
+fn invoice(id: &str, minor: i64, status: &str) -> serde_json::Value {
+    frame(
+        "invoice_update",
+        json!({ "invoice_id": id, "subscriber_id": "sub_1", "subscriber_name": "Ada",
+                "amount": { "minor": minor, "currency": "EUR" }, "status": status,
+                "updated_at": "2025-10-16T12:00:00Z" }),
+    )
+}
+
+fn ticket(id: &str, priority: &str, created_at: &str) -> serde_json::Value {
+    frame(
+        "ticket_update",
+        json!({ "ticket_id": id, "subject": format!("ticket {id}"), "priority": priority,
+                "status": "open", "assignee": null, "created_at": created_at,
+                "updated_at": created_at }),
+    )
+}
+
+/// Clicks the navigation link to `href` (client-side routing: the app is not reloaded).
+async fn go(h: &Harness, href: &str) -> Result<()> {
+    h.client
+        .find(Locator::Css(&format!("nav a[href='{href}']")))
+        .await?
+        .click()
+        .await?;
+    Ok(())
+}
+
+async fn count(h: &Harness, css: &str) -> Result<u64> {
+    let js = format!("return document.querySelectorAll({}).length", json!(css));
+    Ok(h.eval(&js).await?.as_u64().unwrap_or(0))
+}
+
+/// The instant `hours_ago` hours before now, stamped four ways: `Z`, `+00:00`, `+05:30` (the
+/// same instant in India's local time) and with no zone (read as UTC).
+fn stamps(hours_ago: u64) -> [String; 4] {
+    let at = Instant::from_millis(Harness::now_ms() - hours_ago * 3_600_000);
+    let z = at.to_rfc3339();
+    let ist = at
+        .plus(Duration::from_secs(5 * 3600 + 1800))
+        .to_rfc3339()
+        .replace('Z', "+05:30");
+    [
+        z.clone(),
+        z.replace('Z', "+00:00"),
+        ist,
+        z.trim_end_matches('Z').to_owned(),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn t1_navigating_keeps_every_session_ticket_and_total() -> Result<()> {
+    let h = scripted("/").await?;
+    for m in ["sessions", "support", "billing"] {
+        h.wait_status(m, "connected", 5 * SEC).await?;
+    }
+    send(
+        &h,
+        Module::Sessions,
+        &[
+            session("sess_a", "new", 10),
+            session("sess_b", "new", 20),
+            session("sess_c", "new", 30),
+        ],
+    );
+    let [three_hours_ago, ..] = stamps(3);
+    send(
+        &h,
+        Module::Support,
+        &[
+            ticket("TCK-1", "urgent", &three_hours_ago),
+            ticket("TCK-2", "low", &stamps(0)[0]),
+        ],
+    );
+    send(
+        &h,
+        Module::Billing,
+        &[
+            invoice("INV-1", 1000, "paid"),
+            invoice("INV-2", 1000, "paid"),
+            invoice("INV-3", 1000, "paid"),
+        ],
+    );
+    let card = "article[data-module=sessions] [data-testid=active-count]";
+    h.wait(
+        "three sessions on the card",
+        5 * SEC,
+        &format!("return document.querySelector('{card}')?.textContent === '3'"),
+    )
+    .await?;
+    h.wait("30.00 EUR paid on the card", 5 * SEC, "return (document.querySelector('[data-testid=paid]')?.textContent || '').includes('30.00 EUR')").await?;
+
+    for round in 0..2 {
+        go(&h, "/sessions").await?;
+        h.wait(
+            "the sessions page",
+            5 * SEC,
+            "return !!document.querySelector('section[data-module=sessions]')",
+        )
+        .await?;
+        let rows = count(&h, "section[data-module=sessions] tr[data-session]").await?;
+        ensure!(
+            rows == 3,
+            "round {round}: the page shows the card's 3 sessions at once, not {rows}"
+        );
+        go(&h, "/").await?;
+        h.wait(
+            "the card again",
+            5 * SEC,
+            &format!("return document.querySelector('{card}')?.textContent === '3'"),
+        )
+        .await?;
+        let paid = h.text("[data-testid=paid]").await?;
+        ensure!(
+            paid.contains("30.00 EUR"),
+            "round {round}: paid restarted: {paid}"
+        );
+        go(&h, "/support").await?;
+        h.wait(
+            "the support page",
+            5 * SEC,
+            "return !!document.querySelector('[data-testid=support]')",
+        )
+        .await?;
+        ensure!(
+            count(&h, "[data-testid=support] tr[data-ticket]").await? == 2,
+            "both tickets kept"
+        );
+        let sla = h.text("[data-testid=sla]").await?;
+        ensure!(sla.starts_with("1 ticket"), "the SLA count is kept: {sla}");
+    }
+    ensure!(
+        !h.text("section[data-module=sessions]")
+            .await?
+            .contains("unknown sessions"),
+        "no updates for unknown sessions"
+    );
+    h.finish().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn t2_an_outage_keeps_the_last_live_state_with_its_age_and_never_adds_simulated_input()
+-> Result<()> {
+    let h = scripted("/").await?;
+    h.wait_status("billing", "connected", 5 * SEC).await?;
+    send(
+        &h,
+        Module::Billing,
+        &[
+            invoice("INV-1", 1000, "paid"),
+            invoice("INV-2", 1000, "paid"),
+            invoice("INV-3", 1000, "paid"),
+        ],
+    );
+    let paid_js = "return document.querySelector('[data-testid=paid]')?.textContent || ''";
+    h.wait(
+        "30.00 EUR paid",
+        5 * SEC,
+        "return (document.querySelector('[data-testid=paid]')?.textContent || '').includes('30.00 EUR')",
+    )
+    .await?;
+
+    // The backend goes away for 10 s: the connection drops and reconnects are refused.
+    let until = Harness::now_ms() + 10_000;
+    h.endpoint(Module::Billing)
+        .refuse_until
+        .store(until, Ordering::Relaxed);
+    h.fault(Module::Billing, Fault::Drop);
+    h.wait(
+        "the card to say its figures are live as of a time",
+        10 * SEC,
+        "return !!document.querySelector('[data-module=billing] [data-testid=live-as-of]')",
+    )
+    .await?;
+    // The simulator runs now (the feed really failed), but the card has live data: it keeps
+    // showing it, and the total never moves.
+    for _ in 0..6 {
+        let paid = h.eval(paid_js).await?;
+        ensure!(
+            paid.as_str().is_some_and(|p| p.contains("30.00 EUR")),
+            "during the outage: {paid}"
+        );
+        let tag = h
+            .text("[data-module=billing] [data-testid=live-as-of]")
+            .await?;
+        ensure!(
+            tag.starts_with("Live · as of ") && tag.ends_with(" ago"),
+            "{tag}"
+        );
+        ensure!(
+            count(
+                &h,
+                "article[data-module=billing] [data-testid=simulated-panel]"
+            )
+            .await?
+                == 0,
+            "live figures are not labelled simulated"
+        );
+        tokio::time::sleep(SEC).await;
+    }
+    h.wait_status("billing", "connected", 20 * SEC).await?;
+    h.wait(
+        "the age tag to go",
+        5 * SEC,
+        "return !document.querySelector('[data-module=billing] [data-testid=live-as-of]')",
+    )
+    .await?;
+    tokio::time::sleep(3 * SEC).await; // the assertion is that nothing is added
+    let paid = h.eval(paid_js).await?;
+    ensure!(
+        paid.as_str().is_some_and(|p| p.contains("30.00 EUR")),
+        "after the outage: {paid}"
+    );
+    h.finish().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn t3_extreme_frames_break_nothing_and_the_page_keeps_updating() -> Result<()> {
+    let h = scripted("/").await?;
+    for m in ["network", "sessions", "billing", "support"] {
+        h.wait_status(m, "connected", 5 * SEC).await?;
+    }
+    let long = "x".repeat(60_000);
+    send(
+        &h,
+        Module::Network,
+        &[frame(
+            "bandwidth_update",
+            json!({
+        "timestamp": "9999-12-31T23:59:59Z", "upload_mbps": 1.7976931348623157e308,
+        "download_mbps": -1.7976931348623157e308, "latency_ms": 5e-324 }),
+        )],
+    );
+    send(
+        &h,
+        Module::Sessions,
+        &[
+            frame(
+                "session_update",
+                json!({ "action": "new", "session": {
+            "session_id": "huge", "username": long, "ip_address": "::", "nas_ip_address": "",
+            "upload_bytes": u64::MAX, "download_bytes": u64::MAX,
+            "session_time_seconds": u64::MAX, "last_update": "0001-01-01T00:00:00Z" } }),
+            ),
+            session("huge", "update", u64::MAX),
+            session("ghost", "terminate", 0),
+            session("ghost2", "update", 5),
+        ],
+    );
+    send(
+        &h,
+        Module::Billing,
+        &[
+            invoice("MAX-1", i64::MAX, "paid"),
+            invoice("MAX-2", i64::MAX, "paid"),
+            invoice("MIN-1", i64::MIN, "overdue"),
+            frame(
+                "invoice_update",
+                json!({ "invoice_id": long, "subscriber_id": "s", "subscriber_name": long,
+            "amount": { "minor": 1, "currency": long }, "status": "issued", "updated_at": "" }),
+            ),
+        ],
+    );
+    send(
+        &h,
+        Module::Support,
+        &[
+            ticket("FUTURE", "urgent", "9999-12-31T23:59:59+14:00"),
+            ticket("PAST", "high", "0001-01-01T00:00:00-12:00"),
+            ticket("JUNK", "low", "not a time"),
+            ticket(&long, "normal", &long),
+        ],
+    );
+    for path in ["/sessions", "/billing", "/support", "/network", "/"] {
+        go(&h, path).await?;
+        tokio::time::sleep(SEC).await;
+    }
+    // Still alive: a normal frame after all that is shown.
+    send(&h, Module::Sessions, &[session("after", "new", 1)]);
+    go(&h, "/sessions").await?;
+    h.wait(
+        "a session after the extremes",
+        5 * SEC,
+        "return !!document.querySelector('tr[data-session=after]')",
+    )
+    .await?;
+    let errors = h.console_errors().await?;
+    ensure!(errors.is_empty(), "page errors: {errors:?}");
+    go(&h, "/").await?;
+    for m in ["network", "sessions", "billing", "support"] {
+        let status = h.status(m).await?;
+        let detail = h
+            .text(&format!("[data-module={m}] [data-testid=status]"))
+            .await?;
+        ensure!(
+            status == "connected",
+            "{m} is still connected: {status}: {detail}"
+        );
+    }
+    h.finish().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn t4_an_urgent_ticket_three_hours_old_is_past_sla_in_any_offset() -> Result<()> {
+    let h = scripted("/support").await?;
+    h.wait_status("support", "connected", 5 * SEC).await?;
+    let frames: Vec<_> = stamps(3)
+        .iter()
+        .enumerate()
+        .map(|(i, at)| ticket(&format!("TCK-{i}"), "urgent", at))
+        .collect();
+    send(&h, Module::Support, &frames);
+    h.wait(
+        "four tickets",
+        5 * SEC,
+        "return document.querySelectorAll('tr[data-ticket]').length === 4",
+    )
+    .await?;
+    for i in 0..4 {
+        let row = h.text(&format!("tr[data-ticket=TCK-{i}]")).await?;
+        ensure!(
+            row.contains("⚠ SLA") && row.contains("3:00:"),
+            "TCK-{i} ({}): {row}",
+            stamps(3)[i]
+        );
+    }
+    let sla = h.text("[data-testid=sla]").await?;
+    ensure!(sla.starts_with("4 ticket"), "{sla}");
+    h.finish().await
+}
