@@ -6,7 +6,7 @@ use stylist::yew::styled_component;
 use switchboard_core::{DropReason, Status};
 use switchboard_kit::hooks::{use_now, use_status, use_ws_handle};
 use switchboard_kit::provider::WsScope;
-use switchboard_kit::status::{SimulatedBanner, StatusBadge, short_duration};
+use switchboard_kit::status::{OfflineBanner, StatusBadge, short_duration};
 use yew::prelude::*;
 use yew_router::prelude::*;
 
@@ -26,11 +26,10 @@ fn DataAge() -> Html {
         .values()
         .filter_map(|c| c.last_at)
         .max();
-    let text = match (last, handle.is_simulating()) {
-        (_, true) => "showing simulated data".to_owned(),
-        (Some(at), _) => format!("last live data {} ago", short_duration(at.until(now))),
-        (None, _) if status == Status::Connected => "connected, waiting for data".to_owned(),
-        (None, _) => "no live data yet".to_owned(),
+    let text = match last {
+        Some(at) => format!("last live data {} ago", short_duration(at.until(now))),
+        None if status == Status::Connected => "connected, waiting for data".to_owned(),
+        None => "no live data yet".to_owned(),
     };
     html! { <span class="age" data-testid="data-age">{ text }</span> }
 }
@@ -98,7 +97,7 @@ pub fn Overview(props: &OverviewProps) -> Html {
                 <article data-module={m.id()}>
                     <WsScope handle={handle.clone()}>
                         <header>{ title }<StatusBadge controls={false} /><DataAge /></header>
-                        <SimulatedBanner />
+                        <OfflineBanner />
                         { m.card() }
                     </WsScope>
                 </article>
@@ -150,7 +149,7 @@ pub fn ModulePage(props: &ModulePageProps) -> Html {
         Ok(handle) => html! {
             <WsScope handle={handle.clone()}>
                 <header><h2>{ icon(m.icon()) }{ m.title() }</h2><StatusBadge /></header>
-                <SimulatedBanner />
+                <OfflineBanner />
                 <Counters />
                 <div class="body">{ m.page() }</div>
             </WsScope>

@@ -125,11 +125,17 @@ async fn offline_modules_show_labelled_simulated_data() {
     let config = r#"{"modules":{"network":{"url":"ws://127.0.0.1:9/ws"}}}"#;
     let root = mount("/network", config).await;
     wait_for("simulated bandwidth", || {
-        exists(&root, "[data-testid=simulated]")
-            && text(&root, "[data-testid=chart-latest]").contains("Mbps")
+        exists(
+            &root,
+            "[data-testid=bandwidth] [data-testid=simulated-panel]",
+        ) && text(&root, "[data-testid=chart-latest]").contains("Mbps")
     })
     .await;
-    assert!(text(&root, "[data-testid=simulated]").contains("Simulated data — live feed offline"));
+    assert!(text(&root, "[data-testid=offline]").starts_with("Live feed offline since "));
+    assert!(
+        text(&root, "[data-testid=offline]").contains("simulated data, labelled"),
+        "the banner says what the panels do"
+    );
 }
 
 #[wasm_bindgen_test]
@@ -143,8 +149,8 @@ async fn live_modules_show_live_data_without_the_simulated_label() {
             == 4
     })
     .await;
-    wait_for("the simulated labels to go", || {
-        !exists(&root, "[data-testid=simulated]")
+    wait_for("no simulated figures", || {
+        !exists(&root, "[data-provenance=simulated]")
     })
     .await;
     wait_for("live bandwidth figures", || {
@@ -167,11 +173,10 @@ async fn the_bandwidth_chart_text_alternative_shows_the_latest_live_figures() {
             .and_then(|c| c.get_attribute("aria-label"))
             .unwrap_or_default()
     };
-    // The banner goes when the status changes; the chart's latest sample turns live with the
-    // first live bandwidth frame, a moment later.
+    // The chart's latest sample turns live with the first live bandwidth frame.
     wait_for("a live figure", || {
         exists(&root, "section [data-testid=status][data-status=connected]")
-            && !exists(&root, "[data-testid=simulated]")
+            && !exists(&root, "[data-provenance=simulated]")
             && label().starts_with("Bandwidth: Download ")
             && !label().contains("simulated")
     })

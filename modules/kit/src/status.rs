@@ -157,22 +157,33 @@ fn clock_time(at: Instant) -> String {
     )
 }
 
-/// "Simulated data — live feed offline", shown while the module's simulator feeds its views.
+/// "Live feed offline since 14:02:10 …", shown while the feed is down after a real failure.
+/// It says what the panels do, but the panels label themselves ([`SourceTag`]): a page-level
+/// banner alone cannot tell which figures are simulated.
 #[styled_component]
-pub fn SimulatedBanner() -> Html {
-    let _status = use_status(); // re-render when the status, and so simulation, changes
+pub fn OfflineBanner() -> Html {
+    let snapshot = use_status();
     let handle = use_ws_handle();
     let style = css!(
         "display:flex; align-items:center; gap:8px; padding:6px 12px; border-radius:6px;
          font-size:13px; font-weight:600; color:var(--sb-warn);
          border:1px dashed var(--sb-warn); background:color-mix(in srgb, var(--sb-warn) 10%, transparent);"
     );
+    let Some(since) = snapshot
+        .down_since
+        .filter(|_| snapshot.status != Status::Connected)
+    else {
+        return html! {};
+    };
+    let what = if handle.is_simulating() {
+        "each panel shows its last live data, or simulated data, labelled, where it has none"
+    } else {
+        "each panel shows its last live data"
+    };
     html! {
-        if handle.is_simulating() {
-            <div class={style} role="status" data-testid="simulated">
-                { "Simulated data — live feed offline" }
-            </div>
-        }
+        <div class={style} role="status" data-testid="offline">
+            { format!("Live feed offline since {} — {what}", clock_time(since)) }
+        </div>
     }
 }
 

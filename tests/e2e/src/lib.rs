@@ -415,6 +415,17 @@ impl Harness {
             .unwrap_or(0)
     }
 
+    /// Runs a Chrome DevTools Protocol command, e.g. `Emulation.setEmulatedMedia`.
+    pub async fn cdp(&self, cmd: &str, params: Value) -> Result<Value> {
+        Ok(self
+            .client
+            .issue_cmd(Raw {
+                path: "goog/cdp/execute",
+                body: json!({ "cmd": cmd, "params": params }),
+            })
+            .await?)
+    }
+
     /// The Content-Security-Policy violations this tab has seen, on every page.
     pub async fn csp_violations(&self) -> Result<Vec<String>> {
         let v = self

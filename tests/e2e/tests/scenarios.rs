@@ -73,9 +73,9 @@ async fn s01_every_module_is_live_within_three_seconds() -> Result<()> {
         h.wait_status(m, "connected", 3 * SEC).await?;
     }
     h.wait(
-        "the simulated labels to go",
+        "no simulated figures",
         3 * SEC,
-        "return !document.querySelector('[data-testid=simulated]')",
+        "return !document.querySelector('[data-provenance=simulated]')",
     )
     .await?;
     chart_moves(&h, 6 * SEC).await?;
@@ -162,30 +162,49 @@ async fn s03_a_dropped_server_is_reconnected_with_backoff() -> Result<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s04_a_server_that_is_down_means_labelled_simulated_data_until_it_returns() -> Result<()> {
-    let h = live("/").await?;
-    h.wait_status("billing", "connected", 10 * SEC).await?;
+    let h = Harness::start().await?;
     h.endpoint(Module::Billing)
         .refuse_until
         .store(Harness::now_ms() + 20_000, Ordering::Relaxed);
-    h.fault(Module::Billing, Fault::Drop);
+    let token = h.token();
+    h.open_with_token("/", &token).await?;
+    // No live billing data at all: its panels show simulated data and say so themselves.
     h.wait(
-        "the simulated label on billing",
+        "the simulated label on billing's card",
         5 * SEC,
-        "return !!document.querySelector('[data-module=billing] [data-testid=simulated]')",
+        "return !!document.querySelector('article[data-module=billing] [data-testid=simulated-panel]')",
     )
     .await?;
+    let banner = h
+        .text("[data-module=billing] [data-testid=offline]")
+        .await?;
+    ensure!(banner.starts_with("Live feed offline since "), "{banner}");
     let status = h.status("billing").await?;
     ensure!(
         status == "connecting" || status == "disconnected",
         "billing is {status}"
     );
+    ensure!(
+        h.eval(
+            "return !document.querySelector('[data-module=network] [data-provenance=simulated]')"
+        )
+        .await?
+            == true,
+        "the other modules are live"
+    );
     h.open("/billing").await?;
     h.wait("a retry countdown", 5 * SEC, "const d = document.querySelector('[data-testid=status-detail]'); return !!d && d.textContent.includes('retry in')").await?;
+    h.wait(
+        "labelled simulated rows",
+        5 * SEC,
+        "return !!document.querySelector('tr[data-provenance=simulated]')",
+    )
+    .await?;
     h.wait_status("billing", "connected", 45 * SEC).await?;
     h.wait(
-        "the simulated label to go",
+        "the simulated figures to go",
         5 * SEC,
-        "return !document.querySelector('[data-testid=simulated]')",
+        "return !document.querySelector('[data-provenance=simulated]')",
     )
     .await?;
     h.finish().await

@@ -1,0 +1,61 @@
+//! `cargo run -p switchboard-e2e --bin screens`: screenshots of every page of the release
+//! build, live and during an outage, in light and dark mode, into `target/screens/`. For
+//! looking at what the operator sees.
+
+use std::time::Duration;
+
+use anyhow::Result;
+use serde_json::json;
+use switchboard_devserver::endpoint::{Fault, Module};
+use switchboard_e2e::Harness;
+
+const PAGES: [&str; 5] = ["/", "/network", "/sessions", "/billing", "/support"];
+
+async fn shoot(h: &Harness, dir: &std::path::Path, tag: &str) -> Result<()> {
+    for scheme in ["light", "dark"] {
+        h.cdp(
+            "Emulation.setEmulatedMedia",
+            json!({ "features": [{ "name": "prefers-color-scheme", "value": scheme }] }),
+        )
+        .await?;
+        for page in PAGES {
+            h.client
+                .find(fantoccini::Locator::Css(&format!("nav a[href='{page}']")))
+                .await?
+                .click()
+                .await?;
+            tokio::time::sleep(Duration::from_millis(1500)).await;
+            let name = match page.trim_start_matches('/') {
+                "" => "overview",
+                p => p,
+            };
+            let png = h.client.screenshot().await?;
+            std::fs::write(dir.join(format!("{tag}-{name}-{scheme}.png")), png)?;
+        }
+    }
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/screens");
+    std::fs::create_dir_all(&dir)?;
+    let h = Harness::start_unrecorded().await?;
+    let token = h.token();
+    h.open_with_token("/", &token).await?;
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    shoot(&h, &dir, "live").await?;
+    // Sessions and billing go away: billing has live data (shown as of its last frame),
+    // sessions is refused from the start of a reload (simulated, labelled).
+    let until = Harness::now_ms() + 120_000;
+    for m in [Module::Billing, Module::Sessions] {
+        h.endpoint(m)
+            .refuse_until
+            .store(until, std::sync::atomic::Ordering::Relaxed);
+        h.fault(m, Fault::Drop);
+    }
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    shoot(&h, &dir, "outage").await?;
+    println!("screenshots in {}", dir.display());
+    h.finish().await
+}
