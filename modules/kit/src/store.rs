@@ -294,9 +294,13 @@ impl<S> StoreView<S> {
         self.version
     }
 
-    /// When the last live frame arrived, by this browser's clock: what "as of" means.
+    /// When the last live frame arrived, by this browser's clock, to the whole second: what
+    /// "as of" means. Whole seconds, so a tag that shows it (and takes it as a prop)
+    /// re-renders at most once a second under a flood, not once per animation frame.
     pub fn live_at(&self) -> Option<Instant> {
-        self.store.live_at()
+        self.store
+            .live_at()
+            .map(|at| Instant::from_millis(at.as_millis() / 1000 * 1000))
     }
 }
 
