@@ -10,16 +10,34 @@ use crate::bootstrap::{self, Need, Toolchain};
 
 /// Crates whose tests run in headless Chromium.
 const BROWSER_CRATES: &[&str] = &["switchboard", "switchboard-kit"];
-/// Crates linted for wasm32: everything that ships in the page.
-const WASM_CRATES: &[&str] = &[
-    "switchboard",
-    "switchboard-kit",
-    "switchboard-core",
-    "switchboard-network",
-    "switchboard-sessions",
-    "switchboard-billing",
-    "switchboard-support",
-];
+/// The crates linted for wasm32: everything that ships in the page, which is the shell (the
+/// workspace root) and every crate under `modules/`, read from `cargo metadata` so a new
+/// module is linted without editing this file.
+fn wasm_crates(tools: &Toolchain) -> Result<Vec<String>> {
+    let out = cargo(tools, &["metadata", "--no-deps", "--format-version", "1"]).output()?;
+    if !out.status.success() {
+        bail!("cargo metadata failed");
+    }
+    let root = bootstrap::root().canonicalize()?;
+    Ok(shipped_crates(&serde_json::from_slice(&out.stdout)?, &root))
+}
+
+/// The packages of `metadata` whose manifest is `root/Cargo.toml` or under `root/modules/`.
+fn shipped_crates(metadata: &serde_json::Value, root: &std::path::Path) -> Vec<String> {
+    let modules = root.join("modules");
+    let mut names: Vec<String> = metadata["packages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|p| {
+            let manifest = std::path::Path::new(p["manifest_path"].as_str().unwrap_or(""));
+            manifest == root.join("Cargo.toml") || manifest.starts_with(&modules)
+        })
+        .filter_map(|p| p["name"].as_str().map(str::to_owned))
+        .collect();
+    names.sort();
+    names
+}
 
 /// Kills the child process when dropped, so Ctrl-C on `dev` stops the backend too.
 struct KillOnDrop(std::process::Child);
@@ -221,13 +239,15 @@ pub fn test() -> Result<()> {
     );
     // The browser crates with their tests; every shipped library without its (native-only)
     // dev-dependencies.
+    let shipped = wasm_crates(&tools)?;
+    let shipped: Vec<&str> = shipped.iter().map(String::as_str).collect();
     for (name, crates, scope) in [
         (
             "clippy (wasm32, browser tests)",
             BROWSER_CRATES,
             "--all-targets",
         ),
-        ("clippy (wasm32, libraries)", WASM_CRATES, "--lib"),
+        ("clippy (wasm32, libraries)", &shipped, "--lib"),
     ] {
         let mut args = vec!["clippy", "--target", "wasm32-unknown-unknown", scope];
         for krate in crates {
@@ -373,7 +393,23 @@ pub fn bench(quick: bool, only: Option<&str>) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_result;
+    use super::{parse_result, shipped_crates};
+
+    #[test]
+    fn the_shipped_crates_are_the_shell_and_everything_under_modules() {
+        let metadata = serde_json::json!({ "packages": [
+            { "name": "switchboard", "manifest_path": "/w/Cargo.toml" },
+            { "name": "switchboard-core", "manifest_path": "/w/modules/core/Cargo.toml" },
+            { "name": "switchboard-climate", "manifest_path": "/w/modules/climate/Cargo.toml" },
+            { "name": "xtask", "manifest_path": "/w/xtask/Cargo.toml" },
+            { "name": "switchboard-devserver", "manifest_path": "/w/devserver/Cargo.toml" },
+            { "name": "switchboard-e2e", "manifest_path": "/w/tests/e2e/Cargo.toml" },
+        ]});
+        assert_eq!(
+            shipped_crates(&metadata, std::path::Path::new("/w")),
+            ["switchboard", "switchboard-climate", "switchboard-core"]
+        );
+    }
 
     #[test]
     fn reads_cargo_and_wasm_bindgen_result_lines() {

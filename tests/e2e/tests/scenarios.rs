@@ -10,7 +10,10 @@ use switchboard_devserver::endpoint::{Fault, Module};
 use switchboard_e2e::Harness;
 
 const SEC: Duration = Duration::from_secs(1);
-const MODULES: [&str; 4] = ["network", "sessions", "billing", "support"];
+/// Every module the backend serves, by name.
+fn modules() -> impl Iterator<Item = &'static str> {
+    Module::ALL.into_iter().map(Module::name)
+}
 
 async fn live(path: &str) -> Result<Harness> {
     let h = Harness::start().await?;
@@ -69,7 +72,7 @@ async fn s00_the_release_build_loads_its_wasm_from_precompressed_files() -> Resu
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s01_every_module_is_live_within_three_seconds() -> Result<()> {
     let h = live("/").await?;
-    for m in MODULES {
+    for m in modules() {
         h.wait_status(m, "connected", 3 * SEC).await?;
     }
     h.wait(
@@ -266,7 +269,7 @@ async fn s06_bad_frames_are_counted_and_live_data_continues() -> Result<()> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s07_one_module_flooding_or_down_leaves_the_others_live() -> Result<()> {
     let h = live("/").await?;
-    for m in MODULES {
+    for m in modules() {
         h.wait_status(m, "connected", 10 * SEC).await?;
     }
     h.fault(
@@ -622,7 +625,7 @@ async fn s12_a_healthy_but_quiet_backend_never_shows_simulated_data() -> Result<
     }
     let token = h.token();
     h.open_with_token("/", &token).await?;
-    for m in MODULES {
+    for m in modules() {
         h.wait_status(m, "connected", 5 * SEC).await?;
     }
     tokio::time::sleep(3 * SEC).await; // the assertion is that nothing appears

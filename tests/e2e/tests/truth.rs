@@ -268,7 +268,7 @@ async fn t2_an_outage_keeps_the_last_live_state_with_its_age_and_never_adds_simu
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn t3_extreme_frames_break_nothing_and_the_page_keeps_updating() -> Result<()> {
     let h = scripted("/").await?;
-    for m in ["network", "sessions", "billing", "support"] {
+    for m in Module::ALL.map(Module::name) {
         h.wait_status(m, "connected", 5 * SEC).await?;
     }
     let long = "x".repeat(60_000);
@@ -338,7 +338,7 @@ async fn t3_extreme_frames_break_nothing_and_the_page_keeps_updating() -> Result
     let errors = h.console_errors().await?;
     ensure!(errors.is_empty(), "page errors: {errors:?}");
     go(&h, "/").await?;
-    for m in ["network", "sessions", "billing", "support"] {
+    for m in Module::ALL.map(Module::name) {
         let status = h.status(m).await?;
         let detail = h
             .text(&format!("[data-module={m}] [data-testid=status]"))
