@@ -123,6 +123,17 @@ struct CountingProps {
     url: AttrValue,
 }
 
+impl CountingProps {
+    fn new(per_tick: usize, url: impl Into<AttrValue>) -> Self {
+        Self {
+            seen_all: Rc::new(Cell::new(0)),
+            renders: Rc::new(Cell::new(0)),
+            per_tick,
+            url: url.into(),
+        }
+    }
+}
+
 /// A URL whose connection is refused at once: the feed is down, so simulation runs.
 const REFUSED: &str = "ws://127.0.0.1:9/none";
 
@@ -186,12 +197,7 @@ fn Simulated(props: &CountingProps) -> Html {
 #[wasm_bindgen_test]
 async fn subscriptions_get_typed_values_wildcards_get_everything_and_send_is_refused_offline() {
     let root = container();
-    let props = CountingProps {
-        seen_all: Rc::new(Cell::new(0)),
-        renders: Rc::new(Cell::new(0)),
-        per_tick: 1,
-        url: REFUSED.into(),
-    };
+    let props = CountingProps::new(1, REFUSED);
     let seen = props.seen_all.clone();
     yew::Renderer::<Simulated>::with_root_and_props(root.clone(), props).render();
     wait_for("three values", SECS, || {
@@ -212,12 +218,7 @@ async fn a_healthy_load_shows_no_simulated_data_and_a_failed_one_does() {
     // A reachable backend that never sends `count`: the simulator must stay silent while the
     // socket opens and once it is up.
     let root = container();
-    let props = CountingProps {
-        seen_all: Rc::new(Cell::new(0)),
-        renders: Rc::new(Cell::new(0)),
-        per_tick: 1,
-        url: ws_url("billing"),
-    };
+    let props = CountingProps::new(1, ws_url("billing"));
     yew::Renderer::<Simulated>::with_root_and_props(root.clone(), props).render();
     yew::scheduler::flush().await;
     assert_eq!(
@@ -235,12 +236,7 @@ async fn a_healthy_load_shows_no_simulated_data_and_a_failed_one_does() {
 
     // The same provider against a refused socket simulates, labelled.
     let root = container();
-    let props = CountingProps {
-        seen_all: Rc::new(Cell::new(0)),
-        renders: Rc::new(Cell::new(0)),
-        per_tick: 1,
-        url: REFUSED.into(),
-    };
+    let props = CountingProps::new(1, REFUSED);
     yew::Renderer::<Simulated>::with_root_and_props(root.clone(), props).render();
     wait_for("simulated values after the refusal", SECS, || {
         !text(&root, ".n").is_empty()
@@ -252,12 +248,7 @@ async fn a_healthy_load_shows_no_simulated_data_and_a_failed_one_does() {
 #[wasm_bindgen_test]
 async fn a_flood_costs_one_render_per_animation_frame() {
     let root = container();
-    let props = CountingProps {
-        seen_all: Rc::new(Cell::new(0)),
-        renders: Rc::new(Cell::new(0)),
-        per_tick: 200,
-        url: REFUSED.into(),
-    };
+    let props = CountingProps::new(200, REFUSED);
     let (seen, renders) = (props.seen_all.clone(), props.renders.clone());
     // Count animation frames alongside.
     type Handles = Rc<RefCell<Vec<gloo_render::AnimationFrame>>>;

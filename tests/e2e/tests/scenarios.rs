@@ -198,9 +198,9 @@ async fn s04_a_server_that_is_down_means_labelled_simulated_data_until_it_return
     h.open("/billing").await?;
     h.wait("a retry countdown", 5 * SEC, "const d = document.querySelector('[data-testid=status-detail]'); return !!d && d.textContent.includes('retry in')").await?;
     h.wait(
-        "labelled simulated rows",
+        "the page's panels labelled simulated",
         5 * SEC,
-        "return !!document.querySelector('tr[data-provenance=simulated]')",
+        "return !!document.querySelector('section[data-module=billing] [data-testid=simulated-panel]')",
     )
     .await?;
     h.wait_status("billing", "connected", 45 * SEC).await?;

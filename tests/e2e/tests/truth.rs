@@ -67,6 +67,11 @@ fn ticket(id: &str, priority: &str, created_at: &str) -> serde_json::Value {
     )
 }
 
+/// Three invoices of 10.00 EUR, paid: "Paid since opened" reads 30.00 EUR.
+fn three_paid_invoices() -> [serde_json::Value; 3] {
+    ["INV-1", "INV-2", "INV-3"].map(|id| invoice(id, 1000, "paid"))
+}
+
 /// Clicks the navigation link to `href` (client-side routing: the app is not reloaded).
 async fn go(h: &Harness, href: &str) -> Result<()> {
     h.client
@@ -123,15 +128,7 @@ async fn t1_navigating_keeps_every_session_ticket_and_total() -> Result<()> {
             ticket("TCK-2", "low", &stamps(0)[0]),
         ],
     );
-    send(
-        &h,
-        Module::Billing,
-        &[
-            invoice("INV-1", 1000, "paid"),
-            invoice("INV-2", 1000, "paid"),
-            invoice("INV-3", 1000, "paid"),
-        ],
-    );
+    send(&h, Module::Billing, &three_paid_invoices());
     let card = "article[data-module=sessions] [data-testid=active-count]";
     h.wait(
         "three sessions on the card",
@@ -194,15 +191,7 @@ async fn t2_an_outage_keeps_the_last_live_state_with_its_age_and_never_adds_simu
 -> Result<()> {
     let h = scripted("/").await?;
     h.wait_status("billing", "connected", 5 * SEC).await?;
-    send(
-        &h,
-        Module::Billing,
-        &[
-            invoice("INV-1", 1000, "paid"),
-            invoice("INV-2", 1000, "paid"),
-            invoice("INV-3", 1000, "paid"),
-        ],
-    );
+    send(&h, Module::Billing, &three_paid_invoices());
     let paid_js = "return document.querySelector('[data-testid=paid]')?.textContent || ''";
     h.wait(
         "30.00 EUR paid",
