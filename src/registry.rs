@@ -1,16 +1,12 @@
-//! The module registry: one static list, checked as a whole by the tests.
+//! The modules the shell shows: the registry crate's one list (`modules/registry`), which the
+//! development backend reads too, checked here as a whole.
 //!
-//! To add a module, add its crate and put its `MODULE` here; see `docs/ADDING_A_MODULE.md`.
+//! To add a module, add its crate and one line in `modules/registry/src/lib.rs`; see
+//! `docs/ADDING_A_MODULE.md`.
 
+#[cfg(test)]
 use switchboard_kit::module::WsModule;
-
-/// Every module the shell shows, in navigation order.
-pub static MODULES: &[&dyn WsModule] = &[
-    &switchboard_network::ui::MODULE,
-    &switchboard_sessions::ui::MODULE,
-    &switchboard_billing::ui::MODULE,
-    &switchboard_support::ui::MODULE,
-];
+pub use switchboard_registry::MODULES;
 
 /// The ids, for validating `config.json`.
 pub fn ids() -> Vec<&'static str> {

@@ -75,7 +75,7 @@ async fn fault(
     Query(p): Query<Params>,
     body: axum::body::Bytes,
 ) -> Response {
-    let Some(endpoint) = Module::from_name(&module).and_then(|m| state.endpoint(m)) else {
+    let Some(endpoint) = Module::named(&module).and_then(|m| state.endpoint(m)) else {
         return (StatusCode::NOT_FOUND, "no such module").into_response();
     };
     let on = p.on.unwrap_or(true);
@@ -163,7 +163,7 @@ async fn guard(
 
 async fn report(State(state): State<AppState>) -> Response {
     let mut out = serde_json::Map::new();
-    for module in Module::ALL {
+    for module in Module::all() {
         if let Some(endpoint) = state.endpoint(module) {
             let report = endpoint.report.lock().unwrap_or_else(|e| e.into_inner());
             out.insert(
@@ -186,8 +186,7 @@ async fn dev_config(State(state): State<AppState>) -> Response {
         Ok(t) => t,
         Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
     };
-    let modules: serde_json::Map<String, serde_json::Value> = Module::ALL
-        .into_iter()
+    let modules: serde_json::Map<String, serde_json::Value> = Module::all()
         .map(|m| {
             (
                 m.name().to_owned(),

@@ -5,64 +5,53 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use serde::Serialize;
-use switchboard_core::simulator::Simulator;
+use switchboard_core::simulator::{Backend, Simulator};
+use switchboard_registry::BACKENDS;
 use tokio::sync::broadcast;
 
-/// The modules the devserver serves.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Module {
-    /// `/ws/network`: bandwidth and network status.
-    Network,
-    /// `/ws/sessions`: RADIUS sessions.
-    Sessions,
-    /// `/ws/billing`: invoices and subscribers.
-    Billing,
-    /// `/ws/support`: tickets.
-    Support,
+/// A module the devserver serves: one of the registry's [`BACKENDS`], so every module in the
+/// registry is served with no edit here.
+#[derive(Clone, Copy, Debug)]
+pub struct Module(&'static Backend);
+
+impl PartialEq for Module {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.id == other.0.id
+    }
+}
+
+impl Eq for Module {}
+
+impl std::hash::Hash for Module {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.id.hash(state);
+    }
 }
 
 impl Module {
-    /// Every module, in route order.
-    pub const ALL: [Module; 4] = [
-        Module::Network,
-        Module::Sessions,
-        Module::Billing,
-        Module::Support,
-    ];
+    /// Every module, in the registry's order.
+    pub fn all() -> impl Iterator<Item = Module> {
+        BACKENDS.iter().map(|b| Module(b))
+    }
+
+    /// The module served at `/ws/<name>`.
+    pub fn named(name: &str) -> Option<Module> {
+        Self::all().find(|m| m.name() == name)
+    }
 
     /// The path segment: `/ws/<name>`.
     pub fn name(self) -> &'static str {
-        match self {
-            Module::Network => "network",
-            Module::Sessions => "sessions",
-            Module::Billing => "billing",
-            Module::Support => "support",
-        }
-    }
-
-    /// Parses a path segment.
-    pub fn from_name(name: &str) -> Option<Module> {
-        Module::ALL.into_iter().find(|m| m.name() == name)
+        self.0.id
     }
 
     /// A fresh generator: the same one the browser runs while offline.
     pub fn simulator(self) -> Box<dyn Simulator + Send> {
-        match self {
-            Module::Network => Box::new(switchboard_network::sim::NetworkSimulator::default()),
-            Module::Sessions => Box::new(switchboard_sessions::sim::SessionSimulator::default()),
-            Module::Billing => Box::new(switchboard_billing::sim::BillingSimulator::default()),
-            Module::Support => Box::new(switchboard_support::sim::SupportSimulator::default()),
-        }
+        (self.0.simulator)()
     }
 
     /// The module's main channel: what floods and wrong-shape frames use.
     pub fn main_channel(self) -> &'static str {
-        match self {
-            Module::Network => switchboard_network::data::BANDWIDTH_UPDATE.name(),
-            Module::Sessions => switchboard_sessions::data::SESSION_UPDATE.name(),
-            Module::Billing => switchboard_billing::data::INVOICE_UPDATE.name(),
-            Module::Support => switchboard_support::data::TICKET_UPDATE.name(),
-        }
+        self.0.main_channel
     }
 }
 

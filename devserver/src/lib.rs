@@ -49,8 +49,7 @@ impl AppState {
         max_connections: usize,
     ) -> (Self, watch::Sender<bool>) {
         let (tx, rx) = watch::channel(false);
-        let endpoints = Module::ALL
-            .into_iter()
+        let endpoints = Module::all()
             .map(|m| (m, Arc::new(Endpoint::new(m))))
             .collect();
         let state = Self {
@@ -119,7 +118,7 @@ async fn websocket(
     headers: HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> Response {
-    let Some(endpoint) = Module::from_name(&module)
+    let Some(endpoint) = Module::named(&module)
         .and_then(|m| state.endpoint(m))
         .cloned()
     else {

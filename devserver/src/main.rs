@@ -30,7 +30,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Serve /ws/{network,sessions,billing,support} (the default).
+    /// Serve /ws/{module} for every module in the registry (the default).
     Serve(ServeArgs),
     /// Print a development token.
     Token {
@@ -137,7 +137,7 @@ async fn main() -> anyhow::Result<()> {
             .unwrap_or_default();
         (now + d).as_millis() as u64
     });
-    for module in Module::ALL {
+    for module in Module::all() {
         if let Some(endpoint) = state.endpoint(module) {
             endpoint
                 .reject_auth
@@ -153,7 +153,8 @@ async fn main() -> anyhow::Result<()> {
     {
         println!("listening on {addr}");
     }
-    tracing::info!(%addr, "devserver ready: /ws/{{network,sessions,billing,support}}");
+    let served: Vec<&str> = Module::all().map(Module::name).collect();
+    tracing::info!(%addr, modules = ?served, "devserver ready: /ws/{{module}}");
     serve(listener, state, stop, shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())

@@ -157,7 +157,7 @@ proptest! {
     #[test]
     fn the_connection_handler_survives_any_frames_and_closes_only_with_documented_codes(
         frames in prop::collection::vec(inbound(), 0..120),
-        module in prop::sample::select(Module::ALL.to_vec()),
+        module in prop::sample::select(Module::all().collect::<Vec<_>>()),
     ) {
         let sent = runtime().block_on(converse(module, &frames));
         let closes: Vec<u16> = sent

@@ -21,6 +21,10 @@ struct Pipe {
     shutdown: watch::Sender<bool>,
 }
 
+fn module(name: &str) -> Module {
+    Module::named(name).unwrap()
+}
+
 fn settings() -> Settings {
     Settings {
         secret: "k".into(),
@@ -69,7 +73,7 @@ fn close_code(msg: Option<Message>) -> Option<u16> {
 
 #[tokio::test(start_paused = true)]
 async fn silence_instead_of_auth_closes_with_4001_after_the_timeout() {
-    let mut p = pipe(Module::Network);
+    let mut p = pipe(module("network"));
     let started = tokio::time::Instant::now();
     assert_eq!(close_code(p.from_server.next().await), Some(4001));
     assert_eq!(
@@ -81,7 +85,7 @@ async fn silence_instead_of_auth_closes_with_4001_after_the_timeout() {
 
 #[tokio::test(start_paused = true)]
 async fn traffic_follows_the_module_cadence() {
-    let mut p = pipe(Module::Network);
+    let mut p = pipe(module("network"));
     auth(&p);
     let first = p.from_server.next().await.unwrap();
     assert!(matches!(first, Message::Text(ref t) if t.contains("bandwidth_update")));
@@ -100,7 +104,7 @@ async fn traffic_follows_the_module_cadence() {
 
 #[tokio::test(start_paused = true)]
 async fn a_drop_fault_ends_without_a_close_frame_and_shutdown_sends_1001() {
-    let mut p = pipe(Module::Billing);
+    let mut p = pipe(module("billing"));
     auth(&p);
     p.from_server.next().await.unwrap();
     p.endpoint.faults.send(Fault::Drop).unwrap();
@@ -111,7 +115,7 @@ async fn a_drop_fault_ends_without_a_close_frame_and_shutdown_sends_1001() {
         );
     }
 
-    let mut q = pipe(Module::Support);
+    let mut q = pipe(module("support"));
     auth(&q);
     tokio::task::yield_now().await;
     q.shutdown.send(true).unwrap();

@@ -19,3 +19,16 @@ pub trait Simulator {
     /// Advances the simulation to `now` and returns the frames a backend would have sent.
     fn tick(&mut self, now: Instant, rng: &mut fastrand::Rng) -> Vec<Frame>;
 }
+
+/// What the development backend needs to serve a module, without a browser: each module
+/// crate declares one as `pub const BACKEND`, and the module registry lists them beside the
+/// modules' views, so a new module is served with no edit to the backend.
+#[derive(Debug)]
+pub struct Backend {
+    /// The module's id: the same as its `WsModule::id`, and the path `/ws/{id}`.
+    pub id: &'static str,
+    /// The channel that floods and wrong-shape frames use: the module's busiest one.
+    pub main_channel: &'static str,
+    /// A fresh generator: the same one the browser runs while offline.
+    pub simulator: fn() -> Box<dyn Simulator + Send>,
+}

@@ -9,3 +9,11 @@ pub mod data;
 pub mod sim;
 #[cfg(feature = "ui")]
 pub mod ui;
+
+/// What the development backend serves for this module (see
+/// [`Backend`](switchboard_core::simulator::Backend)).
+pub const BACKEND: switchboard_core::simulator::Backend = switchboard_core::simulator::Backend {
+    id: "network",
+    main_channel: data::BANDWIDTH_UPDATE.name(),
+    simulator: || Box::new(sim::NetworkSimulator::default()),
+};

@@ -11,3 +11,11 @@ pub mod sim;
 pub mod table;
 #[cfg(feature = "ui")]
 pub mod ui;
+
+/// What the development backend serves for this module (see
+/// [`Backend`](switchboard_core::simulator::Backend)).
+pub const BACKEND: switchboard_core::simulator::Backend = switchboard_core::simulator::Backend {
+    id: "sessions",
+    main_channel: data::SESSION_UPDATE.name(),
+    simulator: || Box::new(sim::SessionSimulator::default()),
+};

@@ -10,3 +10,11 @@ pub mod queue;
 pub mod sim;
 #[cfg(feature = "ui")]
 pub mod ui;
+
+/// What the development backend serves for this module (see
+/// [`Backend`](switchboard_core::simulator::Backend)).
+pub const BACKEND: switchboard_core::simulator::Backend = switchboard_core::simulator::Backend {
+    id: "support",
+    main_channel: data::TICKET_UPDATE.name(),
+    simulator: || Box::new(sim::SupportSimulator::default()),
+};

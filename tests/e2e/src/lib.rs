@@ -29,6 +29,13 @@ const SECRET: &str = "e2e-secret";
 /// The `sessionStorage` key the e2e configs use.
 pub const TOKEN_KEY: &str = "e2e.token";
 
+/// The backend's module named `name` (a test's own choice, so a missing one is a bug in the
+/// test).
+#[allow(clippy::expect_used)]
+pub fn module(name: &str) -> Module {
+    Module::named(name).expect("the registry has this module")
+}
+
 /// Chromium's flags for a closed network (see `shared/TOOLCHAIN.md`).
 const CHROMIUM_ARGS: &[&str] = &[
     "--headless=new",
@@ -245,8 +252,7 @@ impl Harness {
 
     /// A config pointing every module at the devserver.
     pub fn live_config(backend: SocketAddr) -> String {
-        let modules: Vec<String> = Module::ALL
-            .iter()
+        let modules: Vec<String> = Module::all()
             .map(|m| format!(r#""{0}":{{"url":"ws://{backend}/ws/{0}"}}"#, m.name()))
             .collect();
         format!(

@@ -7,12 +7,12 @@ use std::time::Duration;
 
 use anyhow::{Result, ensure};
 use switchboard_devserver::endpoint::{Fault, Module};
-use switchboard_e2e::Harness;
+use switchboard_e2e::{Harness, module};
 
 const SEC: Duration = Duration::from_secs(1);
 /// Every module the backend serves, by name.
 fn modules() -> impl Iterator<Item = &'static str> {
-    Module::ALL.into_iter().map(Module::name)
+    Module::all().map(Module::name)
 }
 
 async fn live(path: &str) -> Result<Harness> {
@@ -88,13 +88,13 @@ async fn s01_every_module_is_live_within_three_seconds() -> Result<()> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s02_auth_goes_first_and_a_rejected_token_stops_retries() -> Result<()> {
     let h = Harness::start().await?;
-    h.endpoint(Module::Sessions)
+    h.endpoint(module("sessions"))
         .reject_auth
         .store(true, Ordering::Relaxed);
     let token = h.token();
     h.open_with_token("/", &token).await?;
     h.wait_status("network", "connected", 10 * SEC).await?;
-    for m in [Module::Network, Module::Billing, Module::Support] {
+    for m in [module("network"), module("billing"), module("support")] {
         let first = h.report(m).first_frames;
         ensure!(!first.is_empty(), "{m:?} saw no frame");
         for f in &first {
@@ -113,10 +113,10 @@ async fn s02_auth_goes_first_and_a_rejected_token_stops_retries() -> Result<()> 
         detail.contains("Error"),
         "the status says it in words: {detail}"
     );
-    let attempts = h.report(Module::Sessions).connections;
+    let attempts = h.report(module("sessions")).connections;
     tokio::time::sleep(20 * SEC).await; // the assertion is that nothing happens
     ensure!(
-        h.report(Module::Sessions).connections == attempts,
+        h.report(module("sessions")).connections == attempts,
         "no retries after a rejected token"
     );
     for m in ["network", "billing", "support"] {
@@ -131,16 +131,16 @@ async fn s03_a_dropped_server_is_reconnected_with_backoff() -> Result<()> {
     h.wait_status("network", "connected", 10 * SEC).await?;
     let mut delays = Vec::new();
     for _ in 0..2 {
-        let before = h.report(Module::Network).connections;
+        let before = h.report(module("network")).connections;
         let dropped_at = Harness::now_ms();
-        h.fault(Module::Network, Fault::Drop);
+        h.fault(module("network"), Fault::Drop);
         h.wait_status("network", "connecting", 3 * SEC).await?;
-        h.wait_report(Module::Network, "a reconnect", 15 * SEC, |r| {
+        h.wait_report(module("network"), "a reconnect", 15 * SEC, |r| {
             r.connections > before
         })
         .await?;
         let accepted = h
-            .report(Module::Network)
+            .report(module("network"))
             .accepted_at
             .last()
             .copied()
@@ -166,7 +166,7 @@ async fn s03_a_dropped_server_is_reconnected_with_backoff() -> Result<()> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s04_a_server_that_is_down_means_labelled_simulated_data_until_it_returns() -> Result<()> {
     let h = Harness::start().await?;
-    h.endpoint(Module::Billing)
+    h.endpoint(module("billing"))
         .refuse_until
         .store(Harness::now_ms() + 20_000, Ordering::Relaxed);
     let token = h.token();
@@ -217,12 +217,12 @@ async fn s04_a_server_that_is_down_means_labelled_simulated_data_until_it_return
 async fn s05_a_silent_connection_is_replaced_after_the_staleness_limit() -> Result<()> {
     let h = live("/").await?;
     h.wait_status("network", "connected", 10 * SEC).await?;
-    let before = h.report(Module::Network).connections;
-    h.endpoint(Module::Network)
+    let before = h.report(module("network")).connections;
+    h.endpoint(module("network"))
         .silent
         .store(true, Ordering::Relaxed);
     let silent_at = std::time::Instant::now();
-    h.wait_report(Module::Network, "a new connection", 20 * SEC, |r| {
+    h.wait_report(module("network"), "a new connection", 20 * SEC, |r| {
         r.connections > before
     })
     .await?;
@@ -231,7 +231,7 @@ async fn s05_a_silent_connection_is_replaced_after_the_staleness_limit() -> Resu
         waited >= 8 * SEC,
         "reconnected after {waited:?}, before the 10 s limit"
     );
-    h.endpoint(Module::Network)
+    h.endpoint(module("network"))
         .silent
         .store(false, Ordering::Relaxed);
     h.wait_status("network", "connected", 10 * SEC).await?;
@@ -242,7 +242,7 @@ async fn s05_a_silent_connection_is_replaced_after_the_staleness_limit() -> Resu
 async fn s06_bad_frames_are_counted_and_live_data_continues() -> Result<()> {
     let h = live("/network").await?;
     h.wait_status("network", "connected", 10 * SEC).await?;
-    h.fault(Module::Network, Fault::Malformed);
+    h.fault(module("network"), Fault::Malformed);
     let wanted = [
         "not valid JSON",
         "no string `type`",
@@ -273,16 +273,16 @@ async fn s07_one_module_flooding_or_down_leaves_the_others_live() -> Result<()> 
         h.wait_status(m, "connected", 10 * SEC).await?;
     }
     h.fault(
-        Module::Network,
+        module("network"),
         Fault::Flood {
             rate: 5_000,
             duration: 6 * SEC,
         },
     );
-    h.endpoint(Module::Billing)
+    h.endpoint(module("billing"))
         .refuse_until
         .store(Harness::now_ms() + 60_000, Ordering::Relaxed);
-    h.fault(Module::Billing, Fault::Drop);
+    h.fault(module("billing"), Fault::Drop);
     // The page stays responsive: navigating by clicking works during the flood.
     let link = h
         .client
@@ -365,7 +365,7 @@ async fn s09_disconnect_stays_disconnected_and_reconnect_reconnects() -> Result<
         .await?;
     disconnect.click().await?;
     h.wait_status("network", "disconnected", 3 * SEC).await?;
-    let connections = h.report(Module::Network).connections;
+    let connections = h.report(module("network")).connections;
     h.eval("document.dispatchEvent(new Event('visibilitychange')); window.dispatchEvent(new Event('online')); return true").await?;
     tokio::time::sleep(5 * SEC).await; // the assertion is that nothing happens
     ensure!(
@@ -373,7 +373,7 @@ async fn s09_disconnect_stays_disconnected_and_reconnect_reconnects() -> Result<
         "still disconnected"
     );
     ensure!(
-        h.report(Module::Network).connections == connections,
+        h.report(module("network")).connections == connections,
         "no new connection"
     );
     let reconnect = h
@@ -398,11 +398,14 @@ async fn s10_a_session_appears_changes_and_disappears() -> Result<()> {
     let h = live("/sessions").await?;
     h.wait_status("sessions", "connected", 10 * SEC).await?;
     let row = "document.querySelector('tr[data-session=sess_e2e]:not(.leaving)')";
-    h.fault(Module::Sessions, Fault::Script(vec![session("new", 0, 0)]));
+    h.fault(
+        module("sessions"),
+        Fault::Script(vec![session("new", 0, 0)]),
+    );
     h.wait("the row to appear", 5 * SEC, &format!("return !!{row}"))
         .await?;
     h.fault(
-        Module::Sessions,
+        module("sessions"),
         Fault::Script(vec![session("update", 7_000_000, 10)]),
     );
     h.wait(
@@ -412,7 +415,7 @@ async fn s10_a_session_appears_changes_and_disappears() -> Result<()> {
     )
     .await?;
     h.fault(
-        Module::Sessions,
+        module("sessions"),
         Fault::Script(vec![session("terminate", 7_000_000, 12)]),
     );
     h.wait("the row to disappear", 5 * SEC, &format!("return !{row}"))
@@ -620,7 +623,7 @@ async fn s11_the_nginx_deployment_serves_headers_csp_brotli_and_a_replaced_confi
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s12_a_healthy_but_quiet_backend_never_shows_simulated_data() -> Result<()> {
     let h = Harness::start().await?;
-    for m in Module::ALL {
+    for m in Module::all() {
         h.endpoint(m).silent.store(true, Ordering::Relaxed);
     }
     let token = h.token();

@@ -11,7 +11,7 @@ use fantoccini::Locator;
 use serde_json::json;
 use switchboard_core::Instant;
 use switchboard_devserver::endpoint::{Fault, Module};
-use switchboard_e2e::Harness;
+use switchboard_e2e::{Harness, module};
 
 const SEC: Duration = Duration::from_secs(1);
 
@@ -20,7 +20,7 @@ const SEC: Duration = Duration::from_secs(1);
 /// limit (10 s).
 async fn scripted(path: &str) -> Result<Harness> {
     let h = Harness::start().await?;
-    for m in Module::ALL.into_iter().filter(|m| *m != Module::Network) {
+    for m in Module::all().filter(|m| m.name() != "network") {
         h.endpoint(m).silent.store(true, Ordering::Relaxed);
     }
     let token = h.token();
@@ -112,7 +112,7 @@ async fn t1_navigating_keeps_every_session_ticket_and_total() -> Result<()> {
     }
     send(
         &h,
-        Module::Sessions,
+        module("sessions"),
         &[
             session("sess_a", "new", 10),
             session("sess_b", "new", 20),
@@ -122,13 +122,13 @@ async fn t1_navigating_keeps_every_session_ticket_and_total() -> Result<()> {
     let [three_hours_ago, ..] = stamps(3);
     send(
         &h,
-        Module::Support,
+        module("support"),
         &[
             ticket("TCK-1", "urgent", &three_hours_ago),
             ticket("TCK-2", "low", &stamps(0)[0]),
         ],
     );
-    send(&h, Module::Billing, &three_paid_invoices());
+    send(&h, module("billing"), &three_paid_invoices());
     let card = "article[data-module=sessions] [data-testid=active-count]";
     h.wait(
         "three sessions on the card",
@@ -191,7 +191,7 @@ async fn t2_an_outage_keeps_the_last_live_state_with_its_age_and_never_adds_simu
 -> Result<()> {
     let h = scripted("/").await?;
     h.wait_status("billing", "connected", 5 * SEC).await?;
-    send(&h, Module::Billing, &three_paid_invoices());
+    send(&h, module("billing"), &three_paid_invoices());
     let paid_js = "return document.querySelector('[data-testid=paid]')?.textContent || ''";
     h.wait(
         "30.00 EUR paid",
@@ -202,10 +202,10 @@ async fn t2_an_outage_keeps_the_last_live_state_with_its_age_and_never_adds_simu
 
     // The backend goes away for 10 s: the connection drops and reconnects are refused.
     let until = Harness::now_ms() + 10_000;
-    h.endpoint(Module::Billing)
+    h.endpoint(module("billing"))
         .refuse_until
         .store(until, Ordering::Relaxed);
-    h.fault(Module::Billing, Fault::Drop);
+    h.fault(module("billing"), Fault::Drop);
     h.wait(
         "the card to say its figures are live as of a time",
         10 * SEC,
@@ -257,13 +257,13 @@ async fn t2_an_outage_keeps_the_last_live_state_with_its_age_and_never_adds_simu
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn t3_extreme_frames_break_nothing_and_the_page_keeps_updating() -> Result<()> {
     let h = scripted("/").await?;
-    for m in Module::ALL.map(Module::name) {
+    for m in Module::all().map(Module::name) {
         h.wait_status(m, "connected", 5 * SEC).await?;
     }
     let long = "x".repeat(60_000);
     send(
         &h,
-        Module::Network,
+        module("network"),
         &[frame(
             "bandwidth_update",
             json!({
@@ -273,7 +273,7 @@ async fn t3_extreme_frames_break_nothing_and_the_page_keeps_updating() -> Result
     );
     send(
         &h,
-        Module::Sessions,
+        module("sessions"),
         &[
             frame(
                 "session_update",
@@ -289,7 +289,7 @@ async fn t3_extreme_frames_break_nothing_and_the_page_keeps_updating() -> Result
     );
     send(
         &h,
-        Module::Billing,
+        module("billing"),
         &[
             invoice("MAX-1", i64::MAX, "paid"),
             invoice("MAX-2", i64::MAX, "paid"),
@@ -303,7 +303,7 @@ async fn t3_extreme_frames_break_nothing_and_the_page_keeps_updating() -> Result
     );
     send(
         &h,
-        Module::Support,
+        module("support"),
         &[
             ticket("FUTURE", "urgent", "9999-12-31T23:59:59+14:00"),
             ticket("PAST", "high", "0001-01-01T00:00:00-12:00"),
@@ -316,7 +316,7 @@ async fn t3_extreme_frames_break_nothing_and_the_page_keeps_updating() -> Result
         tokio::time::sleep(SEC).await;
     }
     // Still alive: a normal frame after all that is shown.
-    send(&h, Module::Sessions, &[session("after", "new", 1)]);
+    send(&h, module("sessions"), &[session("after", "new", 1)]);
     go(&h, "/sessions").await?;
     h.wait(
         "a session after the extremes",
@@ -327,7 +327,7 @@ async fn t3_extreme_frames_break_nothing_and_the_page_keeps_updating() -> Result
     let errors = h.console_errors().await?;
     ensure!(errors.is_empty(), "page errors: {errors:?}");
     go(&h, "/").await?;
-    for m in Module::ALL.map(Module::name) {
+    for m in Module::all().map(Module::name) {
         let status = h.status(m).await?;
         let detail = h
             .text(&format!("[data-module={m}] [data-testid=status]"))
@@ -349,7 +349,7 @@ async fn t4_an_urgent_ticket_three_hours_old_is_past_sla_in_any_offset() -> Resu
         .enumerate()
         .map(|(i, at)| ticket(&format!("TCK-{i}"), "urgent", at))
         .collect();
-    send(&h, Module::Support, &frames);
+    send(&h, module("support"), &frames);
     h.wait(
         "four tickets",
         5 * SEC,

@@ -12,7 +12,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use serde_json::{Value, json};
 use switchboard_devserver::endpoint::{Fault, Module};
-use switchboard_e2e::Harness;
+use switchboard_e2e::{Harness, module};
 
 struct Args {
     runs: usize,
@@ -121,7 +121,11 @@ async fn boot() -> Result<(Vec<(String, f64)>, f64)> {
                 .collect()
         })
         .unwrap_or_default();
-    let order = |m: &str| Module::from_name(m).map_or(usize::MAX, |m| m as usize);
+    let order = |m: &str| {
+        Module::all()
+            .position(|x| x.name() == m)
+            .unwrap_or(usize::MAX)
+    };
     paints.sort_by_key(|(m, _)| order(m));
     let last = paints.iter().map(|(_, t)| *t).fold(0.0, f64::max);
     let tasks = h.eval(LONG_TASKS).await?;
@@ -166,18 +170,19 @@ async fn settled_frames_in(h: &Harness) -> Result<u64> {
 /// Where a flood runs: the module whose endpoint floods, and the page on screen.
 #[derive(Clone, Copy)]
 struct Stage {
-    module: Module,
+    /// The module's name in the registry.
+    module: &'static str,
     page: &'static str,
     what: &'static str,
 }
 
 const NETWORK: Stage = Stage {
-    module: Module::Network,
+    module: "network",
     page: "/network",
     what: "network page, both charts",
 };
 const SESSIONS: Stage = Stage {
-    module: Module::Sessions,
+    module: "sessions",
     page: "/sessions",
     what: "sessions page, chart and table",
 };
@@ -265,9 +270,9 @@ async fn staged(stage: Stage) -> Result<Harness> {
     let h = Harness::start_unrecorded().await?;
     let token = h.token();
     h.open_with_token(stage.page, &token).await?;
-    h.wait_status(stage.module.name(), "connected", Duration::from_secs(10))
+    h.wait_status(stage.module, "connected", Duration::from_secs(10))
         .await?;
-    h.endpoint(stage.module)
+    h.endpoint(module(stage.module))
         .silent
         .store(true, std::sync::atomic::Ordering::Relaxed);
     Ok(h)
@@ -277,10 +282,10 @@ async fn staged(stage: Stage) -> Result<Harness> {
 async fn flood(stage: Stage, rate: u32, secs: u64) -> Result<Flood> {
     let h = staged(stage).await?;
     let in0 = settled_frames_in(&h).await?;
-    let sent0 = h.report(stage.module).frames_sent;
+    let sent0 = h.report(module(stage.module)).frames_sent;
     h.eval(START_WINDOW).await?;
     h.fault(
-        stage.module,
+        module(stage.module),
         Fault::Flood {
             rate,
             duration: Duration::from_secs(secs),
@@ -289,7 +294,7 @@ async fn flood(stage: Stage, rate: u32, secs: u64) -> Result<Flood> {
     tokio::time::sleep(Duration::from_secs(secs)).await; // the measurement window
     let window = h.eval(END_WINDOW).await?;
     let counted = settled_frames_in(&h).await?.saturating_sub(in0);
-    let sent = h.report(stage.module).frames_sent - sent0;
+    let sent = h.report(module(stage.module)).frames_sent - sent0;
     let raf = numbers(&window[0]);
     let Paints {
         to_drawn,
@@ -322,9 +327,9 @@ async fn flood(stage: Stage, rate: u32, secs: u64) -> Result<Flood> {
 async fn soak(at: (u64, u64)) -> Result<(f64, f64, bool)> {
     let h = staged(NETWORK).await?;
     let in0 = settled_frames_in(&h).await?;
-    let sent0 = h.report(Module::Network).frames_sent;
+    let sent0 = h.report(module("network")).frames_sent;
     h.fault(
-        Module::Network,
+        module("network"),
         Fault::Flood {
             rate: 1_000,
             duration: Duration::from_secs(at.1),
@@ -337,7 +342,7 @@ async fn soak(at: (u64, u64)) -> Result<(f64, f64, bool)> {
     let last = memory_mb(&h).await?;
     eprintln!("bench: soak {} s: {last:.2} MB", at.1);
     let counted = settled_frames_in(&h).await?.saturating_sub(in0);
-    let sent = h.report(Module::Network).frames_sent - sent0;
+    let sent = h.report(module("network")).frames_sent - sent0;
     h.finish().await?;
     Ok((first, last, counted == sent))
 }

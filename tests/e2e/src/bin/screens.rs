@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use anyhow::Result;
 use serde_json::json;
-use switchboard_devserver::endpoint::{Fault, Module};
-use switchboard_e2e::Harness;
+use switchboard_devserver::endpoint::Fault;
+use switchboard_e2e::{Harness, module};
 
 const PAGES: [&str; 5] = ["/", "/network", "/sessions", "/billing", "/support"];
 
@@ -48,7 +48,7 @@ async fn main() -> Result<()> {
     // Sessions and billing go away: billing has live data (shown as of its last frame),
     // sessions is refused from the start of a reload (simulated, labelled).
     let until = Harness::now_ms() + 120_000;
-    for m in [Module::Billing, Module::Sessions] {
+    for m in [module("billing"), module("sessions")] {
         h.endpoint(m)
             .refuse_until
             .store(until, std::sync::atomic::Ordering::Relaxed);

@@ -1,0 +1,62 @@
+//! The module registry: one static list, written once, that gives the shell every module's
+//! views ([`MODULES`], feature `ui`) and the development backend what it serves
+//! ([`BACKENDS`]), in navigation order. Adding a module is one crate and one line in
+//! [`registry!`]'s call below (plus its `Cargo.toml` entries); see `docs/ADDING_A_MODULE.md`.
+
+use switchboard_core::simulator::Backend;
+
+/// Declares both lists from the module crates' names. Each crate provides `BACKEND` and, with
+/// its `ui` feature, `ui::MODULE`.
+macro_rules! registry {
+    ($($krate:ident),+ $(,)?) => {
+        /// What the development backend serves, one per module, in navigation order.
+        pub static BACKENDS: &[&Backend] = &[$(&$krate::BACKEND),+];
+
+        /// Every module the shell shows, in navigation order.
+        #[cfg(feature = "ui")]
+        pub static MODULES: &[&dyn switchboard_kit::module::WsModule] = &[$(&$krate::ui::MODULE),+];
+    };
+}
+
+registry!(
+    switchboard_network,
+    switchboard_sessions,
+    switchboard_billing,
+    switchboard_support,
+);
+
+#[cfg(test)]
+mod tests {
+    use super::BACKENDS;
+
+    #[test]
+    fn every_backend_is_well_formed_and_unique() {
+        let mut ids: Vec<&str> = BACKENDS.iter().map(|b| b.id).collect();
+        for b in BACKENDS {
+            assert!(
+                switchboard_core::channel::is_valid_channel_name(b.main_channel),
+                "{}",
+                b.id
+            );
+            let mut rng = fastrand::Rng::with_seed(1);
+            let frames = (b.simulator)().tick(switchboard_core::Instant::from_millis(0), &mut rng);
+            assert!(
+                frames.iter().all(|f| !f.channel().is_empty()),
+                "{} simulates",
+                b.id
+            );
+        }
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), BACKENDS.len(), "unique ids");
+    }
+
+    /// The shell's views and the backend's list are the same modules, in the same order.
+    #[cfg(feature = "ui")]
+    #[test]
+    fn views_and_backends_agree() {
+        let views: Vec<&str> = super::MODULES.iter().map(|m| m.id()).collect();
+        let backends: Vec<&str> = BACKENDS.iter().map(|b| b.id).collect();
+        assert_eq!(views, backends);
+    }
+}
