@@ -4,12 +4,9 @@
 
 use std::collections::BTreeSet;
 
-use switchboard_billing::data::{INVOICE_UPDATE, SUBSCRIBER_UPDATE};
 use switchboard_core::frame::decode_envelope;
 use switchboard_core::{Frame, Provenance};
-use switchboard_network::data::{BANDWIDTH_UPDATE, NETWORK_STATUS};
-use switchboard_sessions::data::SESSION_UPDATE;
-use switchboard_support::data::TICKET_UPDATE;
+use switchboard_registry::BACKENDS;
 
 const DOC: &str = include_str!("../docs/PROTOCOL.md");
 
@@ -20,17 +17,12 @@ fn json_blocks() -> Vec<&'static str> {
         .collect()
 }
 
+/// Decodes with the payload type of the module that owns the channel, from the registry.
 fn decode(frame: &Frame) -> Result<(), String> {
-    let e = |e: switchboard_core::PayloadError| e.to_string();
-    match frame.channel() {
-        "bandwidth_update" => BANDWIDTH_UPDATE.decode(frame).map(drop).map_err(e),
-        "network_status" => NETWORK_STATUS.decode(frame).map(drop).map_err(e),
-        "session_update" => SESSION_UPDATE.decode(frame).map(drop).map_err(e),
-        "invoice_update" => INVOICE_UPDATE.decode(frame).map(drop).map_err(e),
-        "subscriber_update" => SUBSCRIBER_UPDATE.decode(frame).map(drop).map_err(e),
-        "ticket_update" => TICKET_UPDATE.decode(frame).map(drop).map_err(e),
-        other => Err(format!("no channel `{other}`")),
-    }
+    BACKENDS
+        .iter()
+        .find_map(|b| (b.check)(frame))
+        .unwrap_or_else(|| Err(format!("no module has channel `{}`", frame.channel())))
 }
 
 #[test]
@@ -54,15 +46,9 @@ fn every_documented_example_decodes() {
         decode(&frame).unwrap_or_else(|e| panic!("{channel}: {e}"));
         covered.insert(channel);
     }
-    let all: BTreeSet<String> = [
-        "bandwidth_update",
-        "network_status",
-        "session_update",
-        "invoice_update",
-        "subscriber_update",
-        "ticket_update",
-    ]
-    .map(String::from)
-    .into();
+    let all: BTreeSet<String> = BACKENDS
+        .iter()
+        .flat_map(|b| b.channels.iter().map(|c| c.to_string()))
+        .collect();
     assert_eq!(covered, all, "every channel has a decoded example");
 }

@@ -11,10 +11,14 @@ pub mod sim;
 #[cfg(feature = "ui")]
 pub mod ui;
 
+use switchboard_core::simulator::check;
+
 /// What the development backend serves for this module (see
 /// [`Backend`](switchboard_core::simulator::Backend)).
 pub const BACKEND: switchboard_core::simulator::Backend = switchboard_core::simulator::Backend {
     id: "billing",
+    channels: data::CHANNELS,
     main_channel: data::INVOICE_UPDATE.name(),
+    check: |f| check(data::INVOICE_UPDATE, f).or_else(|| check(data::SUBSCRIBER_UPDATE, f)),
     simulator: || Box::new(sim::BillingSimulator::default()),
 };

@@ -27,8 +27,23 @@ pub trait Simulator {
 pub struct Backend {
     /// The module's id: the same as its `WsModule::id`, and the path `/ws/{id}`.
     pub id: &'static str,
+    /// Every channel the module receives (its `WsModule::channels`).
+    pub channels: &'static [&'static str],
     /// The channel that floods and wrong-shape frames use: the module's busiest one.
     pub main_channel: &'static str,
+    /// Decodes a frame on one of the module's channels with its payload type: `None` when the
+    /// channel is not the module's. Build it from [`check`].
+    pub check: fn(&Frame) -> Option<Result<(), String>>,
     /// A fresh generator: the same one the browser runs while offline.
     pub simulator: fn() -> Box<dyn Simulator + Send>,
+}
+
+/// Whether `frame` is on `channel` and, if so, whether its payload decodes as `T`: the piece
+/// each module's [`Backend::check`] is made of.
+pub fn check<T: serde::de::DeserializeOwned>(
+    channel: crate::TypedChannel<T>,
+    frame: &Frame,
+) -> Option<Result<(), String>> {
+    (frame.channel() == channel.name())
+        .then(|| channel.decode(frame).map(drop).map_err(|e| e.to_string()))
 }

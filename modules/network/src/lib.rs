@@ -10,10 +10,14 @@ pub mod sim;
 #[cfg(feature = "ui")]
 pub mod ui;
 
+use switchboard_core::simulator::check;
+
 /// What the development backend serves for this module (see
 /// [`Backend`](switchboard_core::simulator::Backend)).
 pub const BACKEND: switchboard_core::simulator::Backend = switchboard_core::simulator::Backend {
     id: "network",
+    channels: data::CHANNELS,
     main_channel: data::BANDWIDTH_UPDATE.name(),
+    check: |f| check(data::BANDWIDTH_UPDATE, f).or_else(|| check(data::NETWORK_STATUS, f)),
     simulator: || Box::new(sim::NetworkSimulator::default()),
 };

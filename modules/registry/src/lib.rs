@@ -34,8 +34,8 @@ mod tests {
         let mut ids: Vec<&str> = BACKENDS.iter().map(|b| b.id).collect();
         for b in BACKENDS {
             assert!(
-                switchboard_core::channel::is_valid_channel_name(b.main_channel),
-                "{}",
+                b.channels.contains(&b.main_channel),
+                "{}: the main channel is one of its channels",
                 b.id
             );
             let mut rng = fastrand::Rng::with_seed(1);
@@ -55,8 +55,11 @@ mod tests {
     #[cfg(feature = "ui")]
     #[test]
     fn views_and_backends_agree() {
-        let views: Vec<&str> = super::MODULES.iter().map(|m| m.id()).collect();
-        let backends: Vec<&str> = BACKENDS.iter().map(|b| b.id).collect();
+        let views: Vec<(&str, &[&str])> = super::MODULES
+            .iter()
+            .map(|m| (m.id(), m.channels()))
+            .collect();
+        let backends: Vec<(&str, &[&str])> = BACKENDS.iter().map(|b| (b.id, b.channels)).collect();
         assert_eq!(views, backends);
     }
 }

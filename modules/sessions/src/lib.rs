@@ -12,10 +12,14 @@ pub mod table;
 #[cfg(feature = "ui")]
 pub mod ui;
 
+use switchboard_core::simulator::check;
+
 /// What the development backend serves for this module (see
 /// [`Backend`](switchboard_core::simulator::Backend)).
 pub const BACKEND: switchboard_core::simulator::Backend = switchboard_core::simulator::Backend {
     id: "sessions",
+    channels: data::CHANNELS,
     main_channel: data::SESSION_UPDATE.name(),
+    check: |f| check(data::SESSION_UPDATE, f),
     simulator: || Box::new(sim::SessionSimulator::default()),
 };

@@ -11,10 +11,14 @@ pub mod sim;
 #[cfg(feature = "ui")]
 pub mod ui;
 
+use switchboard_core::simulator::check;
+
 /// What the development backend serves for this module (see
 /// [`Backend`](switchboard_core::simulator::Backend)).
 pub const BACKEND: switchboard_core::simulator::Backend = switchboard_core::simulator::Backend {
     id: "support",
+    channels: data::CHANNELS,
     main_channel: data::TICKET_UPDATE.name(),
+    check: |f| check(data::TICKET_UPDATE, f),
     simulator: || Box::new(sim::SupportSimulator::default()),
 };
