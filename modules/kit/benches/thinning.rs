@@ -37,6 +37,7 @@ fn measure(name: &str, ring: &Ring<Sample>, window_secs: f64, columns: usize) {
                         window_secs,
                         columns,
                         f64::INFINITY,
+                        &[],
                     ));
                 }
                 black_box(model::y_max(ring, 2, &[]));

@@ -126,6 +126,10 @@ pub struct TimeSeriesChartProps {
     /// send changes).
     #[prop_or(f64::INFINITY)]
     pub gap_secs: f64,
+    /// When the feed was down (`StoreView::outages`): lines break there, whatever the feed's
+    /// cadence. Default: none.
+    #[prop_or_default]
+    pub outages: crate::store::Outages,
 }
 
 fn rgb(hex: &str) -> RGBColor {
@@ -158,6 +162,7 @@ struct Shape {
 
 struct Frame<'a> {
     ring: &'a Ring<Sample>,
+    outages: &'a [(Instant, Option<Instant>)],
     shape: Shape,
     palette: Palette,
     css_width: f64,
@@ -246,7 +251,14 @@ fn draw(canvas: &HtmlCanvasElement, f: &Frame<'_>) -> Result<(), String> {
     let line_width = px(2.0).max(1) as u32;
     for (i, spec) in shape.series.iter().enumerate() {
         let color = rgb(series_color(&f.palette, spec.color));
-        for run in model::runs(f.ring, i, shape.window_secs, columns, shape.gap_secs) {
+        for run in model::runs(
+            f.ring,
+            i,
+            shape.window_secs,
+            columns,
+            shape.gap_secs,
+            f.outages,
+        ) {
             let points: Vec<(i32, i32)> = run.points.iter().map(|p| plot.point(*p)).collect();
             if let [only] = points.as_slice() {
                 // A line needs two points; show the first sample as a dot.
@@ -312,6 +324,7 @@ pub fn TimeSeriesChart(props: &TimeSeriesChartProps) -> Html {
         let (canvas, frozen) = (canvas.clone(), frozen.clone());
         let version = if frozen.is_some() { 0 } else { props.version };
         let (history, title) = (props.history.clone(), props.title.clone());
+        let outages = props.outages.clone();
         let shape = Shape {
             series: props.series,
             window_secs: props.window_secs,
@@ -326,6 +339,7 @@ pub fn TimeSeriesChart(props: &TimeSeriesChartProps) -> Html {
             frozen.is_some(),
             dark,
             props.height,
+            props.outages.clone(),
         );
         use_effect_with(deps, move |_| {
             if let Some(el) = canvas.cast::<HtmlCanvasElement>()
@@ -340,6 +354,7 @@ pub fn TimeSeriesChart(props: &TimeSeriesChartProps) -> Html {
                 let palette = if dark { Palette::DARK } else { Palette::LIGHT };
                 let frame = Frame {
                     ring,
+                    outages: &outages,
                     shape,
                     palette,
                     css_width: width,

@@ -54,6 +54,8 @@ struct Inner<S> {
     version: Cell<u64>,
     /// When the last live frame arrived (by this browser's clock, not the frame's stamp).
     live_at: Cell<Option<Instant>>,
+    /// The latest outages (feed down after a failure), oldest first; the last may be open.
+    outages: RefCell<Vec<(Instant, Option<Instant>)>>,
     watchers: RefCell<Vec<(u64, Callback<()>)>>,
     next_watcher: Cell<u64>,
     /// The channel subscriptions, for as long as the store lives.
@@ -117,6 +119,7 @@ impl<S: 'static> Store<S> {
             simulated: RefCell::new(None),
             version: Cell::new(0),
             live_at: Cell::new(None),
+            outages: RefCell::new(Vec::new()),
             watchers: RefCell::new(Vec::new()),
             next_watcher: Cell::new(0),
             guards: RefCell::new(Vec::new()),
@@ -152,11 +155,13 @@ impl<S: 'static> Store<S> {
         if self.0.guards.borrow().len() == 1 {
             let (store, conn) = (Rc::downgrade(&self.0), handle.downgrade());
             let on_status = Callback::from(move |()| {
-                let up = conn
-                    .upgrade()
-                    .is_some_and(|h| h.status() == Status::Connected);
-                if let (true, Some(inner)) = (up, store.upgrade()) {
-                    Self(inner).drop_simulated();
+                if let (Some(h), Some(inner)) = (conn.upgrade(), store.upgrade()) {
+                    let snap = h.snapshot();
+                    let store = Self(inner);
+                    store.note_outage(snap.status, snap.down_since);
+                    if snap.status == Status::Connected {
+                        store.drop_simulated();
+                    }
                 }
             });
             self.0.guards.borrow_mut().push(handle.on_status(on_status));
@@ -182,6 +187,31 @@ impl<S: 'static> Store<S> {
                 Err(_) => return,
             },
         }
+        self.changed();
+    }
+
+    /// Opens an outage when the feed goes down after a failure, and closes it when the feed
+    /// is up again. Keeps the latest [`MAX_OUTAGES`].
+    fn note_outage(&self, status: Status, down_since: Option<Instant>) {
+        let Ok(mut outages) = self.0.outages.try_borrow_mut() else {
+            return;
+        };
+        let open = outages.last().is_some_and(|(_, end)| end.is_none());
+        match (status, down_since, open) {
+            (Status::Connected, _, true) => {
+                if let Some(last) = outages.last_mut() {
+                    last.1 = Some(now());
+                }
+            }
+            (status, Some(since), false) if status != Status::Connected => {
+                if outages.len() >= MAX_OUTAGES {
+                    outages.remove(0);
+                }
+                outages.push((since, None));
+            }
+            _ => return,
+        }
+        drop(outages);
         self.changed();
     }
 
@@ -237,7 +267,19 @@ impl<S: 'static> Store<S> {
     pub fn live_at(&self) -> Option<Instant> {
         self.0.live_at.get()
     }
+
+    /// The latest outages, oldest first: when the feed went down and when it came back
+    /// (`None` while it is still down). Charts break their lines there.
+    pub fn outages(&self) -> Outages {
+        self.0.outages.borrow().as_slice().into()
+    }
 }
+
+/// Outages as charts take them (see [`Store::outages`]).
+pub type Outages = Rc<[(Instant, Option<Instant>)]>;
+
+/// How many outages a store remembers: enough for any chart window.
+pub const MAX_OUTAGES: usize = 32;
 
 impl WsHandle {
     /// The store of type `S` attached to this connection, made by `make` and attached on
@@ -292,6 +334,11 @@ impl<S> StoreView<S> {
     /// Grows with every change (for charts, which redraw only when it moves).
     pub fn version(&self) -> u64 {
         self.version
+    }
+
+    /// The latest outages, for a chart's `outages` (it breaks its lines there).
+    pub fn outages(&self) -> Outages {
+        self.store.outages()
     }
 
     /// When the last live frame arrived, by this browser's clock, to the whole second: what

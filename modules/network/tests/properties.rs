@@ -55,7 +55,7 @@ proptest! {
             let axis = Axis::new(top, 4);
             prop_assert!(axis.ticks().count() <= 8, "{axis:?}");
             let plot = Plot { left: 0, top: 0, right: 800, bottom: 200, window_secs: 300.0, y_top: axis.top };
-            for run in runs(&ring, series, 300.0, columns, 6.0) {
+            for run in runs(&ring, series, 300.0, columns, 6.0, &[]) {
                 for point in &run.points {
                     let (x, y) = plot.point(*point);
                     prop_assert!((0..=200).contains(&y), "{y}");

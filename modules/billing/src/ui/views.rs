@@ -147,7 +147,7 @@ pub fn BillingPage() -> Html {
                 }
                 <Bars title="Totals by status" {bars} />
                 <TimeSeriesChart title="Paid revenue" unit={CURRENCY} series={REVENUE}
-                                 history={state.revenue.clone()} version={view.version()} window_secs={1800.0}
+                                 history={state.revenue.clone()} version={view.version()} outages={view.outages()} window_secs={1800.0}
                                  height={140} decimals={2} />
                 <div>
                     <h3>{ "Subscriber changes" }</h3>

@@ -1,8 +1,8 @@
 //! What a chart shows, computed without a browser: the points per series in chart
 //! coordinates, thinned to the canvas width, and split into live and simulated runs.
 
-use switchboard_core::Provenance;
 use switchboard_core::history::Ring;
+use switchboard_core::{Instant, Provenance};
 
 /// Most series one chart draws.
 pub const MAX_SERIES: usize = 4;
@@ -38,7 +38,7 @@ impl Sample {
 
 /// Appends a sample. When live data follows simulated data, the simulated history is dropped,
 /// so the two are never drawn as one line.
-pub fn record(ring: &mut Ring<Sample>, at: switchboard_core::Instant, sample: Sample) {
+pub fn record(ring: &mut Ring<Sample>, at: Instant, sample: Sample) {
     let was_simulated = ring
         .last()
         .is_some_and(|(_, s)| s.provenance == Provenance::Simulated);
@@ -90,14 +90,15 @@ fn flush(runs: &mut Vec<Run>, col: Column) {
 
 /// The runs of `series`, x in seconds relative to the newest sample (so x ≤ 0), thinned to at
 /// most two points per pixel column (the column's min and max, so spikes survive). Samples
-/// more than `max_gap_secs` apart start a new run, so an outage is drawn as a gap, not as a
-/// line across it.
+/// more than `max_gap_secs` apart, or on either side of the start of one of `outages`, start
+/// a new run, so an outage is drawn as a gap, not as a line across it.
 pub fn runs(
     ring: &Ring<Sample>,
     series: usize,
     window_secs: f64,
     columns: usize,
     max_gap_secs: f64,
+    outages: &[(Instant, Option<Instant>)],
 ) -> Vec<Run> {
     let Some((newest, _)) = ring.last() else {
         return Vec::new();
@@ -107,6 +108,7 @@ pub fn runs(
     let mut runs = Vec::new();
     let mut column: Option<Column> = None;
     let mut previous: Option<f64> = None;
+    let mut previous_at: Option<Instant> = None;
     for (at, sample) in ring.iter() {
         let x = -(newest.saturating_since(*at).as_secs_f64());
         if x < -window_secs {
@@ -115,8 +117,15 @@ pub fn runs(
         let Some(y) = sample.value(series) else {
             continue;
         };
-        let after_gap = previous.is_some_and(|p| x - p > max_gap_secs);
+        let straddles = |before: Instant| {
+            outages
+                .iter()
+                .any(|(start, _)| before < *start && *at >= *start)
+        };
+        let after_gap =
+            previous.is_some_and(|p| x - p > max_gap_secs) || previous_at.is_some_and(straddles);
         previous = Some(x);
+        previous_at = Some(*at);
         let index = (x / column_secs).floor() as i64;
         match &mut column {
             Some(c) if c.index == index && c.provenance == sample.provenance && !after_gap => {
@@ -399,7 +408,7 @@ mod tests {
             2,
             "going offline keeps live history, drawn apart"
         );
-        let runs = runs(&ring, 0, 60.0, 100, f64::INFINITY);
+        let runs = runs(&ring, 0, 60.0, 100, f64::INFINITY, &[]);
         assert_eq!(
             runs.iter().map(|r| r.provenance).collect::<Vec<_>>(),
             [Live, Simulated]
@@ -417,7 +426,7 @@ mod tests {
                 Sample::new(&[v], Provenance::Live),
             );
         }
-        let runs = runs(&ring, 0, 60.0, 300, f64::INFINITY);
+        let runs = runs(&ring, 0, 60.0, 300, f64::INFINITY, &[]);
         assert_eq!(runs.len(), 1);
         let points = &runs[0].points;
         assert!(
@@ -442,12 +451,19 @@ mod tests {
             (30_000, 3.0, Live),
             (32_000, 4.0, Live),
         ]);
-        let joined = runs(&ring, 0, 60.0, 600, f64::INFINITY);
+        let joined = runs(&ring, 0, 60.0, 600, f64::INFINITY, &[]);
         assert_eq!(joined.len(), 1);
-        let split = runs(&ring, 0, 60.0, 600, 6.0);
+        let split = runs(&ring, 0, 60.0, 600, 6.0, &[]);
         assert_eq!(split.len(), 2, "28 s without data is a gap");
         assert_eq!(split[0].points.len(), 2);
         assert_eq!(split[1].points, [(-2.0, 3.0), (0.0, 4.0)]);
+        // A feed that sends only changes: no time gap, but an outage between two samples.
+        let outage = [(
+            Instant::from_millis(10_000),
+            Some(Instant::from_millis(20_000)),
+        )];
+        let marked = runs(&ring, 0, 60.0, 600, f64::INFINITY, &outage);
+        assert_eq!(marked.len(), 2, "the line breaks where the feed went down");
     }
 
     #[test]
@@ -464,7 +480,7 @@ mod tests {
         let sample = Sample::new(&[1.0, 2.0], Provenance::Live);
         assert_eq!(sample.value(1), Some(2.0));
         assert_eq!(sample.value(MAX_SERIES), None);
-        assert!(runs(&ring, MAX_SERIES, 60.0, 100, f64::INFINITY).is_empty());
+        assert!(runs(&ring, MAX_SERIES, 60.0, 100, f64::INFINITY, &[]).is_empty());
         assert_eq!(figures(&ring, MAX_SERIES), None);
         assert!(figures(&ring, 0).is_some());
     }

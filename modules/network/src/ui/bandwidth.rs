@@ -140,9 +140,9 @@ pub fn LiveBandwidthChart(props: &LiveBandwidthChartProps) -> Html {
                 <SourceTag {provenance} live_at={view.live_at()} />
             </div>
             <TimeSeriesChart title="Bandwidth" unit="Mbps" series={RATES} history={h.rates.clone()}
-                             version={view.version()} window_secs={window.as_secs_f64()} gap_secs={gap} height={props.height} />
+                             version={view.version()} outages={view.outages()} window_secs={window.as_secs_f64()} gap_secs={gap} height={props.height} />
             <TimeSeriesChart title="Latency" unit="ms" series={LATENCY} history={h.latency.clone()}
-                             version={view.version()} window_secs={window.as_secs_f64()} gap_secs={gap}
+                             version={view.version()} outages={view.outages()} window_secs={window.as_secs_f64()} gap_secs={gap}
                              thresholds={LATENCY_SLA} height={props.height * 3 / 5} />
         </section>
     }

@@ -217,7 +217,7 @@ pub fn LiveSessionMonitor() -> Html {
                 }
             </div>
             <TimeSeriesChart title="Active sessions" unit="sessions" series={ACTIVE}
-                             history={m.active.clone()} version={view.version()}
+                             history={m.active.clone()} version={view.version()} outages={view.outages()}
                              window_secs={600.0} height={110} decimals={0} />
             <div class="scroll" style={sizes} {onscroll} data-testid="sessions-scroll">
                 <table aria-rowcount={(all.len() + 1).to_string()}>

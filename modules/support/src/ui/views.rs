@@ -128,7 +128,7 @@ pub fn SupportPage() -> Html {
                 }
                 <Bars title="Open tickets by priority" {bars} />
                 <TimeSeriesChart title="Open tickets" unit="tickets" series={OPEN} history={s.open.clone()}
-                                 version={view.version()} window_secs={1800.0} height={140} decimals={0} />
+                                 version={view.version()} outages={view.outages()} window_secs={1800.0} height={140} decimals={0} />
             </section>
         </div>
     }
