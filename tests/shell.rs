@@ -173,14 +173,14 @@ async fn the_bandwidth_chart_text_alternative_shows_the_latest_live_figures() {
             .and_then(|c| c.get_attribute("aria-label"))
             .unwrap_or_default()
     };
-    // The chart's latest sample turns live with the first live bandwidth frame.
+    // A healthy load shows "no data" until the first live bandwidth frame, never simulated
+    // figures.
     wait_for("a live figure", || {
         exists(&root, "section [data-testid=status][data-status=connected]")
-            && !exists(&root, "[data-provenance=simulated]")
-            && label().starts_with("Bandwidth: Download ")
-            && !label().contains("simulated")
+            && label().contains(" Mbps, Upload ")
     })
     .await;
+    assert!(!exists(&root, "[data-provenance=simulated]"));
     let canvas = root.query_selector("canvas[role=img]").unwrap().unwrap();
     let label = label();
     assert!(label.starts_with("Bandwidth: Download "), "{label}");
