@@ -290,7 +290,7 @@ pub fn resolve_url(url: &str, page_protocol: &str, page_host: &str) -> Result<St
         } else {
             Ok(url.to_owned())
         }
-    } else if url.starts_with('/') && !url.starts_with("//") {
+    } else if switchboard_core::config::is_page_path(url) {
         Ok(format!(
             "{}://{page_host}{url}",
             if https { "wss" } else { "ws" }

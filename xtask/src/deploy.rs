@@ -142,7 +142,7 @@ pub fn ws_origins(config_json: &str) -> Result<Vec<String>> {
         let Some(url) = module.get("url").and_then(|u| u.as_str()) else {
             continue;
         };
-        if url.starts_with('/') && !url.starts_with("//") {
+        if switchboard_core::config::is_page_path(url) {
             continue;
         }
         let Some((scheme, rest)) = url.split_once("://") else {

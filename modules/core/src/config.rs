@@ -7,6 +7,20 @@ use crate::backoff::Backoff;
 use crate::frame::DEFAULT_MAX_FRAME_BYTES;
 use crate::rate::RateLimit;
 
+/// Whether a configured WebSocket URL is a path on the page's own origin (`/ws/network`),
+/// which the shell resolves to `ws(s)://<page host><path>` and a Content-Security-Policy's
+/// `'self'` covers. `//host/ws` is not: it names another host.
+///
+/// ```
+/// use switchboard_core::config::is_page_path;
+/// assert!(is_page_path("/ws/network"));
+/// assert!(!is_page_path("//evil.example/ws"));
+/// assert!(!is_page_path("wss://ops.example.net/ws"));
+/// ```
+pub fn is_page_path(url: &str) -> bool {
+    url.starts_with('/') && !url.starts_with("//")
+}
+
 /// Close codes after which reconnecting cannot help until the token changes: 4001 and 4003
 /// (the devserver's "unauthorised" and "forbidden") and 1008 (policy violation).
 pub const DEFAULT_FATAL_CLOSE_CODES: [u16; 3] = [4001, 4003, 1008];
