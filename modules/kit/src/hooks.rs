@@ -294,61 +294,6 @@ pub fn use_channel<T: DeserializeOwned + 'static>(channel: TypedChannel<T>) -> S
     })
 }
 
-/// State folded from every frame of a typed channel, and a version that grows with each
-/// change (for charts, which redraw only when it moves).
-#[derive(Debug)]
-pub struct Folded<S> {
-    state: Rc<RefCell<S>>,
-    version: u64,
-}
-
-impl<S> Folded<S> {
-    /// Borrows the state for rendering.
-    pub fn borrow(&self) -> std::cell::Ref<'_, S> {
-        self.state.borrow()
-    }
-
-    /// Grows by one for each frame folded in.
-    pub fn version(&self) -> u64 {
-        self.version
-    }
-}
-
-/// Folds every frame of `channel` into a state `S` with `fold`, re-rendering at most once per
-/// animation frame. This is the hook for histories and tables, where every frame matters but
-/// a render per frame would not keep up. Payloads that do not decode are counted and skipped.
-///
-/// `init` runs once, on mount.
-#[hook]
-pub fn use_channel_fold<T, S>(
-    channel: TypedChannel<T>,
-    init: impl FnOnce() -> S,
-    fold: fn(&mut S, T, &Frame),
-) -> Folded<S>
-where
-    T: DeserializeOwned + 'static,
-    S: 'static,
-{
-    let state = use_mut_ref(init);
-    let version = use_mut_ref(|| 0u64);
-    let redraw = use_redraw();
-    let handle = use_ws_handle();
-    let on_frame = {
-        let (state, version) = (state.clone(), version.clone());
-        Callback::from(move |frame: Rc<Frame>| match channel.decode(&frame) {
-            Ok(value) => {
-                fold(&mut state.borrow_mut(), value, &frame);
-                *version.borrow_mut() += 1;
-                redraw.request();
-            }
-            Err(e) => handle.record_decode_error(frame.channel(), &e.to_string()),
-        })
-    };
-    use_frames(Some(AttrValue::Static(channel.name())), on_frame);
-    let version = *version.borrow();
-    Folded { state, version }
-}
-
 /// The current time, refreshed every `period_ms`: for durations that tick and countdowns.
 #[hook]
 pub fn use_now(period_ms: u32) -> Instant {
