@@ -367,9 +367,16 @@ impl Harness {
 
     /// Console errors and uncaught exceptions since the page was opened.
     pub async fn console_errors(&self) -> Result<Vec<String>> {
-        let v = self.eval("return window.__sbErrors || []").await?;
-        Ok(v.as_array()
-            .map(|a| a.iter().map(|e| e.to_string()).collect())
+        self.eval_list("return window.__sbErrors || []").await
+    }
+
+    /// Runs JavaScript that returns an array, each entry as text; anything else is empty.
+    async fn eval_list(&self, js: &str) -> Result<Vec<String>> {
+        Ok(self
+            .eval(js)
+            .await?
+            .as_array()
+            .map(|a| a.iter().map(ToString::to_string).collect())
             .unwrap_or_default())
     }
 
@@ -434,12 +441,8 @@ impl Harness {
 
     /// The Content-Security-Policy violations this tab has seen, on every page.
     pub async fn csp_violations(&self) -> Result<Vec<String>> {
-        let v = self
-            .eval("return JSON.parse(sessionStorage.getItem('__sbCsp') || '[]')")
-            .await?;
-        Ok(v.as_array()
-            .map(|a| a.iter().map(|e| e.to_string()).collect())
-            .unwrap_or_default())
+        self.eval_list("return JSON.parse(sessionStorage.getItem('__sbCsp') || '[]')")
+            .await
     }
 
     /// The browser's log of `kind` (`browser`: every console line; `performance`: DevTools
