@@ -69,6 +69,13 @@ pub struct Config {
     pub rate_limit: RateLimit,
     /// The same warning is logged at most once per this period. Default 5 s.
     pub warn_every: Duration,
+    /// Offer the resume extension (docs/PROTOCOL.md): the auth frame carries the last
+    /// position, and a server that answers with `sync` gets positions checked, heartbeats
+    /// and its announced staleness limit. A reference server ignores it. Default on.
+    pub resume: bool,
+    /// After a gap, a `resync` not answered within this long closes the socket, and the
+    /// reconnect asks again in its auth frame. Default 10 s.
+    pub resync_timeout: Duration,
 }
 
 impl Default for Config {
@@ -87,6 +94,8 @@ impl Default for Config {
             outbox: None,
             rate_limit: RateLimit::default(),
             warn_every: Duration::from_secs(5),
+            resume: true,
+            resync_timeout: Duration::from_secs(10),
         }
     }
 }

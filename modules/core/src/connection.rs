@@ -17,6 +17,7 @@ use crate::channel::AUTH_ERROR;
 use crate::config::Config;
 use crate::frame::{DropReason, Frame, Provenance, decode_envelope, encode_auth, encode_frame};
 use crate::rate::TokenBucket;
+use crate::resume::{self, SyncMode, Tracker, Verdict};
 use crate::status::{CloseInfo, ConnectionError, Stats, Status, StatusSnapshot};
 use crate::time::Instant;
 
@@ -112,6 +113,10 @@ pub enum Command {
     StatusChanged,
     /// Log this. Repeats of one kind are already rate-limited.
     Warn(String),
+    /// The server answered with `sync` (resume extension). Comes before the frames it
+    /// governs: for [`SyncMode::Snapshot`], the live state is to be replaced by the frames
+    /// delivered next; for replay and live, nothing was lost since the last position.
+    Resync(SyncMode),
 }
 
 /// What became of a successful send.
@@ -190,6 +195,8 @@ pub struct Connection {
     warned: BTreeMap<Cow<'static, str>, Instant>,
     snapshot: StatusSnapshot,
     commands: VecDeque<Command>,
+    /// Resume extension: the last position and where the socket stands.
+    tracker: Tracker,
 }
 
 impl Connection {
@@ -224,6 +231,7 @@ impl Connection {
             warned: BTreeMap::new(),
             snapshot,
             commands: VecDeque::new(),
+            tracker: Tracker::new(),
         }
     }
 
@@ -274,6 +282,11 @@ impl Connection {
         }
     }
 
+    /// The resume extension's state: the last applied position and the socket's sync.
+    pub fn resume(&self) -> &Tracker {
+        &self.tracker
+    }
+
     /// Frames waiting in the outbox.
     pub fn outbox_len(&self) -> usize {
         self.outbox.len()
@@ -309,9 +322,9 @@ impl Connection {
         });
     }
 
-    /// Records that a frame arrived on an open socket and returns it for delivery, or the
-    /// reason it was dropped.
-    fn accept_text(&mut self, now: Instant, text: &str) -> Result<Option<Frame>, DropReason> {
+    /// Takes a frame that arrived on an open socket: control frames are handled here, data
+    /// frames are checked and queued for delivery. `Err` is the reason it was dropped.
+    fn accept_text(&mut self, now: Instant, text: &str) -> Result<(), DropReason> {
         let env = decode_envelope(text, self.config.max_frame_bytes)?;
         if env.kind == AUTH_ERROR {
             let reason = serde_json::from_str::<serde_json::Value>(env.data.get())
@@ -319,8 +332,43 @@ impl Connection {
                 .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(str::to_owned))
                 .unwrap_or_else(|| "auth_error".to_owned());
             self.fail(now, ConnectionError::AuthRejected { code: None, reason });
-            return Ok(None);
+            return Ok(());
         }
+        if self.config.resume {
+            if env.kind == resume::SYNC {
+                return self.on_sync(now, env.data);
+            }
+            if env.kind == resume::HEARTBEAT {
+                let seq = serde_json::from_str::<resume::Heartbeat>(env.data.get())
+                    .map_err(|_| DropReason::BadPosition)?
+                    .seq;
+                self.stats.heartbeats += 1;
+                if self.tracker.heartbeat_at(now, seq) {
+                    self.on_gap(now);
+                }
+                return Ok(());
+            }
+        }
+        let (frame, seq) = self.data_frame(now, env)?;
+        let verdict = match seq {
+            Some(seq) if self.config.resume => self.tracker.frame(now, seq),
+            _ => Verdict::Apply,
+        };
+        match verdict {
+            Verdict::Apply => self.commands.push_back(Command::Deliver(frame)),
+            Verdict::Duplicate => self.stats.duplicates += 1,
+            Verdict::Held => self.stats.held += 1,
+            Verdict::Gap => self.on_gap(now),
+        }
+        Ok(())
+    }
+
+    /// A data envelope as a frame on one of the declared channels, counted on its channel.
+    fn data_frame(
+        &mut self,
+        now: Instant,
+        env: crate::frame::Envelope<'_>,
+    ) -> Result<(Frame, Option<u64>), DropReason> {
         let channel: Cow<'static, str> = if self.config.channels.is_empty() {
             Cow::Owned(env.kind.into_owned())
         } else {
@@ -338,6 +386,63 @@ impl Connection {
             env.timestamp,
             Provenance::Live,
         );
-        Ok(Some(frame))
+        Ok((frame, env.seq))
+    }
+
+    /// The server's `sync`: for a snapshot, the state replaces the live state (announced by
+    /// [`Command::Resync`] before its frames); a sync that shows a gap asks again.
+    fn on_sync(
+        &mut self,
+        now: Instant,
+        data: &serde_json::value::RawValue,
+    ) -> Result<(), DropReason> {
+        let sync: resume::Sync<'_> =
+            serde_json::from_str(data.get()).map_err(|_| DropReason::BadPosition)?;
+        let Some(mode) = self.tracker.sync(now, &sync) else {
+            self.on_gap(now);
+            return Ok(());
+        };
+        match mode {
+            SyncMode::Replay => self.stats.replays += 1,
+            SyncMode::Snapshot => self.stats.snapshots += 1,
+            SyncMode::Live => self.stats.resumed_live += 1,
+        }
+        self.commands.push_back(Command::Resync(mode));
+        for raw in sync.state {
+            let delivered = decode_envelope(raw.get(), self.config.max_frame_bytes)
+                .and_then(|env| self.data_frame(now, env));
+            match delivered {
+                Ok((frame, _)) => self.commands.push_back(Command::Deliver(frame)),
+                Err(reason) => self.dropped(now, reason),
+            }
+        }
+        Ok(())
+    }
+
+    /// A gap: count it and ask the server for what is missing. When the rate limit holds the
+    /// request back, the resync timeout reconnects instead, and the auth frame asks.
+    fn on_gap(&mut self, now: Instant) {
+        self.stats.gaps += 1;
+        let Phase::Open { socket, .. } = self.phase else {
+            return;
+        };
+        self.warn(now, Cow::Borrowed("gap"), || {
+            "frames are missing from the live feed; asking the server to resync".to_owned()
+        });
+        let request = resume::ResumeRequest::at(self.tracker.position());
+        if let Ok(text) = encode_frame(resume::RESYNC, &request, now)
+            && self.bucket.try_take(now)
+        {
+            self.commands.push_back(Command::Send(socket, text));
+            self.stats.frames_out += 1;
+        }
+    }
+
+    /// Counts and logs a dropped frame.
+    pub(super) fn dropped(&mut self, now: Instant, reason: DropReason) {
+        self.stats.count_drop(reason);
+        self.warn(now, Cow::Borrowed(reason.as_str()), || {
+            format!("dropped an inbound frame: {reason}")
+        });
     }
 }

@@ -108,16 +108,19 @@ pub enum DropReason {
     TooLarge,
     /// A well-formed frame for a channel the module did not declare.
     UnknownChannel,
+    /// A `seq` (resume extension) that is not a whole number from 0 to 2^64 - 1.
+    BadPosition,
 }
 
 impl DropReason {
     /// Every reason, in a fixed order (for counters and reports).
-    pub const ALL: [DropReason; 5] = [
+    pub const ALL: [DropReason; 6] = [
         DropReason::NotJson,
         DropReason::MissingType,
         DropReason::Binary,
         DropReason::TooLarge,
         DropReason::UnknownChannel,
+        DropReason::BadPosition,
     ];
 
     /// A short, stable name, e.g. for logs and test assertions.
@@ -128,6 +131,7 @@ impl DropReason {
             DropReason::Binary => "binary",
             DropReason::TooLarge => "too_large",
             DropReason::UnknownChannel => "unknown_channel",
+            DropReason::BadPosition => "bad_position",
         }
     }
 
@@ -144,6 +148,7 @@ impl fmt::Display for DropReason {
             DropReason::Binary => "binary frame",
             DropReason::TooLarge => "frame over the size limit",
             DropReason::UnknownChannel => "undeclared channel",
+            DropReason::BadPosition => "`seq` is not a position",
         })
     }
 }
@@ -157,6 +162,8 @@ pub struct Envelope<'a> {
     pub data: &'a RawValue,
     /// The envelope's timestamp, when present and valid.
     pub timestamp: Option<Instant>,
+    /// The frame's position (resume extension), when stamped.
+    pub seq: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -167,6 +174,8 @@ struct RawEnvelope<'a> {
     data: Option<&'a RawValue>,
     #[serde(borrow, default)]
     timestamp: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    seq: Option<&'a RawValue>,
 }
 
 /// Splits inbound text into its envelope. `max_bytes` is checked before any parsing.
@@ -185,10 +194,15 @@ pub fn decode_envelope(text: &str, max_bytes: usize) -> Result<Envelope<'_>, Dro
         .timestamp
         .and_then(|t| serde_json::from_str::<Cow<'_, str>>(t.get()).ok())
         .and_then(|t| Instant::parse_rfc3339(&t));
+    let seq = match raw.seq {
+        None => None,
+        Some(s) => Some(serde_json::from_str::<u64>(s.get()).map_err(|_| DropReason::BadPosition)?),
+    };
     Ok(Envelope {
         kind,
         data: raw.data.unwrap_or(RawValue::NULL),
         timestamp,
+        seq,
     })
 }
 
@@ -198,6 +212,8 @@ struct OutEnvelope<'a, T: ?Sized> {
     kind: &'a str,
     data: &'a T,
     timestamp: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    seq: Option<u64>,
 }
 
 /// Encodes an outbound frame, stamped with `now`.
@@ -206,26 +222,46 @@ pub fn encode_frame<T: Serialize + ?Sized>(
     data: &T,
     now: Instant,
 ) -> Result<String, serde_json::Error> {
+    encode_sequenced(kind, data, now, None)
+}
+
+/// Encodes a frame stamped with `at` and, for a server speaking the resume extension, its
+/// position `seq`.
+pub fn encode_sequenced<T: Serialize + ?Sized>(
+    kind: &str,
+    data: &T,
+    at: Instant,
+    seq: Option<u64>,
+) -> Result<String, serde_json::Error> {
     serde_json::to_string(&OutEnvelope {
         kind,
         data,
-        timestamp: now.to_rfc3339(),
+        timestamp: at.to_rfc3339(),
+        seq,
     })
 }
 
-/// Encodes the auth frame exactly as the reference sends it: `{"type":"auth","token":T}`.
+/// Encodes the auth frame as the reference sends it, `{"type":"auth","token":T}`, plus the
+/// resume extension's `resume` field when `resume` is given (a reference server ignores it).
 /// A missing token is sent as `null`, as the reference does, and the server decides.
-pub fn encode_auth(token: Option<&str>) -> String {
+pub fn encode_auth(
+    token: Option<&str>,
+    resume: Option<crate::resume::ResumeRequest<'_>>,
+) -> String {
     #[derive(Serialize)]
     struct Auth<'a> {
         #[serde(rename = "type")]
         kind: &'static str,
         token: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        resume: Option<crate::resume::ResumeRequest<'a>>,
     }
-    // Serialising two strings cannot fail; an empty string would only make the server refuse.
+    // Serialising strings and numbers cannot fail; an empty string would only make the
+    // server refuse.
     serde_json::to_string(&Auth {
         kind: crate::channel::AUTH,
         token,
+        resume,
     })
     .unwrap_or_default()
 }
@@ -273,6 +309,20 @@ mod tests {
     }
 
     #[test]
+    fn a_position_is_read_or_the_frame_dropped() {
+        let env = decode_envelope(r#"{"type":"a","seq":18446744073709551615}"#, 100).unwrap();
+        assert_eq!(env.seq, Some(u64::MAX));
+        for bad in [r#""7""#, "-1", "1.5", "18446744073709551616", "{}"] {
+            let text = format!(r#"{{"type":"a","seq":{bad}}}"#);
+            assert_eq!(
+                decode_envelope(&text, 100).unwrap_err(),
+                DropReason::BadPosition,
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
     fn escaped_type_is_unescaped() {
         let env = decode_envelope(r#"{"type":"a\u005fb"}"#, 100).unwrap();
         assert_eq!(env.kind, "a_b");
@@ -287,9 +337,17 @@ mod tests {
             r#"{"type":"action_type","data":{"foo":"bar"},"timestamp":"2025-10-16T12:00:00.000Z"}"#
         );
         assert_eq!(
-            encode_auth(Some("t\"k")),
+            encode_auth(Some("t\"k"), None),
             r#"{"type":"auth","token":"t\"k"}"#
         );
-        assert_eq!(encode_auth(None), r#"{"type":"auth","token":null}"#);
+        assert_eq!(encode_auth(None, None), r#"{"type":"auth","token":null}"#);
+        let p = crate::resume::Position {
+            epoch: "e1".into(),
+            seq: 9,
+        };
+        assert_eq!(
+            encode_auth(Some("t"), Some(crate::resume::ResumeRequest::at(Some(&p)))),
+            r#"{"type":"auth","token":"t","resume":{"epoch":"e1","seq":9}}"#
+        );
     }
 }

@@ -21,6 +21,7 @@ pub mod frame;
 pub mod history;
 pub mod payload;
 pub mod rate;
+pub mod resume;
 pub mod simulator;
 pub mod status;
 pub mod subscriptions;

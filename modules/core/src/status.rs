@@ -131,6 +131,20 @@ pub struct Stats {
     pub outbox_overflow: u64,
     /// Per channel.
     pub channels: BTreeMap<Cow<'static, str>, ChannelStats>,
+    /// Resume extension: stamped frames dropped because their position was applied already.
+    pub duplicates: u64,
+    /// Resume extension: gaps seen (each asks for a resync).
+    pub gaps: u64,
+    /// Resume extension: stamped frames held back while a resync was under way.
+    pub held: u64,
+    /// Resume extension: `sync` answers by mode: replays, snapshots, live.
+    pub replays: u64,
+    /// See [`Stats::replays`].
+    pub snapshots: u64,
+    /// See [`Stats::replays`].
+    pub resumed_live: u64,
+    /// Resume extension: heartbeats received.
+    pub heartbeats: u64,
 }
 
 impl Stats {

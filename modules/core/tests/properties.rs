@@ -208,7 +208,10 @@ fn run(ops: Vec<Op>, outbox: bool, seed: u64) -> Result<(), TestCaseError> {
                     }
                 }
                 Command::Timer(at) => world.timer = at,
-                Command::Deliver(_) | Command::StatusChanged | Command::Warn(_) => {}
+                Command::Deliver(_)
+                | Command::StatusChanged
+                | Command::Warn(_)
+                | Command::Resync(_) => {}
             }
         }
         prop_assert!(

@@ -9,6 +9,7 @@ use std::rc::{Rc, Weak};
 
 use gloo_events::EventListener;
 use gloo_timers::callback::{Interval, Timeout};
+use switchboard_core::resume::SyncMode;
 use switchboard_core::simulator::Simulator;
 use switchboard_core::subscriptions::{Pattern, SubscriptionId, Subscriptions};
 use switchboard_core::{
@@ -55,6 +56,7 @@ struct Inner {
     timer: RefCell<Option<Timeout>>,
     subs: RefCell<Subscriptions<Callback<Rc<Frame>>>>,
     status_subs: RefCell<Subscriptions<Callback<()>>>,
+    resync_subs: RefCell<Subscriptions<Callback<SyncMode>>>,
     simulator: RefCell<Option<Box<dyn Simulator>>>,
     sim_timer: RefCell<Option<Interval>>,
     sim_rng: RefCell<fastrand::Rng>,
@@ -99,12 +101,20 @@ impl WeakHandle {
     }
 }
 
+/// Which list a [`SubscriptionGuard`] is on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Registry {
+    Frames,
+    Status,
+    Resync,
+}
+
 /// Unsubscribes when dropped.
 #[must_use = "the subscription ends when this guard is dropped"]
 pub struct SubscriptionGuard {
     handle: Weak<Inner>,
     id: SubscriptionId,
-    status: bool,
+    registry: Registry,
 }
 
 impl fmt::Debug for SubscriptionGuard {
@@ -120,13 +130,21 @@ impl Drop for SubscriptionGuard {
         if let Some(inner) = self.handle.upgrade() {
             // No borrow of the registries is held while callbacks run, so these succeed; the
             // `try_` keeps a broken invariant from turning into a panic that aborts the page.
-            if self.status {
-                if let Ok(mut subs) = inner.status_subs.try_borrow_mut() {
-                    subs.unsubscribe(self.id);
-                }
-            } else if let Ok(mut subs) = inner.subs.try_borrow_mut() {
-                subs.unsubscribe(self.id);
-            }
+            let gone = match self.registry {
+                Registry::Frames => inner
+                    .subs
+                    .try_borrow_mut()
+                    .map(|mut s| s.unsubscribe(self.id)),
+                Registry::Status => inner
+                    .status_subs
+                    .try_borrow_mut()
+                    .map(|mut s| s.unsubscribe(self.id)),
+                Registry::Resync => inner
+                    .resync_subs
+                    .try_borrow_mut()
+                    .map(|mut s| s.unsubscribe(self.id)),
+            };
+            drop(gone);
         }
     }
 }
@@ -161,6 +179,7 @@ impl WsHandle {
             timer: RefCell::new(None),
             subs: RefCell::new(Subscriptions::new()),
             status_subs: RefCell::new(Subscriptions::new()),
+            resync_subs: RefCell::new(Subscriptions::new()),
             simulator: RefCell::new(options.simulator),
             sim_timer: RefCell::new(None),
             sim_rng: RefCell::new(fastrand::Rng::with_seed(seed ^ 0x5eed)),
@@ -265,7 +284,7 @@ impl WsHandle {
         Ok(SubscriptionGuard {
             handle: Rc::downgrade(&self.0),
             id,
-            status: false,
+            registry: Registry::Frames,
         })
     }
 
@@ -279,7 +298,23 @@ impl WsHandle {
         SubscriptionGuard {
             handle: Rc::downgrade(&self.0),
             id,
-            status: true,
+            registry: Registry::Status,
+        }
+    }
+
+    /// Calls `callback` when the server answers a (re)connect with `sync` (the resume
+    /// extension), before the frames it governs: for a snapshot, the frames delivered next
+    /// replace the live state.
+    pub fn on_resync(&self, callback: Callback<SyncMode>) -> SubscriptionGuard {
+        let id = self
+            .0
+            .resync_subs
+            .borrow_mut()
+            .subscribe(Pattern::All, callback);
+        SubscriptionGuard {
+            handle: Rc::downgrade(&self.0),
+            id,
+            registry: Registry::Resync,
         }
     }
 

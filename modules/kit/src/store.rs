@@ -39,6 +39,7 @@ use std::fmt;
 use std::rc::{Rc, Weak};
 
 use serde::de::DeserializeOwned;
+use switchboard_core::resume::SyncMode;
 use switchboard_core::{Frame, Instant, Provenance, Status, TypedChannel};
 use yew::prelude::*;
 
@@ -165,8 +166,55 @@ impl<S: 'static> Store<S> {
                 }
             });
             self.0.guards.borrow_mut().push(handle.on_status(on_status));
+            let (store, conn) = (Rc::downgrade(&self.0), handle.downgrade());
+            let on_resync = Callback::from(move |mode: SyncMode| {
+                if let (Some(h), Some(inner)) = (conn.upgrade(), store.upgrade()) {
+                    Self(inner).resync(mode, h.snapshot().connected_since);
+                }
+            });
+            self.0.guards.borrow_mut().push(handle.on_resync(on_resync));
         }
         self
+    }
+
+    /// The server answered a (re)connect (resume extension). A snapshot replaces the live
+    /// state (its frames come next) and leaves a marked gap: the outage that led to it, or,
+    /// when the socket stayed up and only frames were lost, the time since the last live
+    /// frame. A replay or "live" means nothing was lost, so the outage this connection closed
+    /// is not a gap after all: charts draw straight through it.
+    fn resync(&self, mode: SyncMode, connected_since: Option<Instant>) {
+        let inner = &self.0;
+        let Ok(mut outages) = inner.outages.try_borrow_mut() else {
+            return;
+        };
+        let closed_now = |o: &(Instant, Option<Instant>)| {
+            o.1.zip(connected_since).is_some_and(|(end, up)| end >= up)
+        };
+        match mode {
+            SyncMode::Snapshot => {
+                let Ok(mut live) = inner.live.try_borrow_mut() else {
+                    return;
+                };
+                *live = (inner.init)();
+                let at = now();
+                let marked = outages
+                    .last()
+                    .is_some_and(|o| o.1.is_none() || closed_now(o));
+                if !marked && let Some(since) = inner.live_at.get() {
+                    if outages.len() >= MAX_OUTAGES {
+                        outages.remove(0);
+                    }
+                    outages.push((since, Some(at)));
+                }
+            }
+            SyncMode::Replay | SyncMode::Live => {
+                if outages.last().is_some_and(closed_now) {
+                    outages.pop();
+                }
+            }
+        }
+        drop(outages);
+        self.changed();
     }
 
     fn apply<T>(&self, value: T, frame: &Frame, reduce: fn(&mut S, T, &Frame)) {

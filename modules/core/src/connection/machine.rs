@@ -1,8 +1,7 @@
 //! The transitions of [`Connection`]: one function per concern, all pure.
 
-use std::borrow::Cow;
-
 use super::*;
+use crate::resume::SocketSync;
 
 impl Connection {
     pub(super) fn dispatch(&mut self, now: Instant, event: Event<'_>) {
@@ -92,9 +91,15 @@ impl Connection {
         self.phase = Phase::Open { socket, since: now };
         self.down_since = None;
         self.quiet_since = now;
-        // The auth frame always goes first; it is exempt from the rate limit.
+        self.tracker.opened();
+        // The auth frame always goes first; it is exempt from the rate limit. With resume on,
+        // it carries the last applied position, which a reference server ignores.
+        let resume = self
+            .config
+            .resume
+            .then(|| resume::ResumeRequest::at(self.tracker.position()));
         self.commands
-            .push_back(Command::Send(socket, encode_auth(token)));
+            .push_back(Command::Send(socket, encode_auth(token, resume)));
         self.stats.frames_out += 1;
         self.flush_outbox(now);
     }
@@ -159,15 +164,8 @@ impl Connection {
         }
         self.stats.frames_in += 1;
         self.quiet_since = now;
-        match text.and_then(|t| self.accept_text(now, t)) {
-            Ok(Some(frame)) => self.commands.push_back(Command::Deliver(frame)),
-            Ok(None) => {}
-            Err(reason) => {
-                self.stats.count_drop(reason);
-                self.warn(now, Cow::Borrowed(reason.as_str()), || {
-                    format!("dropped an inbound frame: {reason}")
-                });
-            }
+        if let Err(reason) = text.and_then(|t| self.accept_text(now, t)) {
+            self.dropped(now, reason);
         }
     }
 
@@ -195,7 +193,22 @@ impl Connection {
                     // Judge the connection on what happens next, not on the time we slept.
                     self.quiet_since = now;
                 }
-                if let Some(limit) = self.config.stale_after
+                if let SocketSync::Awaiting(asked) = self.tracker.socket()
+                    && now.saturating_since(asked) >= self.config.resync_timeout
+                {
+                    self.commands.push_back(Command::Close {
+                        socket,
+                        code: 4000,
+                        reason: "resync timeout",
+                    });
+                    self.on_close(
+                        now,
+                        CLOSE_ABNORMAL,
+                        "no answer to a resync request".to_owned(),
+                    );
+                    return;
+                }
+                if let Some(limit) = self.stale_limit()
                     && now.saturating_since(self.quiet_since) >= limit
                 {
                     self.commands.push_back(Command::Close {
@@ -219,6 +232,12 @@ impl Connection {
             }
             Phase::Idle | Phase::Failed | Phase::Stopped => {}
         }
+    }
+
+    /// Silence longer than this closes an open socket: the limit the server's announced
+    /// heartbeat implies (it knows its own cadence), else the module's own.
+    pub(super) fn stale_limit(&self) -> Option<std::time::Duration> {
+        self.tracker.stale_limit().or(self.config.stale_after)
     }
 
     fn on_wake(&mut self, now: Instant) {

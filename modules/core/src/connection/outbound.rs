@@ -4,6 +4,7 @@
 use std::borrow::Cow;
 
 use super::*;
+use crate::resume::SocketSync;
 
 impl Connection {
     pub(super) fn send_text(
@@ -102,12 +103,13 @@ impl Connection {
             Phase::Opening { started, .. } => Some(started.plus(self.config.connect_timeout)),
             Phase::Open { since, .. } => {
                 let stable = (self.attempt > 0).then(|| since.plus(self.config.stable_after));
-                let stale = self
-                    .config
-                    .stale_after
-                    .map(|limit| self.quiet_since.plus(limit));
+                let stale = self.stale_limit().map(|limit| self.quiet_since.plus(limit));
                 let token = (!self.outbox.is_empty()).then(|| self.bucket.next_token_at(now));
-                [stable, stale, token].into_iter().flatten().min()
+                let resync = match self.tracker.socket() {
+                    SocketSync::Awaiting(asked) => Some(asked.plus(self.config.resync_timeout)),
+                    _ => None,
+                };
+                [stable, stale, token, resync].into_iter().flatten().min()
             }
             Phase::Waiting { due } | Phase::Probing { due } => Some(due),
             Phase::Idle | Phase::Failed | Phase::Stopped => None,

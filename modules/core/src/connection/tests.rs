@@ -114,7 +114,10 @@ fn start_connects_only_with_auto_connect() {
 fn auth_is_the_first_frame_with_the_current_token() {
     let mut rig = Rig::started();
     let cmds = rig.open();
-    assert_eq!(sends(&cmds), [r#"{"type":"auth","token":"tok"}"#]);
+    assert_eq!(
+        sends(&cmds),
+        [r#"{"type":"auth","token":"tok","resume":{}}"#]
+    );
     assert_eq!(rig.status(), Status::Connected);
     assert_eq!(rig.conn.snapshot().connected_since, Some(rig.now));
 }
@@ -592,4 +595,166 @@ fn the_feed_is_down_only_after_a_real_failure() {
     rig.close(4001);
     assert_eq!(rig.status(), Status::Error);
     assert!(rig.conn.snapshot().down_since.is_some());
+}
+
+mod resume {
+    use super::*;
+
+    fn delivered(cmds: &[Command]) -> Vec<String> {
+        cmds.iter()
+            .filter_map(|c| match c {
+                Command::Deliver(f) => Some(f.data().get().to_owned()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn data(seq: u64) -> String {
+        format!(r#"{{"type":"x","data":{seq},"seq":{seq}}}"#)
+    }
+
+    fn sync(mode: &str, epoch: &str, seq: u64, state: &str) -> String {
+        format!(
+            r#"{{"type":"sync","data":{{"mode":"{mode}","epoch":"{epoch}","seq":{seq},"heartbeat_ms":1000,"state":[{state}]}}}}"#
+        )
+    }
+
+    fn rig() -> Rig {
+        let mut rig = Rig::started();
+        rig.open();
+        rig
+    }
+
+    #[test]
+    fn the_auth_frame_carries_the_last_position() {
+        let mut rig = Rig::started();
+        assert_eq!(
+            sends(&rig.open()),
+            [r#"{"type":"auth","token":"tok","resume":{}}"#]
+        );
+        rig.text(&sync("snapshot", "e1", 4, ""));
+        rig.text(&data(5));
+        rig.close(1006);
+        rig.advance(Duration::from_secs(60));
+        assert_eq!(
+            sends(&rig.open()),
+            [r#"{"type":"auth","token":"tok","resume":{"epoch":"e1","seq":5}}"#]
+        );
+    }
+
+    #[test]
+    fn resume_off_sends_the_reference_auth_frame_and_passes_control_frames_on() {
+        let mut rig = Rig::new(Config {
+            resume: false,
+            ..Config::default()
+        });
+        rig.on(Event::Start);
+        assert_eq!(sends(&rig.open()), [r#"{"type":"auth","token":"tok"}"#]);
+        assert_eq!(delivered(&rig.text(&sync("live", "e1", 0, ""))).len(), 1);
+    }
+
+    #[test]
+    fn a_snapshot_announces_a_reset_then_delivers_its_state() {
+        let mut rig = rig();
+        let cmds = rig.text(&sync(
+            "snapshot",
+            "e1",
+            9,
+            r#"{"type":"x","data":"a"},{"type":"x","data":"b"},{"data":1}"#,
+        ));
+        assert!(matches!(
+            cmds.first(),
+            Some(Command::Resync(SyncMode::Snapshot))
+        ));
+        assert_eq!(delivered(&cmds), [r#""a""#, r#""b""#]);
+        assert_eq!(rig.conn.stats().drops(DropReason::MissingType), 1);
+        assert_eq!(rig.conn.stats().snapshots, 1);
+    }
+
+    #[test]
+    fn duplicates_are_dropped_and_a_gap_asks_for_a_resync() {
+        let mut rig = rig();
+        rig.text(&sync("snapshot", "e1", 0, ""));
+        assert_eq!(delivered(&rig.text(&data(1))), ["1"]);
+        assert!(delivered(&rig.text(&data(1))).is_empty());
+        assert_eq!(rig.conn.stats().duplicates, 1);
+        let cmds = rig.text(&data(3));
+        assert!(delivered(&cmds).is_empty());
+        let sent = sends(&cmds);
+        assert_eq!(sent.len(), 1);
+        assert!(
+            sent[0].starts_with(r#"{"type":"resync","data":{"epoch":"e1","seq":1},"#),
+            "{sent:?}"
+        );
+        assert_eq!(rig.conn.stats().gaps, 1);
+        assert!(
+            delivered(&rig.text(&data(4))).is_empty(),
+            "held while resyncing"
+        );
+        rig.text(&sync("replay", "e1", 1, ""));
+        assert_eq!(delivered(&rig.text(&data(2))), ["2"]);
+        assert_eq!(delivered(&rig.text(&data(3))), ["3"]);
+    }
+
+    #[test]
+    fn heartbeats_set_the_staleness_limit_and_never_reach_subscribers() {
+        let mut rig = rig();
+        rig.text(&sync("live", "e1", 0, ""));
+        let cmds = rig.text(r#"{"type":"heartbeat","data":{"seq":0}}"#);
+        assert!(delivered(&cmds).is_empty());
+        assert_eq!(rig.conn.stats().heartbeats, 1);
+        assert_eq!(rig.status(), Status::Connected);
+        rig.advance(Duration::from_millis(2_999));
+        assert_eq!(rig.status(), Status::Connected);
+        let cmds = rig.advance(Duration::from_millis(1));
+        assert!(cmds.iter().any(|c| matches!(
+            c,
+            Command::Close {
+                code: 4000,
+                reason: "stale",
+                ..
+            }
+        )));
+        assert_ne!(rig.status(), Status::Connected);
+    }
+
+    #[test]
+    fn a_heartbeat_ahead_of_the_position_is_a_gap() {
+        let mut rig = rig();
+        rig.text(&sync("live", "e1", 3, ""));
+        let cmds = rig.text(r#"{"type":"heartbeat","data":{"seq":5}}"#);
+        assert_eq!(sends(&cmds).len(), 1);
+        assert_eq!(rig.conn.stats().gaps, 1);
+    }
+
+    #[test]
+    fn an_unanswered_resync_reconnects() {
+        let mut rig = rig();
+        rig.text(&sync("live", "e1", 0, ""));
+        rig.text(&data(2));
+        rig.advance(Duration::from_millis(2_000));
+        rig.text(r#"{"type":"heartbeat","data":{"seq":2}}"#);
+        rig.advance(Duration::from_millis(2_000));
+        rig.text(r#"{"type":"heartbeat","data":{"seq":2}}"#);
+        let cmds = rig.advance(Duration::from_secs(6));
+        assert!(
+            cmds.iter().any(|c| matches!(
+                c,
+                Command::Close {
+                    reason: "resync timeout",
+                    ..
+                }
+            )),
+            "{cmds:?}"
+        );
+    }
+
+    #[test]
+    fn without_a_sync_stamped_frames_apply_as_before() {
+        let mut rig = rig();
+        for seq in [3, 3, 1] {
+            assert_eq!(delivered(&rig.text(&data(seq))).len(), 1);
+        }
+        assert_eq!(rig.conn.stats().duplicates, 0);
+    }
 }

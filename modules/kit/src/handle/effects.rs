@@ -44,6 +44,12 @@ impl WsHandle {
                     callback.emit(());
                 }
             }
+            Command::Resync(mode) => {
+                let listeners = self.0.resync_subs.borrow().matching("");
+                for (_, callback) in listeners {
+                    callback.emit(mode);
+                }
+            }
             Command::Warn(message) => {
                 web_sys::console::warn_1(&format!("[{}] {message}", self.0.url).into());
             }
