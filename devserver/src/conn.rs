@@ -1,9 +1,16 @@
-//! One client connection: auth first, then traffic and faults until either side stops.
+//! One client connection: auth first, then the world's frames and faults until either side
+//! stops.
 //!
-//! The logic is generic over a `Sink` and a `Stream` of messages, so the unit tests below drive
-//! it through in-memory channels with no network at all. One task runs both directions with
-//! `select!`: inbound frames, the traffic ticker, faults and shutdown, and whichever ends the
-//! connection ends all of it.
+//! The logic is generic over a `Sink` and a `Stream` of messages, so the unit tests drive it
+//! through in-memory channels with no network at all. One task runs both directions with
+//! `select!`: inbound frames, the world's broadcast, the heartbeat, faults and shutdown, and
+//! whichever ends the connection ends all of it.
+//!
+//! A client whose auth frame carries `resume` (docs/PROTOCOL.md, "Resume") first gets the
+//! world's answer to its position (a replay, a snapshot, or "live"), then every frame after
+//! it, a heartbeat whenever the socket has been quiet for the announced interval, a new
+//! answer when it sends `resync`, and a snapshot when the world starts a new epoch. Other
+//! clients get the frames only, as from the reference server.
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -12,13 +19,13 @@ use std::time::Duration;
 use axum::extract::ws::{CloseFrame, Message};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use governor::{Quota, RateLimiter};
-use switchboard_core::Instant;
-use switchboard_core::frame::encode_frame;
+use switchboard_core::resume::RESYNC;
 use tokio::sync::{broadcast, watch};
-use tokio::time::MissedTickBehavior;
 
 use crate::auth::{AuthError, check_auth_frame};
 use crate::endpoint::{Endpoint, Fault};
+use crate::now;
+use crate::world::{Published, ResumeFrom, WorldSettings, heartbeat};
 
 /// Limits and secrets every connection shares.
 #[derive(Clone, Debug)]
@@ -31,16 +38,10 @@ pub struct Settings {
     pub rate_per_minute: u32,
     /// Frames larger than this end the connection (1009); enforced by the upgrade.
     pub max_frame_bytes: usize,
-    /// Seed for the traffic generators; each connection adds its own number.
+    /// Seed for the worlds' generators; each module adds its own number.
     pub seed: u64,
-}
-
-fn now() -> Instant {
-    let ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0);
-    Instant::from_millis(ms)
+    /// How each module's world keeps its history and speaks to clients.
+    pub world: WorldSettings,
 }
 
 fn close(code: u16, reason: &'static str) -> Message {
@@ -79,11 +80,12 @@ fn redact(text: &str) -> String {
     }
 }
 
+/// Checks the auth frame; on success, returns the client's resume request, if it made one.
 async fn authenticate<R>(
     stream: &mut R,
     endpoint: &Endpoint,
     settings: &Settings,
-) -> Result<(), AuthError>
+) -> Result<Option<ResumeFrom>, AuthError>
 where
     R: Stream<Item = Result<Message, axum::Error>> + Unpin,
 {
@@ -100,7 +102,28 @@ where
     {
         return Err(AuthError::Rejected);
     }
-    Ok(())
+    #[derive(serde::Deserialize)]
+    struct Resume {
+        resume: Option<ResumeFrom>,
+    }
+    Ok(serde_json::from_str::<Resume>(&text)
+        .ok()
+        .and_then(|r| r.resume))
+}
+
+/// A client's `resync` frame: where it stands.
+fn resync_request(text: &str) -> Option<ResumeFrom> {
+    #[derive(serde::Deserialize)]
+    struct Resync {
+        #[serde(rename = "type")]
+        kind: String,
+        #[serde(default)]
+        data: ResumeFrom,
+    }
+    serde_json::from_str::<Resync>(text)
+        .ok()
+        .filter(|r| r.kind == RESYNC)
+        .map(|r| r.data)
 }
 
 /// Sends a batch and counts it. `false` when the client is gone.
@@ -110,6 +133,9 @@ async fn send_batch<S: Sink<Message> + Unpin>(
     batch: Vec<Message>,
 ) -> bool {
     let n = batch.len() as u64;
+    if n == 0 {
+        return true;
+    }
     let ok = sink
         .send_all(&mut futures_util::stream::iter(batch.into_iter().map(Ok)))
         .await
@@ -120,16 +146,44 @@ async fn send_batch<S: Sink<Message> + Unpin>(
     ok
 }
 
-/// Frames from the generator, as envelopes stamped `now`.
-fn generate(
-    sim: &mut dyn switchboard_core::simulator::Simulator,
-    rng: &mut fastrand::Rng,
-    out: &mut Vec<Message>,
-) {
-    let now = now();
-    for frame in sim.tick(now, rng) {
-        if let Ok(text) = encode_frame(frame.channel(), frame.data(), now) {
-            out.push(Message::text(text));
+/// The most published frames a connection sends in one batch.
+const BATCH: usize = 512;
+
+/// What one connection has sent of the world.
+struct Cursor {
+    /// The client speaks the resume extension (and the server does).
+    resume: bool,
+    /// The last position sent; frames at or before it are not sent again.
+    sent: u64,
+    /// When anything was last sent, for the heartbeat.
+    last_send: tokio::time::Instant,
+}
+
+impl Cursor {
+    /// The world's answer to a client at `from`, as messages; moves the cursor to the head.
+    fn answer(&mut self, endpoint: &Endpoint, from: Option<&ResumeFrom>) -> Vec<Message> {
+        let (texts, head) = endpoint.world().answer(from, now());
+        self.sent = head;
+        texts.iter().map(|t| Message::text(t.as_ref())).collect()
+    }
+
+    /// The messages for one published item (none when it was sent already).
+    fn take(&mut self, endpoint: &Endpoint, item: Published, out: &mut Vec<Message>) {
+        match item {
+            Published::Frame(seq, text) => {
+                if seq > self.sent || !self.resume {
+                    self.sent = self.sent.max(seq);
+                    out.push(Message::text(text.as_ref()));
+                }
+            }
+            Published::Raw(text) => out.push(Message::text(text.as_ref())),
+            Published::NewEpoch => {
+                if self.resume {
+                    out.extend(self.answer(endpoint, None));
+                } else {
+                    self.sent = 0;
+                }
+            }
         }
     }
 }
@@ -146,36 +200,75 @@ pub async fn run<S, R>(
     S: Sink<Message> + Unpin,
     R: Stream<Item = Result<Message, axum::Error>> + Unpin,
 {
+    use std::sync::atomic::Ordering::Relaxed;
     let module = endpoint.module.name();
     // Subscribe before auth, so a fault sent right after the client authenticates is not lost.
     let mut faults = endpoint.faults.subscribe();
-    if let Err(e) = authenticate(&mut stream, &endpoint, &settings).await {
-        endpoint.count(|r| r.auth_rejected += 1);
-        tracing::info!(
-            module,
-            number,
-            reason = e.reason(),
-            "auth refused; closing with 4001"
-        );
-        let _ = sink.send(close(4001, e.reason())).await;
-        return;
-    }
+    let request = match authenticate(&mut stream, &endpoint, &settings).await {
+        Ok(request) => request,
+        Err(e) => {
+            endpoint.count(|r| r.auth_rejected += 1);
+            tracing::info!(
+                module,
+                number,
+                reason = e.reason(),
+                "auth refused; closing with 4001"
+            );
+            let _ = sink.send(close(4001, e.reason())).await;
+            return;
+        }
+    };
     endpoint.count(|r| r.auth_ok += 1);
-    tracing::info!(module, number, "authenticated");
+    let resume = settings.world.resume && request.is_some();
+    tracing::info!(module, number, resume, "authenticated");
 
     let per_minute = NonZeroU32::new(settings.rate_per_minute).unwrap_or(NonZeroU32::MIN);
     let limiter = RateLimiter::direct(Quota::per_minute(per_minute));
-    let mut sim = endpoint.module.simulator();
-    let mut rng = fastrand::Rng::with_seed(settings.seed.wrapping_add(number));
-    let mut traffic = tokio::time::interval(sim.interval());
-    traffic.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    let mut flood: Option<(f64, tokio::time::Instant, f64)> = None; // (per tick, until, carry)
-    let mut flood_tick = tokio::time::interval(Duration::from_millis(10));
+    // Subscribe before answering: a frame published in between is in both the answer and the
+    // broadcast, and the cursor sends it once.
+    let mut cursor = Cursor {
+        resume,
+        sent: 0,
+        last_send: tokio::time::Instant::now(),
+    };
+    let (mut published, intro) = {
+        let world = endpoint.world();
+        let rx = world.subscribe();
+        cursor.sent = world.head();
+        drop(world);
+        let intro = if resume {
+            cursor.answer(&endpoint, request.as_ref())
+        } else {
+            Vec::new()
+        };
+        (rx, intro)
+    };
+    if !send_batch(&mut sink, &endpoint, intro).await {
+        return;
+    }
+    let beat = settings.world.heartbeat.max(Duration::from_millis(10));
+    let mut beat_tick = tokio::time::interval(beat / 2);
 
     let reason = loop {
         tokio::select! {
             inbound = stream.next() => match inbound {
-                Some(Ok(Message::Text(_) | Message::Binary(_))) => {
+                Some(Ok(Message::Text(text))) => {
+                    endpoint.count(|r| r.frames_received += 1);
+                    if limiter.check().is_err() {
+                        endpoint.count(|r| r.rate_limited += 1);
+                        let _ = sink.send(close(1008, "rate limit exceeded")).await;
+                        break "inbound rate limit";
+                    }
+                    if resume && let Some(from) = resync_request(&text) {
+                        endpoint.count(|r| r.resyncs += 1);
+                        let answer = cursor.answer(&endpoint, Some(&from));
+                        if !send_batch(&mut sink, &endpoint, answer).await {
+                            break "send failed";
+                        }
+                        cursor.last_send = tokio::time::Instant::now();
+                    }
+                }
+                Some(Ok(Message::Binary(_))) => {
                     endpoint.count(|r| r.frames_received += 1);
                     if limiter.check().is_err() {
                         endpoint.count(|r| r.rate_limited += 1);
@@ -187,33 +280,47 @@ pub async fn run<S, R>(
                 Some(Err(_)) => break "protocol error (frame too large?)",
                 Some(Ok(_)) => {}
             },
-            _ = traffic.tick() => {
-                if endpoint.silent.load(std::sync::atomic::Ordering::Relaxed) {
+            item = published.recv() => {
+                let mut items = match item {
+                    Ok(item) => vec![item],
+                    Err(broadcast::error::RecvError::Lagged(n)) => {
+                        // The frames are lost to this socket; a resuming client sees the gap
+                        // at the next frame or heartbeat and asks for them.
+                        tracing::warn!(module, number, lost = n, "connection fell behind");
+                        continue;
+                    }
+                    Err(broadcast::error::RecvError::Closed) => break "endpoint gone",
+                };
+                while items.len() < BATCH {
+                    match published.try_recv() {
+                        Ok(item) => items.push(item),
+                        Err(_) => break,
+                    }
+                }
+                if endpoint.silent.load(Relaxed) {
                     continue;
                 }
-                let mut out = Vec::new();
-                generate(sim.as_mut(), &mut rng, &mut out);
-                if !send_batch(&mut sink, &endpoint, out).await {
-                    break "send failed";
+                let mut out = Vec::with_capacity(items.len());
+                for item in items {
+                    cursor.take(&endpoint, item, &mut out);
+                }
+                if !out.is_empty() {
+                    if !send_batch(&mut sink, &endpoint, out).await {
+                        break "send failed";
+                    }
+                    cursor.last_send = tokio::time::Instant::now();
                 }
             }
-            _ = flood_tick.tick(), if flood.is_some() => {
-                let Some((per_tick, until, carry)) = flood.as_mut() else { continue };
-                if tokio::time::Instant::now() >= *until {
-                    flood = None;
+            _ = beat_tick.tick(), if resume => {
+                if endpoint.silent.load(Relaxed) || cursor.last_send.elapsed() < beat {
                     continue;
                 }
-                *carry += *per_tick;
-                let count = carry.floor();
-                *carry -= count;
-                let mut out = Vec::with_capacity(count as usize);
-                while (out.len() as f64) < count {
-                    generate(sim.as_mut(), &mut rng, &mut out);
-                }
-                out.truncate(count as usize);
-                if !send_batch(&mut sink, &endpoint, out).await {
+                let Some(text) = heartbeat(cursor.sent, now()) else { continue };
+                if sink.send(Message::text(text)).await.is_err() {
                     break "send failed";
                 }
+                endpoint.count(|r| r.heartbeats += 1);
+                cursor.last_send = tokio::time::Instant::now();
             }
             fault = faults.recv() => match fault {
                 Ok(Fault::Drop) => break "dropped by fault injection",
@@ -222,14 +329,8 @@ pub async fn run<S, R>(
                         break "send failed";
                     }
                 }
-                Ok(Fault::Flood { rate, duration }) => {
-                    flood = Some((f64::from(rate) / 100.0, tokio::time::Instant::now() + duration, 0.0));
-                }
-                Ok(Fault::Script(frames)) => {
-                    if !send_batch(&mut sink, &endpoint, frames.into_iter().map(Message::text).collect()).await {
-                        break "send failed";
-                    }
-                }
+                // The world's faults: their frames arrive through the broadcast.
+                Ok(Fault::Flood { .. } | Fault::Script(_) | Fault::NewEpoch) => {}
                 Err(broadcast::error::RecvError::Lagged(_)) => {}
                 Err(broadcast::error::RecvError::Closed) => break "endpoint gone",
             },

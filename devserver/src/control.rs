@@ -3,6 +3,9 @@
 //! | Request | Effect on `/ws/{module}` |
 //! |---|---|
 //! | `POST /_control/{module}/drop` | drop every connection now (no close frame) |
+//! | `POST /_control/{module}/drop?secs=N` | drop every connection and refuse new ones for N seconds, while the world goes on |
+//! | `POST /_control/{module}/pause?on=true` | the world makes nothing (heartbeats and scripts go on) |
+//! | `POST /_control/{module}/new-epoch` | a new epoch, as after a restart: the history is forgotten |
 //! | `POST /_control/{module}/refuse?secs=N` | refuse new connections for N seconds (≤ 3600) |
 //! | `POST /_control/{module}/silent?on=true` | keep sockets open, send nothing |
 //! | `POST /_control/{module}/malformed` | one malformed frame of each kind |
@@ -10,6 +13,7 @@
 //! | `POST /_control/{module}/flood?rate=N&secs=D` | N frames a second (≤ 50,000) for D seconds (≤ 3600) |
 //! | `POST /_control/{module}/script` (body: JSON array of frames) | send these frames |
 //! | `GET /_control/report` | counters of every endpoint |
+//! | `GET /_control/{module}/state` | the world: epoch, head position, history size, state frames |
 //! | `GET /dev/config.json` | a dashboard config with a fresh dev token |
 //!
 //! Every route here answers only loopback peers (403 otherwise), and only pages from a
@@ -80,7 +84,22 @@ async fn fault(
     };
     let on = p.on.unwrap_or(true);
     let sent = match action.as_str() {
-        "drop" => endpoint.faults.send(Fault::Drop).map(|_| ()),
+        "drop" => {
+            if p.secs.is_some() {
+                let secs = match p.secs(10) {
+                    Ok(d) => d.as_secs(),
+                    Err(e) => return bad_request(e),
+                };
+                let until = unix_ms().saturating_add(secs.saturating_mul(1000));
+                endpoint.refuse_until.store(until, Ordering::Relaxed);
+            }
+            endpoint.faults.send(Fault::Drop).map(|_| ())
+        }
+        "new-epoch" => endpoint.faults.send(Fault::NewEpoch).map(|_| ()),
+        "pause" => {
+            endpoint.paused.store(on, Ordering::Relaxed);
+            Ok(())
+        }
         "malformed" => endpoint.faults.send(Fault::Malformed).map(|_| ()),
         "flood" => {
             let (rate, duration) = match (p.rate(), p.secs(5)) {
@@ -175,6 +194,13 @@ async fn report(State(state): State<AppState>) -> Response {
     Json(out).into_response()
 }
 
+async fn world(State(state): State<AppState>, Path(module): Path<String>) -> Response {
+    match Module::named(&module).and_then(|m| state.endpoint(m)) {
+        Some(endpoint) => Json(endpoint.world().report(crate::now())).into_response(),
+        None => (StatusCode::NOT_FOUND, "no such module").into_response(),
+    }
+}
+
 /// A config that points every module at this server's `/ws/{module}` on the page's origin,
 /// with a fresh development token. Only `cargo xtask dev` serves it to the page.
 async fn dev_config(State(state): State<AppState>) -> Response {
@@ -213,6 +239,7 @@ pub(crate) fn routes(state: &AppState) -> axum::Router<AppState> {
     axum::Router::new()
         .route("/_control/{module}/{action}", post(fault))
         .route("/_control/report", get(report))
+        .route("/_control/{module}/state", get(world))
         .route("/dev/config.json", get(dev_config))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), guard))
         .layer(cors)

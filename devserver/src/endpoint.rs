@@ -1,13 +1,17 @@
 //! One WebSocket endpoint per module: its traffic generator, its faults and its counters.
 
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use serde::Serialize;
-use switchboard_core::simulator::{Backend, Simulator};
+use switchboard_core::Frame;
+use switchboard_core::simulator::{Backend, Keep, Simulator};
 use switchboard_registry::BACKENDS;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
+use tokio::time::MissedTickBehavior;
+
+use crate::world::{World, WorldSettings};
 
 /// A module the devserver serves: one of the registry's [`BACKENDS`], so every module in the
 /// registry is served with no edit here.
@@ -53,19 +57,33 @@ impl Module {
     pub fn main_channel(self) -> &'static str {
         self.0.main_channel
     }
+
+    /// Every channel the module receives.
+    pub fn channels(self) -> &'static [&'static str] {
+        self.0.channels
+    }
+
+    /// How a frame changes the module's state (see [`Backend::keep`]).
+    pub fn keep(self) -> fn(&Frame) -> Keep {
+        self.0.keep
+    }
 }
 
-/// A one-shot instruction to every open connection of an endpoint.
+/// A one-shot instruction to an endpoint: to every open connection (drop, malformed) or to
+/// its world (flood, script, new epoch), whose frames then reach every connection.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Fault {
     /// Drop the TCP connection without a close frame (the client sees 1006).
     Drop,
     /// Send one malformed frame of each kind.
     Malformed,
-    /// Send `rate` frames a second for `duration`.
+    /// The world makes `rate` frames a second for `duration`.
     Flood { rate: u32, duration: Duration },
-    /// Send these exact frames (for scripted scenarios, e.g. a session's life).
+    /// These exact frames happen in the world (for scripted scenarios, e.g. a session's life):
+    /// frames of the module's channels get positions and change the state.
     Script(Vec<String>),
+    /// The world starts a new epoch, as after a restart: its history is forgotten.
+    NewEpoch,
 }
 
 /// What an endpoint has seen, for the control endpoint and the tests.
@@ -87,6 +105,10 @@ pub struct Report {
     pub frames_received: u64,
     /// Connections closed for the inbound rate limit.
     pub rate_limited: u64,
+    /// `resync` requests answered (resume extension).
+    pub resyncs: u64,
+    /// Heartbeats sent (resume extension); not in `frames_sent`.
+    pub heartbeats: u64,
     /// Accept times, in ms since the Unix epoch (for backoff measurements): the latest
     /// [`Report::KEEP`].
     pub accepted_at: Vec<u64>,
@@ -128,8 +150,12 @@ pub struct Endpoint {
     pub module: Module,
     /// Faults go to every open connection.
     pub faults: broadcast::Sender<Fault>,
-    /// Keep sockets open but send nothing.
+    /// Keep sockets open but send nothing, heartbeats included: a half-open connection.
     pub silent: AtomicBool,
+    /// The world's generator makes nothing (scripts still happen): a quiet backend.
+    pub paused: AtomicBool,
+    /// The module's world, shared by every connection.
+    world: Mutex<World>,
     /// Reject every auth frame.
     pub reject_auth: AtomicBool,
     /// Refuse upgrades until this time (ms since the epoch).
@@ -139,12 +165,14 @@ pub struct Endpoint {
 }
 
 impl Endpoint {
-    /// A quiet endpoint.
-    pub fn new(module: Module) -> Self {
+    /// An endpoint whose world starts as `settings` say, its generator seeded with `seed`.
+    pub fn new(module: Module, settings: &WorldSettings, seed: u64) -> Self {
         Self {
             module,
             faults: broadcast::channel(64).0,
             silent: AtomicBool::new(false),
+            paused: AtomicBool::new(settings.paused),
+            world: Mutex::new(World::new(module, settings.clone(), seed, crate::now())),
             reject_auth: AtomicBool::new(false),
             refuse_until: AtomicU64::new(0),
             report: Mutex::new(Report::default()),
@@ -162,7 +190,62 @@ impl Endpoint {
     pub fn refusing(&self, now_ms: u64) -> bool {
         self.refuse_until.load(Ordering::Relaxed) > now_ms
     }
+
+    /// The world. A poisoned lock only means a test thread panicked; the world is still
+    /// consistent, since no step of it can panic half-way.
+    pub fn world(&self) -> MutexGuard<'_, World> {
+        self.world.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Runs the world until `shutdown`: the generator on its cadence (unless paused),
+    /// floods, scripts and new epochs. The first tick comes one interval after the start,
+    /// so a test can pause the world before it makes anything.
+    pub async fn run_world(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
+        let mut faults = self.faults.subscribe();
+        let interval = self.world().interval().max(Duration::from_millis(10));
+        let mut traffic =
+            tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
+        traffic.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let mut flood: Option<(f64, tokio::time::Instant, f64)> = None; // (per tick, until, carry)
+        let mut flood_tick = tokio::time::interval(FLOOD_TICK);
+        loop {
+            tokio::select! {
+                _ = traffic.tick() => {
+                    if !self.paused.load(Ordering::Relaxed) {
+                        self.world().tick(crate::now());
+                    }
+                }
+                _ = flood_tick.tick(), if flood.is_some() => {
+                    let Some((per_tick, until, carry)) = flood.as_mut() else { continue };
+                    if tokio::time::Instant::now() >= *until {
+                        flood = None;
+                        continue;
+                    }
+                    *carry += *per_tick;
+                    let count = carry.floor();
+                    *carry -= count;
+                    self.world().generate(count as usize, crate::now());
+                }
+                fault = faults.recv() => match fault {
+                    Ok(Fault::Flood { rate, duration }) => {
+                        let per_tick = f64::from(rate) * FLOOD_TICK.as_secs_f64();
+                        flood = Some((per_tick, tokio::time::Instant::now() + duration, 0.0));
+                        // Ticks missed while no flood ran are not owed.
+                        flood_tick.reset();
+                    }
+                    Ok(Fault::Script(texts)) => self.world().inject(texts, crate::now()),
+                    Ok(Fault::NewEpoch) => self.world().new_epoch(crate::now()),
+                    Ok(Fault::Drop | Fault::Malformed) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(broadcast::error::RecvError::Closed) => break,
+                },
+                _ = shutdown.changed() => break,
+            }
+        }
+    }
 }
+
+/// How often a flood publishes.
+const FLOOD_TICK: Duration = Duration::from_millis(10);
 
 #[cfg(test)]
 mod tests {

@@ -10,6 +10,7 @@ pub mod auth;
 pub mod conn;
 pub mod control;
 pub mod endpoint;
+pub mod world;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -50,7 +51,11 @@ impl AppState {
     ) -> (Self, watch::Sender<bool>) {
         let (tx, rx) = watch::channel(false);
         let endpoints = Module::all()
-            .map(|m| (m, Arc::new(Endpoint::new(m))))
+            .enumerate()
+            .map(|(i, m)| {
+                let seed = settings.seed.wrapping_add(i as u64);
+                (m, Arc::new(Endpoint::new(m, &settings.world, seed)))
+            })
             .collect();
         let state = Self {
             endpoints: Arc::new(endpoints),
@@ -110,6 +115,11 @@ fn unix_ms() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
         .unwrap_or(0)
+}
+
+/// The current time, as the core counts it.
+pub(crate) fn now() -> switchboard_core::Instant {
+    switchboard_core::Instant::from_millis(unix_ms())
 }
 
 async fn websocket(
@@ -176,6 +186,9 @@ pub async fn serve(
     stop: watch::Sender<bool>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    for endpoint in state.endpoints.values() {
+        tokio::spawn(endpoint.clone().run_world(state.shutdown.clone()));
+    }
     let router = app(state).into_make_service_with_connect_info::<SocketAddr>();
     let graceful = async move {
         shutdown.await;

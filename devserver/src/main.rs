@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 use std::sync::atomic::Ordering;
 
 use switchboard_devserver::endpoint::Module;
+use switchboard_devserver::world::WorldSettings;
 use switchboard_devserver::{AppState, Settings, auth, serve};
 use tokio::net::TcpListener;
 
@@ -79,6 +80,24 @@ struct ServeArgs {
     /// Fault: refuse new connections for this long after start, e.g. `20s`.
     #[arg(long, value_parser = humantime::parse_duration)]
     refuse_for: Option<Duration>,
+    /// Start with every world paused: no traffic until `/_control/{module}/pause?on=false`.
+    #[arg(long)]
+    paused: bool,
+    /// Speak only the reference protocol: no positions, no `sync`, no heartbeats.
+    #[arg(long)]
+    no_resume: bool,
+    /// The most frames each module's history keeps for replays.
+    #[arg(long, default_value_t = 10_000)]
+    history_len: usize,
+    /// The oldest frame each module's history keeps, e.g. `5m`.
+    #[arg(long, default_value = "5m", value_parser = humantime::parse_duration)]
+    history_age: Duration,
+    /// How often a quiet socket gets a heartbeat.
+    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
+    heartbeat: Duration,
+    /// Simulate this much past on start, so charts open with history, e.g. `5m` or `0s`.
+    #[arg(long, default_value = "5m", value_parser = humantime::parse_duration)]
+    backfill: Duration,
 }
 
 async fn shutdown_signal() {
@@ -129,6 +148,14 @@ async fn main() -> anyhow::Result<()> {
         rate_per_minute: args.rate_per_minute,
         max_frame_bytes: args.max_frame_bytes,
         seed: args.seed,
+        world: WorldSettings {
+            resume: !args.no_resume,
+            history_len: args.history_len,
+            history_age: args.history_age,
+            heartbeat: args.heartbeat,
+            backfill: args.backfill,
+            paused: args.paused,
+        },
     };
     let (state, stop) = AppState::new(settings, args.allow_origins, args.max_connections);
     let refuse_until = args.refuse_for.map(|d| {

@@ -27,6 +27,7 @@ fn settings() -> Settings {
         rate_per_minute: 100,
         max_frame_bytes: 64 * 1024,
         seed: 5,
+        world: Default::default(),
     }
 }
 
@@ -101,13 +102,16 @@ enum Inbound {
     Text(String),
     Binary(Vec<u8>),
     ValidAuth,
+    /// A valid auth frame asking to resume from a position (any epoch, any number).
+    ResumeAuth(String, u64),
     Ping(Vec<u8>),
 }
 
 fn inbound() -> impl Strategy<Value = Inbound> {
     prop_oneof![
         any::<String>().prop_map(Inbound::Text),
-        r#"\{"type":"(auth|bandwidth_update|[a-z_]{0,8})","(token|data)":("[ -~]{0,20}"|null|[0-9]{1,20}|\{\})\}"#.prop_map(Inbound::Text),
+        r#"\{"type":"(auth|resync|bandwidth_update|[a-z_]{0,8})","(token|data)":("[ -~]{0,20}"|null|[0-9]{1,20}|\{\}|\{"epoch":"[ -~]{0,12}","seq":-?[0-9]{1,21}\})\}"#.prop_map(Inbound::Text),
+        ("[ -~]{0,12}", any::<u64>()).prop_map(|(e, s)| Inbound::ResumeAuth(e, s)),
         prop::collection::vec(any::<u8>(), 0..64).prop_map(Inbound::Binary),
         Just(Inbound::ValidAuth),
         prop::collection::vec(any::<u8>(), 0..8).prop_map(Inbound::Ping),
@@ -119,6 +123,13 @@ impl Inbound {
         match self {
             Inbound::Text(t) => Message::text(t.clone()),
             Inbound::Binary(b) => Message::Binary(b.clone().into()),
+            Inbound::ResumeAuth(epoch, seq) => {
+                let token = auth::mint(SECRET, "prop", Duration::from_secs(60)).unwrap();
+                let resume = serde_json::json!({ "epoch": epoch, "seq": seq });
+                Message::text(format!(
+                    r#"{{"type":"auth","token":"{token}","resume":{resume}}}"#
+                ))
+            }
             Inbound::ValidAuth => {
                 let token = auth::mint(SECRET, "prop", Duration::from_secs(60)).unwrap();
                 Message::text(format!(r#"{{"type":"auth","token":"{token}"}}"#))
@@ -132,7 +143,7 @@ impl Inbound {
 async fn converse(module: Module, frames: &[Inbound]) -> Vec<Message> {
     let (to_server, server_rx) = mpsc::unbounded();
     let (server_tx, from_server) = mpsc::unbounded();
-    let endpoint = Arc::new(Endpoint::new(module));
+    let endpoint = Arc::new(Endpoint::new(module, &settings().world, 5));
     let (_shutdown, shutdown_rx) = tokio::sync::watch::channel(false);
     for f in frames {
         to_server.unbounded_send(Ok(f.message())).unwrap();
@@ -169,7 +180,7 @@ proptest! {
             })
             .collect();
         prop_assert!(closes.len() <= 1, "one close at most: {closes:?}");
-        let authed = matches!(frames.first(), Some(Inbound::ValidAuth));
+        let authed = matches!(frames.first(), Some(Inbound::ValidAuth | Inbound::ResumeAuth(..)));
         if authed {
             // After auth, only the inbound rate limit (100 a minute) closes; otherwise the
             // client's end of the stream ends it without a close frame.

@@ -28,6 +28,7 @@ pub fn settings() -> Settings {
         rate_per_minute: 100,
         max_frame_bytes: 64 * 1024,
         seed: 7,
+        world: Default::default(),
     }
 }
 

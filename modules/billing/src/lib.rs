@@ -11,7 +11,7 @@ pub mod sim;
 #[cfg(feature = "ui")]
 pub mod ui;
 
-use switchboard_core::simulator::check;
+use switchboard_core::simulator::{Keep, check, keep_as};
 
 /// What the development backend serves for this module (see
 /// [`Backend`](switchboard_core::simulator::Backend)).
@@ -21,4 +21,15 @@ pub const BACKEND: switchboard_core::simulator::Backend = switchboard_core::simu
     main_channel: data::INVOICE_UPDATE.name(),
     check: |f| check(data::INVOICE_UPDATE, f).or_else(|| check(data::SUBSCRIBER_UPDATE, f)),
     simulator: || Box::new(sim::BillingSimulator::default()),
+    keep: |f| {
+        keep_as(data::INVOICE_UPDATE, f, |i| {
+            format!("invoice:{}", i.invoice_id)
+        })
+        .or_else(|| {
+            keep_as(data::SUBSCRIBER_UPDATE, f, |s| {
+                format!("subscriber:{}", s.subscriber_id)
+            })
+        })
+        .unwrap_or(Keep::Skip)
+    },
 };

@@ -52,7 +52,8 @@ pub struct Config {
     /// After the last automatic attempt, a probe tries this often. Default 2 min.
     pub probe_interval: Duration,
     /// Silence longer than this on an open socket forces a reconnect. `None` (the default)
-    /// for modules whose traffic is bursty.
+    /// for modules whose traffic is bursty. A server that announces a heartbeat (resume
+    /// extension) sets a limit of three intervals, and the tighter of the two applies.
     pub stale_after: Option<Duration>,
     /// A timer that fires this much later than it was armed for means the machine slept or
     /// the tab was throttled; staleness then starts a fresh window instead of judging the

@@ -36,6 +36,36 @@ pub struct Backend {
     pub check: fn(&Frame) -> Option<Result<(), String>>,
     /// A fresh generator: the same one the browser runs while offline.
     pub simulator: fn() -> Box<dyn Simulator + Send>,
+    /// How a frame changes the state a snapshot carries (resume extension): the backend
+    /// folds every frame it sends through this, and a snapshot is the frames it kept.
+    pub keep: fn(&Frame) -> Keep,
+}
+
+/// What a frame means for a module's state (see [`Backend::keep`]).
+#[derive(Debug)]
+pub enum Keep {
+    /// State under `key`: this frame, which applied to an empty state rebuilds that entry,
+    /// replaces any earlier one (for a session: its latest figures, as a `new`).
+    Put(String, Frame),
+    /// The entry under `key` is gone (a session ended).
+    Remove(String),
+    /// Recent history rather than state (a bandwidth sample): a snapshot carries the latest
+    /// ones, so a chart opens with them drawn.
+    Recent,
+    /// Not state: a payload that does not decode, say.
+    Skip,
+}
+
+/// [`Keep::Put`] of `frame` itself under `key`, when it decodes as `T`: the usual case.
+pub fn keep_as<T: serde::de::DeserializeOwned>(
+    channel: crate::TypedChannel<T>,
+    frame: &Frame,
+    key: impl FnOnce(&T) -> String,
+) -> Option<Keep> {
+    (frame.channel() == channel.name()).then(|| match channel.decode(frame) {
+        Ok(value) => Keep::Put(key(&value), frame.clone()),
+        Err(_) => Keep::Skip,
+    })
 }
 
 /// Whether `frame` is on `channel` and, if so, whether its payload decodes as `T`: the piece

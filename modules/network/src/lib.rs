@@ -10,7 +10,7 @@ pub mod sim;
 #[cfg(feature = "ui")]
 pub mod ui;
 
-use switchboard_core::simulator::check;
+use switchboard_core::simulator::{Keep, check, keep_as};
 
 /// What the development backend serves for this module (see
 /// [`Backend`](switchboard_core::simulator::Backend)).
@@ -20,4 +20,5 @@ pub const BACKEND: switchboard_core::simulator::Backend = switchboard_core::simu
     main_channel: data::BANDWIDTH_UPDATE.name(),
     check: |f| check(data::BANDWIDTH_UPDATE, f).or_else(|| check(data::NETWORK_STATUS, f)),
     simulator: || Box::new(sim::NetworkSimulator::default()),
+    keep: |f| keep_as(data::NETWORK_STATUS, f, |_| "status".to_owned()).unwrap_or(Keep::Recent),
 };

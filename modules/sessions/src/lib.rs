@@ -12,7 +12,9 @@ pub mod table;
 #[cfg(feature = "ui")]
 pub mod ui;
 
-use switchboard_core::simulator::check;
+use switchboard_core::payload::SessionAction;
+use switchboard_core::simulator::{Keep, check};
+use switchboard_core::{Frame, Provenance};
 
 /// What the development backend serves for this module (see
 /// [`Backend`](switchboard_core::simulator::Backend)).
@@ -22,4 +24,30 @@ pub const BACKEND: switchboard_core::simulator::Backend = switchboard_core::simu
     main_channel: data::SESSION_UPDATE.name(),
     check: |f| check(data::SESSION_UPDATE, f),
     simulator: || Box::new(sim::SessionSimulator::default()),
+    keep,
 };
+
+/// A session's entry in the backend's state is its latest figures as a `new`, so a snapshot
+/// rebuilds the table from empty; a `terminate` removes it.
+fn keep(frame: &Frame) -> Keep {
+    if frame.channel() != data::SESSION_UPDATE.name() {
+        return Keep::Skip;
+    }
+    let Ok(mut update) = data::SESSION_UPDATE.decode(frame) else {
+        return Keep::Skip;
+    };
+    let id = update.session.session_id.clone();
+    if update.action == SessionAction::Terminate {
+        return Keep::Remove(id);
+    }
+    update.action = SessionAction::New;
+    match Frame::new(
+        frame.channel().to_owned(),
+        &update,
+        frame.timestamp(),
+        Provenance::Live,
+    ) {
+        Ok(state) => Keep::Put(id, state),
+        Err(_) => Keep::Skip,
+    }
+}

@@ -21,6 +21,7 @@ use anyhow::{Context, Result, bail};
 use fantoccini::{Client, ClientBuilder};
 use serde_json::{Value, json};
 use switchboard_devserver::endpoint::{Endpoint, Fault, Module};
+use switchboard_devserver::world::WorldSettings;
 use switchboard_devserver::{AppState, Settings};
 
 pub use switchboard_devserver::endpoint::Report;
@@ -144,20 +145,59 @@ impl fantoccini::wd::WebDriverCompatibleCommand for Raw {
     }
 }
 
+/// How a [`Harness`] starts.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Record requests and console lines (off for the benchmark, whose floods the per-frame
+    /// network log would distort).
+    pub recorded: bool,
+    /// The backend's worlds.
+    pub world: WorldSettings,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            recorded: true,
+            world: WorldSettings {
+                heartbeat: HEARTBEAT,
+                ..WorldSettings::default()
+            },
+        }
+    }
+}
+
+/// The heartbeat the tests' backend announces: quiet sockets are judged stale after three.
+pub const HEARTBEAT: Duration = Duration::from_secs(2);
+
 impl Harness {
     /// Starts everything, recording requests and console lines. The config points every
     /// module at the devserver.
     pub async fn start() -> Result<Self> {
-        Self::start_with(true).await
+        Self::start_with(Options::default()).await
     }
 
     /// Starts everything without the request and console record, whose per-frame network
     /// log would distort the benchmark's floods.
     pub async fn start_unrecorded() -> Result<Self> {
-        Self::start_with(false).await
+        Self::start_with(Options {
+            recorded: false,
+            ..Options::default()
+        })
+        .await
     }
 
-    async fn start_with(recorded: bool) -> Result<Self> {
+    /// Starts everything with every world paused from the start: nothing happens in the
+    /// backend but what the test scripts (heartbeats keep the sockets judged alive).
+    pub async fn start_paused() -> Result<Self> {
+        let mut options = Options::default();
+        options.world.paused = true;
+        Self::start_with(options).await
+    }
+
+    /// Starts everything as `options` say.
+    pub async fn start_with(options: Options) -> Result<Self> {
+        let recorded = options.recorded;
         let dist = dist();
         if !dist.join("index.html").is_file() {
             bail!(
@@ -171,6 +211,7 @@ impl Harness {
             rate_per_minute: 100,
             max_frame_bytes: 64 * 1024,
             seed: 11,
+            world: options.world,
         };
         let (backend, stop) = AppState::new(settings, vec![], 64);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;

@@ -234,10 +234,14 @@ impl Connection {
         }
     }
 
-    /// Silence longer than this closes an open socket: the limit the server's announced
-    /// heartbeat implies (it knows its own cadence), else the module's own.
+    /// Silence longer than this closes an open socket: the tighter of the module's own limit
+    /// (which knows its data's cadence) and the one the server's announced heartbeat implies
+    /// (which covers modules whose data is bursty and have no limit of their own).
     pub(super) fn stale_limit(&self) -> Option<std::time::Duration> {
-        self.tracker.stale_limit().or(self.config.stale_after)
+        match (self.tracker.stale_limit(), self.config.stale_after) {
+            (Some(announced), Some(own)) => Some(announced.min(own)),
+            (announced, own) => announced.or(own),
+        }
     }
 
     fn on_wake(&mut self, now: Instant) {

@@ -273,7 +273,7 @@ async fn staged(stage: Stage) -> Result<Harness> {
     h.wait_status(stage.module, "connected", Duration::from_secs(10))
         .await?;
     h.endpoint(module(stage.module))
-        .silent
+        .paused
         .store(true, std::sync::atomic::Ordering::Relaxed);
     Ok(h)
 }
