@@ -219,7 +219,8 @@ async fn s04_a_server_that_is_down_means_labelled_simulated_data_until_it_return
 /// heartbeats), not before, and reconnects. Without the extension, sessions, billing and
 /// support would sit "connected" on a dead socket forever.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn s05_a_silent_socket_on_every_module_is_replaced_within_the_announced_limit() -> Result<()> {
+async fn s05_a_silent_socket_on_every_module_is_replaced_within_the_announced_limit() -> Result<()>
+{
     let h = live("/").await?;
     for m in modules() {
         h.wait_status(m, "connected", 10 * SEC).await?;
