@@ -50,10 +50,22 @@ fn Counters() -> Html {
     } else {
         drops.join(", ")
     };
+    // Shown once the server speaks the resume extension: what recovery did.
+    let resumed = stats.replays + stats.snapshots + stats.resumed_live + stats.heartbeats > 0;
+    let resume = if resumed {
+        format!(
+            " · resumed: {} replays, {} snapshots · {} duplicates dropped · {} gaps",
+            stats.replays, stats.snapshots, stats.duplicates, stats.gaps
+        )
+    } else {
+        String::new()
+    };
     html! {
-        <p class="counters" data-testid="counters">
+        <p class="counters" data-testid="counters" data-replays={stats.replays.to_string()}
+           data-snapshots={stats.snapshots.to_string()} data-duplicates={stats.duplicates.to_string()}
+           data-gaps={stats.gaps.to_string()} data-heartbeats={stats.heartbeats.to_string()}>
             { format!(
-                "{} frames received · dropped: {drops} · {} payloads of the wrong shape · {} reconnects",
+                "{} frames received · dropped: {drops} · {} payloads of the wrong shape · {} reconnects{resume}",
                 stats.frames_in,
                 stats.total_decode_errors(),
                 stats.reconnects

@@ -33,7 +33,16 @@ fn every_documented_example_decodes() {
             continue;
         }; // auth, config
         // The generic shape, and the client's own frames, are not channel payloads.
-        if ["channel_name", "auth", "auth_error"].contains(&env.kind.as_ref()) {
+        if [
+            "channel_name",
+            "auth",
+            "auth_error",
+            "sync",
+            "heartbeat",
+            "resync",
+        ]
+        .contains(&env.kind.as_ref())
+        {
             continue;
         }
         let data: serde_json::Value = serde_json::from_str(env.data.get()).unwrap();
@@ -51,4 +60,133 @@ fn every_documented_example_decodes() {
         .flat_map(|b| b.channels.iter().map(|c| c.to_string()))
         .collect();
     assert_eq!(covered, all, "every channel has a decoded example");
+}
+
+/// The resume extension's examples are what the client understands: the auth offer and the
+/// `resync` carry a position, the `sync` examples steer a connection as documented (a
+/// snapshot's state is delivered and decodes through the registry), the stamped frame is
+/// applied once, and the heartbeat is consumed.
+#[test]
+fn the_resume_examples_drive_a_connection_as_documented() {
+    use switchboard_core::resume::SyncMode;
+    use switchboard_core::{Command, Config, Connection, Event, Instant, SocketId};
+
+    let blocks: Vec<(String, &str)> = json_blocks()
+        .into_iter()
+        .filter_map(|b| {
+            decode_envelope(b, 1 << 20)
+                .ok()
+                .map(|e| (e.kind.into_owned(), b))
+        })
+        .collect();
+    let of = |kind: &str| -> Vec<&str> {
+        blocks
+            .iter()
+            .filter(|(k, _)| k == kind)
+            .map(|(_, b)| *b)
+            .collect()
+    };
+    let position = |block: &str, field: &str| -> (String, u64) {
+        let v: serde_json::Value = serde_json::from_str(block).unwrap();
+        let p = &v[field];
+        (
+            p["epoch"].as_str().unwrap().to_owned(),
+            p["seq"].as_u64().unwrap(),
+        )
+    };
+    let offer = of("auth")
+        .into_iter()
+        .find(|b| b.contains("\"resume\""))
+        .expect("an auth example with `resume`");
+    let (epoch, seq) = position(offer, "resume");
+    let resync = of("resync");
+    assert_eq!(resync.len(), 1);
+    assert_eq!(position(resync[0], "data"), (epoch.clone(), seq));
+
+    let config = Config {
+        channels: BACKENDS
+            .iter()
+            .flat_map(|b| b.channels.iter().copied())
+            .collect(),
+        ..Config::default()
+    };
+    let mut conn = Connection::new(config, 1);
+    let now = Instant::from_millis(1_760_616_000_000);
+    let socket = SocketId(0);
+    conn.handle(now, Event::Start);
+    conn.handle(
+        now,
+        Event::Opened {
+            socket,
+            token: Some("t".into()),
+        },
+    );
+    let mut run = |text: &str| -> Vec<Command> {
+        conn.handle(now, Event::Text { socket, text });
+        std::iter::from_fn(|| conn.poll()).collect()
+    };
+    let syncs = of("sync");
+    assert_eq!(syncs.len(), 2, "a replay and a snapshot example");
+    let snapshot = syncs.iter().find(|b| b.contains("\"snapshot\"")).unwrap();
+    let cmds = run(snapshot);
+    assert!(matches!(
+        cmds.iter().find(|c| matches!(c, Command::Resync(_))),
+        Some(Command::Resync(SyncMode::Snapshot))
+    ));
+    let state: Vec<&Frame> = cmds
+        .iter()
+        .filter_map(|c| match c {
+            Command::Deliver(f) => Some(f),
+            _ => None,
+        })
+        .collect();
+    assert!(!state.is_empty(), "the snapshot delivers its state");
+    for frame in state {
+        decode(frame).unwrap_or_else(|e| panic!("snapshot state: {e}"));
+    }
+
+    // A replay from the offered position, then the documented frame right after it.
+    let replay = syncs.iter().find(|b| b.contains("\"replay\"")).unwrap();
+    let mut conn = Connection::new(Config::default(), 1);
+    conn.handle(now, Event::Start);
+    conn.handle(
+        now,
+        Event::Opened {
+            socket,
+            token: None,
+        },
+    );
+    let mut run = |text: &str| -> Vec<Command> {
+        conn.handle(now, Event::Text { socket, text });
+        std::iter::from_fn(|| conn.poll()).collect()
+    };
+    // Establish the offered position first, as a snapshot would have.
+    let at =
+        format!(r#"{{"type":"sync","data":{{"mode":"snapshot","epoch":"{epoch}","seq":{seq}}}}}"#);
+    run(&at);
+    assert!(
+        run(replay)
+            .iter()
+            .any(|c| matches!(c, Command::Resync(SyncMode::Replay)))
+    );
+    let stamped = blocks
+        .iter()
+        .find(|(k, b)| k == "session_update" && b.contains("\"seq\""))
+        .map(|(_, b)| *b)
+        .expect("a stamped data frame example");
+    let delivered = |cmds: &[Command]| {
+        cmds.iter()
+            .filter(|c| matches!(c, Command::Deliver(_)))
+            .count()
+    };
+    assert_eq!(delivered(&run(stamped)), 1, "applied once");
+    assert_eq!(delivered(&run(stamped)), 0, "and never again");
+    let heartbeat = of("heartbeat");
+    assert_eq!(heartbeat.len(), 1);
+    let cmds = run(heartbeat[0]);
+    assert_eq!(delivered(&cmds), 0, "heartbeats never reach views");
+    assert!(
+        !cmds.iter().any(|c| matches!(c, Command::Send(..))),
+        "no gap at the documented position"
+    );
 }

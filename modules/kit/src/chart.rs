@@ -73,9 +73,20 @@ impl History {
 
     /// Appends a sample that arrived `at` (see [`record`]).
     pub fn record(&self, at: Instant, sample: Sample) {
-        record(&mut self.0.ring.borrow_mut(), at, sample);
+        self.record_taken(at, at, sample);
+    }
+
+    /// Appends a sample taken at `taken` (its own timestamp) that arrived at `arrived`: a
+    /// replayed sample is drawn where it belongs, not where it arrived. `taken` is held
+    /// between the newest sample and `arrived`, so a skewed or odd stamp cannot reorder the
+    /// line or draw it in the future.
+    pub fn record_taken(&self, taken: Instant, arrived: Instant, sample: Sample) {
+        let mut ring = self.0.ring.borrow_mut();
+        let floor = ring.last().map_or(Instant::default(), |(at, _)| *at);
+        let at = taken.min(arrived).max(floor);
+        record(&mut ring, at, sample);
         if self.0.unshown_since.get().is_none() {
-            self.0.unshown_since.set(Some(at));
+            self.0.unshown_since.set(Some(arrived));
         }
     }
 
@@ -249,16 +260,21 @@ fn draw(canvas: &HtmlCanvasElement, f: &Frame<'_>) -> Result<(), String> {
     }
     let columns = (plot.right - plot.left).max(1) as usize;
     let line_width = px(2.0).max(1) as u32;
+    let mut first_runs = 0;
     for (i, spec) in shape.series.iter().enumerate() {
         let color = rgb(series_color(&f.palette, spec.color));
-        for run in model::runs(
+        let runs = model::runs(
             f.ring,
             i,
             shape.window_secs,
             columns,
             shape.gap_secs,
             f.outages,
-        ) {
+        );
+        if i == 0 {
+            first_runs = runs.len();
+        }
+        for run in runs {
             let points: Vec<(i32, i32)> = run.points.iter().map(|p| plot.point(*p)).collect();
             if let [only] = points.as_slice() {
                 // A line needs two points; show the first sample as a dot.
@@ -274,6 +290,13 @@ fn draw(canvas: &HtmlCanvasElement, f: &Frame<'_>) -> Result<(), String> {
             }
         }
     }
+    // What is drawn, for tests and tools: the first series' separate lines (one when nothing
+    // is missing) and the samples in the window.
+    let _ = canvas.set_attribute("data-runs", &first_runs.to_string());
+    let _ = canvas.set_attribute(
+        "data-samples",
+        &model::in_window(f.ring, shape.window_secs).to_string(),
+    );
     root.present().map_err(err)
 }
 

@@ -48,6 +48,16 @@ pub fn record(ring: &mut Ring<Sample>, at: Instant, sample: Sample) {
     ring.push(at, sample);
 }
 
+/// How many samples lie within `window_secs` of the newest: what a chart of that window shows.
+pub fn in_window(ring: &Ring<Sample>, window_secs: f64) -> usize {
+    let Some((newest, _)) = ring.last() else {
+        return 0;
+    };
+    ring.iter()
+        .filter(|(at, _)| newest.saturating_since(*at).as_secs_f64() <= window_secs)
+        .count()
+}
+
 /// A run of consecutive points with the same provenance: `(seconds before newest, value)`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Run {

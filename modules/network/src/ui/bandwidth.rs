@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use stylist::yew::styled_component;
-use switchboard_core::Frame;
+use switchboard_core::{Frame, Instant};
 use switchboard_kit::WsHandle;
 use switchboard_kit::chart::model::{Figures, figures};
 use switchboard_kit::chart::{History, Sample, SeriesSpec, Threshold, TimeSeriesChart};
@@ -63,10 +63,20 @@ impl NetworkState {
 }
 
 fn on_bandwidth(s: &mut NetworkState, b: BandwidthData, frame: &Frame) {
-    let (at, p) = (now(), frame.provenance());
-    s.rates
-        .record(at, Sample::new(&[b.download_mbps, b.upload_mbps], p));
-    s.latency.record(at, Sample::new(&[b.latency_ms], p));
+    // Drawn at the time it was sampled (a replay after an outage fills the outage), held
+    // to the arrival time at the latest.
+    let arrived = now();
+    let taken = Instant::parse_rfc3339(&b.timestamp)
+        .or(frame.timestamp())
+        .unwrap_or(arrived);
+    let p = frame.provenance();
+    s.rates.record_taken(
+        taken,
+        arrived,
+        Sample::new(&[b.download_mbps, b.upload_mbps], p),
+    );
+    s.latency
+        .record_taken(taken, arrived, Sample::new(&[b.latency_ms], p));
     s.bandwidth_seen = s.bandwidth_seen.saturating_add(1);
 }
 

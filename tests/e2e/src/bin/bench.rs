@@ -12,7 +12,8 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use serde_json::{Value, json};
 use switchboard_devserver::endpoint::{Fault, Module};
-use switchboard_e2e::{Harness, module};
+use switchboard_devserver::world::WorldSettings;
+use switchboard_e2e::{HEARTBEAT, Harness, Options, module};
 
 struct Args {
     runs: usize,
@@ -176,6 +177,9 @@ struct Stage {
     what: &'static str,
 }
 
+/// How many frames the replay benchmark has the app miss and catch up on.
+const REPLAYED: usize = 10_000;
+
 const NETWORK: Stage = Stage {
     module: "network",
     page: "/network",
@@ -320,6 +324,116 @@ async fn flood(stage: Stage, rate: u32, secs: u64) -> Result<Flood> {
         draws,
         memory_mb,
     })
+}
+
+/// One reconnect that replays frames the app missed.
+struct Replay {
+    replayed: u64,
+    counted: u64,
+    duplicates: u64,
+    intervals: Vec<f64>,
+    long_frames: f64,
+    catch_up_ms: f64,
+}
+
+/// The app on `stage.page` loses its feed; while it is down, the backend's world makes
+/// `frames` frames; then the feed comes back and replays them (the history holds them all).
+/// The window covers the reconnect and the replay.
+async fn replay(stage: Stage, frames: usize) -> Result<Replay> {
+    let h = Harness::start_with(Options {
+        recorded: false,
+        world: WorldSettings {
+            history_len: frames * 2,
+            heartbeat: HEARTBEAT,
+            ..WorldSettings::default()
+        },
+    })
+    .await?;
+    let token = h.token();
+    h.open_with_token(stage.page, &token).await?;
+    h.wait_status(stage.module, "connected", Duration::from_secs(10))
+        .await?;
+    let endpoint = h.endpoint(module(stage.module));
+    endpoint
+        .paused
+        .store(true, std::sync::atomic::Ordering::Relaxed);
+    let in0 = settled_frames_in(&h).await?;
+    let dup0 = counter(&h, "duplicates").await?;
+    endpoint.refuse_until.store(
+        Harness::now_ms() + 600_000,
+        std::sync::atomic::Ordering::Relaxed,
+    );
+    h.fault(module(stage.module), Fault::Drop);
+    let down = std::time::Instant::now();
+    while h.status(stage.module).await? == "connected" {
+        anyhow::ensure!(
+            down.elapsed() < Duration::from_secs(10),
+            "the feed never went down"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let head0 = endpoint.world().head();
+    // The world goes on: `frames` frames over the last few seconds.
+    let start = Harness::now_ms().saturating_sub(frames as u64);
+    for i in 0..frames {
+        let at = switchboard_core::Instant::from_millis(start + i as u64);
+        endpoint.world().generate(1, at);
+    }
+    let replayed = endpoint.world().head() - head0;
+    h.eval(START_WINDOW).await?;
+    let back = std::time::Instant::now();
+    endpoint
+        .refuse_until
+        .store(0, std::sync::atomic::Ordering::Relaxed);
+    h.client
+        .find(fantoccini::Locator::XPath(
+            "//button[text()='Reconnect now']",
+        ))
+        .await?
+        .click()
+        .await?;
+    let mut counted = 0;
+    while back.elapsed() < Duration::from_secs(60) {
+        counted = frames_in(&h).await?.saturating_sub(in0);
+        if counted > replayed {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let catch_up_ms = back.elapsed().as_secs_f64() * 1000.0;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let window = h.eval(END_WINDOW).await?;
+    let raf = numbers(&window[0]);
+    let mut intervals: Vec<f64> = raf.windows(2).map(|w| w[1] - w[0]).collect();
+    intervals.sort_by(f64::total_cmp);
+    let long_frames = h
+        .eval("return window.__loaf")
+        .await?
+        .as_f64()
+        .unwrap_or(-1.0);
+    let duplicates = counter(&h, "duplicates").await?.saturating_sub(dup0);
+    h.finish().await?;
+    Ok(Replay {
+        replayed,
+        // The sync frame before the replay is counted too.
+        counted: counted.saturating_sub(1),
+        duplicates,
+        intervals,
+        long_frames,
+        catch_up_ms,
+    })
+}
+
+/// A number the module page's counters carry, e.g. `duplicates`.
+async fn counter(h: &Harness, name: &str) -> Result<u64> {
+    let js = format!(
+        "return document.querySelector('[data-testid=counters]')?.dataset['{name}'] ?? '0'"
+    );
+    Ok(h.eval(&js)
+        .await?
+        .as_str()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(0))
 }
 
 /// Memory at `at.0` and `at.1` seconds into a 1,000 frames/s flood on the network page, and
@@ -621,6 +735,44 @@ async fn main() -> Result<()> {
         "\nAchieved = flood frames sent per second of flood; the devserver's 10 ms ticks catch up after a late tick, so it can exceed the request. Latency is measured per chart redraw, for the oldest frame that redraw newly shows (the worst wait in its batch), from the moment the app recorded the frame: *to drawn* ends when the canvas draw ends, which is the app's part; *to pixels* ends at the first animation frame after that: the chart draws inside an animation-frame callback, so by the next one the browser has presented the drawing; this adds the browser's pipeline. Redraws are coalesced to one per animation frame, so a frame that arrives just after a redraw waits up to one frame interval to be drawn, and the browser presents that drawing about one interval later: by this measure the oldest frame of a batch takes close to two intervals (33 ms at 60 Hz) to reach the screen, of which the app's part is the first. Drawing each frame as it arrives would not help, since the canvas is committed with the next frame either way. Chart redraw is the plotters draw of one chart, in the page.\n"
     )?;
     flood_targets(&mut md, &floods, &met)?;
+
+    // Replay on reconnect.
+    writeln!(
+        md,
+        "## Replay on reconnect ({REPLAYED} frames)\n\nThe module's page is on screen; the feed drops, the backend's world makes {REPLAYED} frames while reconnects are refused, then the feed returns and the backend replays them. The window covers the reconnect and the replay.\n\n| Page | Replayed | Counted by the app | Duplicates | Frame interval p50 / p95 / max | Frames over 50 ms | Long animation frames | Back to caught up |\n|---|---:|---:|---:|---|---:|---:|---:|"
+    )?;
+    let mut replays = Vec::new();
+    for stage in [NETWORK, SESSIONS].into_iter().filter(|s| wanted(s)) {
+        let r = replay(stage, REPLAYED).await?;
+        let max = r.intervals.last().copied().unwrap_or(f64::NAN);
+        let over = r.intervals.iter().filter(|i| **i > 50.0).count();
+        eprintln!(
+            "bench: {} replay of {}: counted {}, duplicates {}, max frame {max:.1} ms",
+            stage.page, r.replayed, r.counted, r.duplicates
+        );
+        writeln!(
+            md,
+            "| {} | {} | {} | {} | {:.1} / {:.1} / {max:.1} ms | {over} | {:.0} | {:.1} s |",
+            stage.what,
+            r.replayed,
+            r.counted,
+            r.duplicates,
+            percentile(&r.intervals, 0.5),
+            percentile(&r.intervals, 0.95),
+            r.long_frames,
+            r.catch_up_ms / 1000.0
+        )?;
+        replays.push(
+            json!({ "page": stage.page, "replayed": r.replayed, "counted": r.counted,
+            "duplicates": r.duplicates, "max_ms": max, "over_50ms": over,
+            "p95_ms": percentile(&r.intervals, 0.95), "catch_up_ms": r.catch_up_ms }),
+        );
+    }
+    writeln!(
+        md,
+        "\nTarget: every frame of the replay under 50 ms (the app applies what arrives and renders once per animation frame), no duplicates, every replayed frame counted.\n"
+    )?;
+    report["replays"] = json!(replays);
 
     // Soak.
     let (first, last, all_counted) = if a.only.is_some() {

@@ -1,0 +1,418 @@
+//! Nothing missed, nothing doubled (the resume extension, docs/PROTOCOL.md): the release
+//! build against a backend whose worlds are shared, positioned and bounded. Every test
+//! compares the screen with the world's own state, read from the backend in process.
+
+use std::collections::BTreeSet;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use anyhow::{Result, ensure};
+use serde_json::Value;
+use switchboard_core::Instant;
+use switchboard_devserver::endpoint::{Fault, Module};
+use switchboard_devserver::world::WorldSettings;
+use switchboard_e2e::{HEARTBEAT, Harness, Options, module};
+
+const SEC: Duration = Duration::from_secs(1);
+
+/// A backend that has been running for `backfill`, with its history bounded as given.
+async fn running(backfill: Duration, history_len: usize) -> Result<Harness> {
+    Harness::start_with(Options {
+        world: WorldSettings {
+            backfill,
+            history_len,
+            heartbeat: HEARTBEAT,
+            ..WorldSettings::default()
+        },
+        ..Options::default()
+    })
+    .await
+}
+
+fn world(h: &Harness, name: &str) -> Value {
+    h.endpoint(module(name))
+        .world()
+        .report(Instant::from_millis(Harness::now_ms()))
+}
+
+fn pause(h: &Harness, name: &str, on: bool) {
+    h.endpoint(module(name)).paused.store(on, Ordering::Relaxed);
+}
+
+/// The backend's state frames on `channel`.
+fn state<'a>(report: &'a Value, channel: &'a str) -> impl Iterator<Item = &'a Value> + 'a {
+    report["state"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(move |f| f["type"] == channel)
+        .map(|f| &f["data"])
+}
+
+/// The sessions the backend holds, by id.
+fn backend_sessions(h: &Harness) -> BTreeSet<String> {
+    let report = world(h, "sessions");
+    state(&report, "session_update")
+        .filter_map(|d| d["session"]["session_id"].as_str().map(str::to_owned))
+        .collect()
+}
+
+/// The sessions on screen (rows leaving after a `terminate` are gone already).
+async fn screen_sessions(h: &Harness) -> Result<BTreeSet<String>> {
+    let js = "return Array.from(document.querySelectorAll('tr[data-session]:not(.leaving)')).map(r => r.dataset.session)";
+    Ok(h.eval(js)
+        .await?
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.as_str().map(str::to_owned))
+        .collect())
+}
+
+/// Waits until the sessions table equals the backend's session set; returns how long it took.
+async fn table_matches(h: &Harness, within: Duration) -> Result<Duration> {
+    let started = std::time::Instant::now();
+    loop {
+        let (screen, backend) = (screen_sessions(h).await?, backend_sessions(h));
+        if screen == backend && !backend.is_empty() {
+            return Ok(started.elapsed());
+        }
+        ensure!(
+            started.elapsed() < within,
+            "the sessions table never matched the backend within {within:?}:\n  screen:  {screen:?}\n  backend: {backend:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A number the module page's counters carry, e.g. `replays`.
+async fn counter(h: &Harness, name: &str) -> Result<u64> {
+    let js = format!(
+        "return document.querySelector('[data-testid=counters]')?.dataset['{name}'] ?? '-1'"
+    );
+    let text = h.eval(&js).await?;
+    Ok(text
+        .as_str()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(u64::MAX))
+}
+
+/// The bandwidth chart's `data-runs` and `data-samples` (see the kit's chart).
+async fn chart(h: &Harness) -> Result<(u64, u64)> {
+    let js = "const c = document.querySelector('[data-testid=bandwidth] canvas[role=img]'); return c ? [c.dataset.runs, c.dataset.samples] : ['-1','-1']";
+    let v = h.eval(js).await?;
+    let n = |i: usize| {
+        v[i].as_str()
+            .and_then(|t| t.parse().ok())
+            .unwrap_or(u64::MAX)
+    };
+    Ok((n(0), n(1)))
+}
+
+/// The bandwidth samples the backend has sent within the chart's window (50 points).
+fn backend_samples(h: &Harness) -> u64 {
+    let report = world(h, "network");
+    (state(&report, "bandwidth_update").count() as u64).min(50)
+}
+
+/// The support page's SLA, as it says: "open longer than 2 h".
+const SLA: Duration = Duration::from_secs(2 * 3600);
+
+/// Open, active tickets and those past the SLA, computed from the backend's state.
+fn backend_tickets(h: &Harness) -> (BTreeSet<String>, usize) {
+    let report = world(h, "support");
+    let now = Instant::from_millis(Harness::now_ms());
+    let mut active = BTreeSet::new();
+    let mut late = 0;
+    for t in state(&report, "ticket_update") {
+        if matches!(t["status"].as_str(), Some("open" | "pending")) {
+            active.insert(t["ticket_id"].as_str().unwrap_or_default().to_owned());
+            let opened = t["created_at"].as_str().and_then(Instant::parse_rfc3339);
+            if opened.is_some_and(|o| now.saturating_since(o) > SLA) {
+                late += 1;
+            }
+        }
+    }
+    (active, late)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r1_a_cold_load_shows_the_backend_state_and_history_and_two_tabs_agree() -> Result<()> {
+    let h = running(60 * SEC, 10_000).await?;
+    for m in Module::all() {
+        pause(&h, m.name(), true); // a still world, so screen and backend compare exactly
+    }
+    let token = h.token();
+    h.open_with_token("/sessions", &token).await?;
+    h.wait_status("sessions", "connected", 10 * SEC).await?;
+    let took = table_matches(&h, 5 * SEC).await?;
+    ensure!(
+        took <= SEC,
+        "the table matched the backend {took:?} after connecting"
+    );
+    // The counters redraw once a second.
+    h.wait(
+        "one snapshot on a cold load",
+        2 * SEC,
+        "return document.querySelector('[data-testid=counters]')?.dataset.snapshots === '1'",
+    )
+    .await?;
+
+    h.open("/support").await?;
+    h.wait_status("support", "connected", 10 * SEC).await?;
+    let (active, late) = backend_tickets(&h);
+    ensure!(!active.is_empty(), "the backfilled world has open tickets");
+    let js = "return Array.from(document.querySelectorAll('tr[data-ticket]')).map(r => r.dataset.ticket)";
+    let started = std::time::Instant::now();
+    loop {
+        let screen: BTreeSet<String> = h
+            .eval(js)
+            .await?
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect();
+        let sla = h.text("[data-testid=sla]").await?;
+        let says = format!(
+            "{late} ticket(s) open longer than {} h",
+            SLA.as_secs() / 3600
+        );
+        if screen == active && sla.starts_with(&says) {
+            break;
+        }
+        ensure!(
+            started.elapsed() < SEC,
+            "support after 1 s: {screen:?} vs backend {active:?}; '{sla}' vs {late} late"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    h.open("/network").await?;
+    h.wait_status("network", "connected", 10 * SEC).await?;
+    let want = backend_samples(&h);
+    ensure!(want >= 25, "a minute of history at 2 s: {want}");
+    let started = std::time::Instant::now();
+    loop {
+        let (runs, samples) = chart(&h).await?;
+        if runs == 1 && samples == want {
+            break;
+        }
+        ensure!(
+            started.elapsed() < 2 * SEC,
+            "the chart opened with {samples} samples in {runs} line(s); the backend has {want}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // A second tab, on its own connection, shows the same sessions.
+    let first = h.client.window().await?;
+    let second = h.client.new_window(true).await?;
+    h.client.switch_to_window(second.handle).await?;
+    h.open_with_token("/sessions", &token).await?;
+    h.wait_status("sessions", "connected", 10 * SEC).await?;
+    table_matches(&h, 2 * SEC).await?;
+    let in_second = screen_sessions(&h).await?;
+    h.client.close_window().await?;
+    h.client.switch_to_window(first).await?;
+    go(&h, "/sessions").await?;
+    table_matches(&h, 5 * SEC).await?;
+    ensure!(
+        screen_sessions(&h).await? == in_second,
+        "two tabs, one world"
+    );
+    h.finish().await
+}
+
+/// Drops `names` and refuses them for `secs` while the world goes on.
+fn blip(h: &Harness, names: &[&str], secs: u64) {
+    let until = Harness::now_ms() + secs * 1000;
+    for name in names {
+        h.endpoint(module(name))
+            .refuse_until
+            .store(until, Ordering::Relaxed);
+        h.fault(module(name), Fault::Drop);
+    }
+}
+
+/// Clicks the navigation link to `href`: the app is not reloaded, its connections and stores
+/// go on.
+async fn go(h: &Harness, href: &str) -> Result<()> {
+    h.client
+        .find(fantoccini::Locator::Css(&format!("nav a[href='{href}']")))
+        .await?
+        .click()
+        .await?;
+    Ok(())
+}
+
+/// Waits until `name`'s badge says anything but connected.
+async fn wait_down(h: &Harness, name: &str) -> Result<()> {
+    let started = std::time::Instant::now();
+    while h.status(name).await? == "connected" {
+        ensure!(started.elapsed() < 5 * SEC, "{name} never went down");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r2_a_ten_second_blip_is_replayed_with_nothing_missing_or_doubled() -> Result<()> {
+    let h = running(30 * SEC, 10_000).await?;
+    let token = h.token();
+    h.open_with_token("/network", &token).await?;
+    h.wait_status("network", "connected", 10 * SEC).await?;
+    go(&h, "/sessions").await?;
+    h.wait_status("sessions", "connected", 10 * SEC).await?;
+
+    blip(&h, &["network", "sessions"], 10);
+    wait_down(&h, "sessions").await?;
+    h.wait_status("sessions", "connected", 30 * SEC).await?;
+    h.wait(
+        "the replay",
+        5 * SEC,
+        "return document.querySelector('[data-testid=counters]')?.dataset.replays === '1'",
+    )
+    .await?;
+    pause(&h, "sessions", true);
+    table_matches(&h, 3 * SEC).await?;
+    ensure!(counter(&h, "duplicates").await? == 0, "no duplicates");
+    ensure!(
+        counter(&h, "snapshots").await? == 1,
+        "only the cold load's snapshot"
+    );
+
+    go(&h, "/network").await?;
+    // Its own backoff may put its next attempt well after the refusal ends.
+    h.wait_status("network", "connected", 40 * SEC).await?;
+    h.wait(
+        "the network replay",
+        3 * SEC,
+        "return document.querySelector('[data-testid=counters]')?.dataset.replays === '1'",
+    )
+    .await?;
+    ensure!(counter(&h, "duplicates").await? == 0, "no duplicates");
+    pause(&h, "network", true);
+    let want = backend_samples(&h);
+    let started = std::time::Instant::now();
+    loop {
+        let (runs, samples) = chart(&h).await?;
+        if runs == 1 && samples == want {
+            break;
+        }
+        ensure!(
+            started.elapsed() < 3 * SEC,
+            "the chart has {samples} samples in {runs} line(s); the backend sent {want}: the blip left a hole"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    h.finish().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r3_a_blip_longer_than_the_history_or_a_new_epoch_brings_a_snapshot_and_a_marked_gap()
+-> Result<()> {
+    // A history of 3 frames: a 10 s blip outlasts it on both modules.
+    let h = running(30 * SEC, 3).await?;
+    let token = h.token();
+    h.open_with_token("/network", &token).await?;
+    h.wait_status("network", "connected", 10 * SEC).await?;
+    go(&h, "/sessions").await?;
+    h.wait_status("sessions", "connected", 10 * SEC).await?;
+
+    blip(&h, &["network", "sessions"], 10);
+    wait_down(&h, "sessions").await?;
+    h.wait_status("sessions", "connected", 30 * SEC).await?;
+    h.wait(
+        "a second snapshot",
+        5 * SEC,
+        "return document.querySelector('[data-testid=counters]')?.dataset.snapshots === '2'",
+    )
+    .await?;
+    pause(&h, "sessions", true);
+    table_matches(&h, 3 * SEC).await?;
+
+    go(&h, "/network").await?;
+    // Its own backoff may put its next attempt well after the refusal ends.
+    h.wait_status("network", "connected", 40 * SEC).await?;
+    h.wait(
+        "the network snapshot and a marked gap",
+        5 * SEC,
+        "const c = document.querySelector('[data-testid=bandwidth] canvas[role=img]'); return document.querySelector('[data-testid=counters]')?.dataset.snapshots === '2' && !!c && c.dataset.runs === '2'",
+    )
+    .await?;
+
+    // A new epoch while connected: the backend sends a snapshot at once.
+    pause(&h, "sessions", false);
+    go(&h, "/sessions").await?;
+    h.wait_status("sessions", "connected", 10 * SEC).await?;
+    let before = counter(&h, "snapshots").await?;
+    h.fault(module("sessions"), Fault::NewEpoch);
+    h.wait(
+        "the new epoch's snapshot",
+        5 * SEC,
+        &format!(
+            "return document.querySelector('[data-testid=counters]')?.dataset.snapshots === '{}'",
+            before + 1
+        ),
+    )
+    .await?;
+    pause(&h, "sessions", true);
+    table_matches(&h, 3 * SEC).await?;
+    ensure!(counter(&h, "duplicates").await? == 0, "no duplicates");
+    h.finish().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r4_a_reference_style_server_works_as_before() -> Result<()> {
+    let h = Harness::start_with(Options {
+        world: WorldSettings {
+            resume: false,
+            ..WorldSettings::default()
+        },
+        ..Options::default()
+    })
+    .await?;
+    let token = h.token();
+    h.open_with_token("/sessions", &token).await?;
+    h.wait_status("sessions", "connected", 10 * SEC).await?;
+    h.wait(
+        "sessions from changes alone",
+        10 * SEC,
+        "return document.querySelectorAll('tr[data-session]').length > 0",
+    )
+    .await?;
+    for name in ["replays", "snapshots", "heartbeats", "gaps", "duplicates"] {
+        ensure!(
+            counter(&h, name).await? == 0,
+            "no {name} without the extension"
+        );
+    }
+    let counters = h.text("[data-testid=counters]").await?;
+    ensure!(!counters.contains("resumed"), "{counters}");
+    // As today: a quiet sessions feed on a silent socket stays "connected" (no heartbeat
+    // promises anything), and a drop reconnects.
+    h.endpoint(module("sessions"))
+        .silent
+        .store(true, Ordering::Relaxed);
+    tokio::time::sleep(3 * HEARTBEAT + SEC).await; // the assertion is that nothing happens
+    ensure!(
+        h.status("sessions").await? == "connected",
+        "no staleness limit without heartbeats"
+    );
+    h.endpoint(module("sessions"))
+        .silent
+        .store(false, Ordering::Relaxed);
+    h.fault(module("sessions"), Fault::Drop);
+    h.wait_report(module("sessions"), "a reconnect", 15 * SEC, |r| {
+        r.connections >= 2
+    })
+    .await?;
+    h.wait_status("sessions", "connected", 10 * SEC).await?;
+    let first = &h.report(module("sessions")).first_frames;
+    ensure!(
+        first.iter().all(|f| f.contains("\"resume\"")),
+        "the client still offers resume, which this server ignores: {first:?}"
+    );
+    h.finish().await
+}
