@@ -57,6 +57,9 @@ struct Inner<S> {
     live_at: Cell<Option<Instant>>,
     /// The latest outages (feed down after a failure), oldest first; the last may be open.
     outages: RefCell<Vec<(Instant, Option<Instant>)>>,
+    /// The socket (by its `connected_since`) of the last `sync`, to tell a socket's first
+    /// answer from a later one.
+    synced_socket: Cell<Option<Instant>>,
     watchers: RefCell<Vec<(u64, Callback<()>)>>,
     next_watcher: Cell<u64>,
     /// The channel subscriptions, for as long as the store lives.
@@ -121,6 +124,7 @@ impl<S: 'static> Store<S> {
             version: Cell::new(0),
             live_at: Cell::new(None),
             outages: RefCell::new(Vec::new()),
+            synced_socket: Cell::new(None),
             watchers: RefCell::new(Vec::new()),
             next_watcher: Cell::new(0),
             guards: RefCell::new(Vec::new()),
@@ -177,38 +181,38 @@ impl<S: 'static> Store<S> {
         self
     }
 
-    /// The server answered a (re)connect (resume extension). A snapshot replaces the live
-    /// state (its frames come next) and leaves a marked gap: the outage that led to it, or,
-    /// when the socket stayed up and only frames were lost, the time since the last live
-    /// frame. A replay or "live" means nothing was lost, so the outage this connection closed
-    /// is not a gap after all: charts draw straight through it.
+    /// The server answered with `sync` (resume extension). A snapshot replaces the live state
+    /// (its frames come next) and leaves a marked gap: the outage this socket ended, when it is
+    /// the socket's first answer, or else (frames were lost on an open socket) the time since
+    /// the last live frame. A replay or "live" as a socket's first answer means nothing was
+    /// lost in the outage it ended, so that outage is not a gap after all: charts draw
+    /// straight through it.
     fn resync(&self, mode: SyncMode, connected_since: Option<Instant>) {
         let inner = &self.0;
+        let first_on_socket = inner.synced_socket.replace(connected_since) != connected_since;
         let Ok(mut outages) = inner.outages.try_borrow_mut() else {
             return;
         };
-        let closed_now = |o: &(Instant, Option<Instant>)| {
-            o.1.zip(connected_since).is_some_and(|(end, up)| end >= up)
-        };
+        let ended_by_socket = first_on_socket
+            && outages
+                .last()
+                .and_then(|o| o.1.zip(connected_since))
+                .is_some_and(|(end, up)| end >= up);
         match mode {
             SyncMode::Snapshot => {
                 let Ok(mut live) = inner.live.try_borrow_mut() else {
                     return;
                 };
                 *live = (inner.init)();
-                let at = now();
-                let marked = outages
-                    .last()
-                    .is_some_and(|o| o.1.is_none() || closed_now(o));
-                if !marked && let Some(since) = inner.live_at.get() {
+                if !ended_by_socket && let Some(since) = inner.live_at.get() {
                     if outages.len() >= MAX_OUTAGES {
                         outages.remove(0);
                     }
-                    outages.push((since, Some(at)));
+                    outages.push((since, Some(now())));
                 }
             }
             SyncMode::Replay | SyncMode::Live => {
-                if outages.last().is_some_and(closed_now) {
+                if ended_by_socket {
                     outages.pop();
                 }
             }

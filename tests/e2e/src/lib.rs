@@ -375,6 +375,35 @@ impl Harness {
         Ok(self.eval(js).await?.as_str().unwrap_or_default().to_owned())
     }
 
+    /// Clicks the navigation link to `href`: client-side routing, so the app is not reloaded
+    /// and its connections and stores go on.
+    pub async fn go(&self, href: &str) -> Result<()> {
+        self.client
+            .find(fantoccini::Locator::Css(&format!("nav a[href='{href}']")))
+            .await?
+            .click()
+            .await?;
+        Ok(())
+    }
+
+    /// A count the module page's counters carry as a data attribute (`replays`, `snapshots`,
+    /// `duplicates`, `gaps`, `heartbeats`); 0 when absent. The page redraws them once a second.
+    pub async fn counter(&self, name: &str) -> Result<u64> {
+        let js = format!(
+            "return document.querySelector('[data-testid=counters]')?.dataset['{name}'] ?? '0'"
+        );
+        Ok(self.eval_string(&js).await?.parse().unwrap_or(0))
+    }
+
+    /// Waits until the module page's counter `name` reads `value`.
+    pub async fn wait_counter(&self, name: &str, value: u64, within: Duration) -> Result<()> {
+        let js = format!(
+            "return document.querySelector('[data-testid=counters]')?.dataset['{name}'] === '{value}'"
+        );
+        self.wait(&format!("the {name} counter to read {value}"), within, &js)
+            .await
+    }
+
     /// The JavaScript expression for a module's status badge on the current page.
     fn badge(module: &str) -> String {
         format!("document.querySelector('[data-module={module}] [data-testid=status]')")

@@ -85,18 +85,6 @@ async fn table_matches(h: &Harness, within: Duration) -> Result<Duration> {
     }
 }
 
-/// A number the module page's counters carry, e.g. `replays`.
-async fn counter(h: &Harness, name: &str) -> Result<u64> {
-    let js = format!(
-        "return document.querySelector('[data-testid=counters]')?.dataset['{name}'] ?? '-1'"
-    );
-    let text = h.eval(&js).await?;
-    Ok(text
-        .as_str()
-        .and_then(|t| t.parse().ok())
-        .unwrap_or(u64::MAX))
-}
-
 /// The bandwidth chart's `data-runs` and `data-samples` (see the kit's chart).
 async fn chart(h: &Harness) -> Result<(u64, u64)> {
     let js = "const c = document.querySelector('[data-testid=bandwidth] canvas[role=img]'); return c ? [c.dataset.runs, c.dataset.samples] : ['-1','-1']";
@@ -151,12 +139,7 @@ async fn r1_a_cold_load_shows_the_backend_state_and_history_and_two_tabs_agree()
         "the table matched the backend {took:?} after connecting"
     );
     // The counters redraw once a second.
-    h.wait(
-        "one snapshot on a cold load",
-        2 * SEC,
-        "return document.querySelector('[data-testid=counters]')?.dataset.snapshots === '1'",
-    )
-    .await?;
+    h.wait_counter("snapshots", 1, 2 * SEC).await?;
 
     h.open("/support").await?;
     h.wait_status("support", "connected", 10 * SEC).await?;
@@ -215,7 +198,7 @@ async fn r1_a_cold_load_shows_the_backend_state_and_history_and_two_tabs_agree()
     let in_second = screen_sessions(&h).await?;
     h.client.close_window().await?;
     h.client.switch_to_window(first).await?;
-    go(&h, "/sessions").await?;
+    h.go("/sessions").await?;
     table_matches(&h, 5 * SEC).await?;
     ensure!(
         screen_sessions(&h).await? == in_second,
@@ -235,17 +218,6 @@ fn blip(h: &Harness, names: &[&str], secs: u64) {
     }
 }
 
-/// Clicks the navigation link to `href`: the app is not reloaded, its connections and stores
-/// go on.
-async fn go(h: &Harness, href: &str) -> Result<()> {
-    h.client
-        .find(fantoccini::Locator::Css(&format!("nav a[href='{href}']")))
-        .await?
-        .click()
-        .await?;
-    Ok(())
-}
-
 /// Waits until `name`'s badge says anything but connected.
 async fn wait_down(h: &Harness, name: &str) -> Result<()> {
     let started = std::time::Instant::now();
@@ -256,110 +228,93 @@ async fn wait_down(h: &Harness, name: &str) -> Result<()> {
     Ok(())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn r2_a_ten_second_blip_is_replayed_with_nothing_missing_or_doubled() -> Result<()> {
-    let h = running(30 * SEC, 10_000).await?;
+/// A backend that has run for 30 s with a history of `history_len` frames; the app loads on
+/// the network page and moves to sessions (both stores fill), then both feeds drop and are
+/// refused for 10 s while the world goes on. Returns on the sessions page, connected again.
+async fn through_a_blip(history_len: usize) -> Result<Harness> {
+    let h = running(30 * SEC, history_len).await?;
     let token = h.token();
     h.open_with_token("/network", &token).await?;
     h.wait_status("network", "connected", 10 * SEC).await?;
-    go(&h, "/sessions").await?;
+    h.go("/sessions").await?;
     h.wait_status("sessions", "connected", 10 * SEC).await?;
-
     blip(&h, &["network", "sessions"], 10);
     wait_down(&h, "sessions").await?;
     h.wait_status("sessions", "connected", 30 * SEC).await?;
-    h.wait(
-        "the replay",
-        5 * SEC,
-        "return document.querySelector('[data-testid=counters]')?.dataset.replays === '1'",
-    )
-    .await?;
-    pause(&h, "sessions", true);
-    table_matches(&h, 3 * SEC).await?;
-    ensure!(counter(&h, "duplicates").await? == 0, "no duplicates");
-    ensure!(
-        counter(&h, "snapshots").await? == 1,
-        "only the cold load's snapshot"
-    );
+    Ok(h)
+}
 
-    go(&h, "/network").await?;
-    // Its own backoff may put its next attempt well after the refusal ends.
-    h.wait_status("network", "connected", 40 * SEC).await?;
-    h.wait(
-        "the network replay",
-        3 * SEC,
-        "return document.querySelector('[data-testid=counters]')?.dataset.replays === '1'",
-    )
-    .await?;
-    ensure!(counter(&h, "duplicates").await? == 0, "no duplicates");
-    pause(&h, "network", true);
-    let want = backend_samples(&h);
+/// Goes to the network page and waits for its feed, which its own backoff may bring back
+/// well after a refusal ends.
+async fn network_page(h: &Harness) -> Result<()> {
+    h.go("/network").await?;
+    h.wait_status("network", "connected", 40 * SEC).await
+}
+
+/// Waits until the bandwidth chart draws `want_samples` samples (any number when `None`) in
+/// `want_runs` lines.
+async fn chart_settles(h: &Harness, want_runs: u64, want_samples: Option<u64>) -> Result<()> {
     let started = std::time::Instant::now();
     loop {
-        let (runs, samples) = chart(&h).await?;
-        if runs == 1 && samples == want {
-            break;
+        let (runs, samples) = chart(h).await?;
+        if runs == want_runs && want_samples.is_none_or(|w| w == samples) {
+            return Ok(());
         }
         ensure!(
-            started.elapsed() < 3 * SEC,
-            "the chart has {samples} samples in {runs} line(s); the backend sent {want}: the blip left a hole"
+            started.elapsed() < 5 * SEC,
+            "the chart draws {samples} samples in {runs} line(s); want {want_samples:?} in {want_runs}"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r2_a_ten_second_blip_is_replayed_with_nothing_missing_or_doubled() -> Result<()> {
+    let h = through_a_blip(10_000).await?;
+    h.wait_counter("replays", 1, 5 * SEC).await?;
+    pause(&h, "sessions", true);
+    table_matches(&h, 3 * SEC).await?;
+    ensure!(h.counter("duplicates").await? == 0, "no duplicates");
+    ensure!(
+        h.counter("snapshots").await? == 1,
+        "only the cold load's snapshot"
+    );
+
+    network_page(&h).await?;
+    h.wait_counter("replays", 1, 3 * SEC).await?;
+    ensure!(h.counter("duplicates").await? == 0, "no duplicates");
+    pause(&h, "network", true);
+    // Every sample the backend sent, in one line: the blip left no hole.
+    chart_settles(&h, 1, Some(backend_samples(&h))).await?;
     h.finish().await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn r3_a_blip_longer_than_the_history_or_a_new_epoch_brings_a_snapshot_and_a_marked_gap()
 -> Result<()> {
-    // A history of 3 frames: a 10 s blip outlasts it on both modules.
-    let h = running(30 * SEC, 3).await?;
-    let token = h.token();
-    h.open_with_token("/network", &token).await?;
-    h.wait_status("network", "connected", 10 * SEC).await?;
-    go(&h, "/sessions").await?;
-    h.wait_status("sessions", "connected", 10 * SEC).await?;
-
-    blip(&h, &["network", "sessions"], 10);
-    wait_down(&h, "sessions").await?;
-    h.wait_status("sessions", "connected", 30 * SEC).await?;
-    h.wait(
-        "a second snapshot",
-        5 * SEC,
-        "return document.querySelector('[data-testid=counters]')?.dataset.snapshots === '2'",
-    )
-    .await?;
+    // A history of 3 frames: the 10 s blip outlasts it on both modules.
+    let h = through_a_blip(3).await?;
+    h.wait_counter("snapshots", 2, 5 * SEC).await?;
     pause(&h, "sessions", true);
     table_matches(&h, 3 * SEC).await?;
+    ensure!(h.counter("duplicates").await? == 0, "no duplicates");
 
-    go(&h, "/network").await?;
-    // Its own backoff may put its next attempt well after the refusal ends.
-    h.wait_status("network", "connected", 40 * SEC).await?;
-    h.wait(
-        "the network snapshot and a marked gap",
-        5 * SEC,
-        "const c = document.querySelector('[data-testid=bandwidth] canvas[role=img]'); return document.querySelector('[data-testid=counters]')?.dataset.snapshots === '2' && !!c && c.dataset.runs === '2'",
-    )
-    .await?;
+    network_page(&h).await?;
+    h.wait_counter("snapshots", 2, 5 * SEC).await?;
+    chart_settles(&h, 2, None).await?; // the outage, marked
 
-    // A new epoch while connected: the backend sends a snapshot at once.
+    // A new epoch while connected: the backend sends a snapshot at once, and the chart
+    // marks a second gap.
+    h.fault(module("network"), Fault::NewEpoch);
+    h.wait_counter("snapshots", 3, 5 * SEC).await?;
+    chart_settles(&h, 3, None).await?;
     pause(&h, "sessions", false);
-    go(&h, "/sessions").await?;
-    h.wait_status("sessions", "connected", 10 * SEC).await?;
-    let before = counter(&h, "snapshots").await?;
+    h.go("/sessions").await?;
     h.fault(module("sessions"), Fault::NewEpoch);
-    h.wait(
-        "the new epoch's snapshot",
-        5 * SEC,
-        &format!(
-            "return document.querySelector('[data-testid=counters]')?.dataset.snapshots === '{}'",
-            before + 1
-        ),
-    )
-    .await?;
+    h.wait_counter("snapshots", 3, 5 * SEC).await?;
     pause(&h, "sessions", true);
     table_matches(&h, 3 * SEC).await?;
-    ensure!(counter(&h, "duplicates").await? == 0, "no duplicates");
+    ensure!(h.counter("duplicates").await? == 0, "no duplicates");
     h.finish().await
 }
 
@@ -384,7 +339,7 @@ async fn r4_a_reference_style_server_works_as_before() -> Result<()> {
     .await?;
     for name in ["replays", "snapshots", "heartbeats", "gaps", "duplicates"] {
         ensure!(
-            counter(&h, name).await? == 0,
+            h.counter(name).await? == 0,
             "no {name} without the extension"
         );
     }

@@ -7,7 +7,6 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use anyhow::{Result, ensure};
-use fantoccini::Locator;
 use serde_json::json;
 use switchboard_core::Instant;
 use switchboard_devserver::endpoint::{Fault, Module};
@@ -68,16 +67,6 @@ fn three_paid_invoices() -> [serde_json::Value; 3] {
     ["INV-1", "INV-2", "INV-3"].map(|id| invoice(id, 1000, "paid"))
 }
 
-/// Clicks the navigation link to `href` (client-side routing: the app is not reloaded).
-async fn go(h: &Harness, href: &str) -> Result<()> {
-    h.client
-        .find(Locator::Css(&format!("nav a[href='{href}']")))
-        .await?
-        .click()
-        .await?;
-    Ok(())
-}
-
 async fn count(h: &Harness, css: &str) -> Result<u64> {
     let js = format!("return document.querySelectorAll({}).length", json!(css));
     Ok(h.eval(&js).await?.as_u64().unwrap_or(0))
@@ -135,7 +124,7 @@ async fn t1_navigating_keeps_every_session_ticket_and_total() -> Result<()> {
     h.wait("30.00 EUR paid on the card", 5 * SEC, "return (document.querySelector('[data-testid=paid]')?.textContent || '').includes('30.00 EUR')").await?;
 
     for round in 0..2 {
-        go(&h, "/sessions").await?;
+        h.go("/sessions").await?;
         h.wait(
             "the sessions page",
             5 * SEC,
@@ -147,7 +136,7 @@ async fn t1_navigating_keeps_every_session_ticket_and_total() -> Result<()> {
             rows == 3,
             "round {round}: the page shows the card's 3 sessions at once, not {rows}"
         );
-        go(&h, "/").await?;
+        h.go("/").await?;
         h.wait(
             "the card again",
             5 * SEC,
@@ -159,7 +148,7 @@ async fn t1_navigating_keeps_every_session_ticket_and_total() -> Result<()> {
             paid.contains("30.00 EUR"),
             "round {round}: paid restarted: {paid}"
         );
-        go(&h, "/support").await?;
+        h.go("/support").await?;
         h.wait(
             "the support page",
             5 * SEC,
@@ -308,12 +297,12 @@ async fn t3_extreme_frames_break_nothing_and_the_page_keeps_updating() -> Result
         ],
     );
     for path in ["/sessions", "/billing", "/support", "/network", "/"] {
-        go(&h, path).await?;
+        h.go(path).await?;
         tokio::time::sleep(SEC).await;
     }
     // Still alive: a normal frame after all that is shown.
     send(&h, module("sessions"), &[session("after", "new", 1)]);
-    go(&h, "/sessions").await?;
+    h.go("/sessions").await?;
     h.wait(
         "a session after the extremes",
         5 * SEC,
@@ -322,7 +311,7 @@ async fn t3_extreme_frames_break_nothing_and_the_page_keeps_updating() -> Result
     .await?;
     let errors = h.console_errors().await?;
     ensure!(errors.is_empty(), "page errors: {errors:?}");
-    go(&h, "/").await?;
+    h.go("/").await?;
     for m in Module::all().map(Module::name) {
         let status = h.status(m).await?;
         let detail = h

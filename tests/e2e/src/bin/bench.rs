@@ -145,13 +145,16 @@ async fn boot() -> Result<(Vec<(String, f64)>, f64)> {
     Ok((paints, tbt))
 }
 
+/// Data frames the app has received: the counters' frame count less heartbeats, which a
+/// quiet socket gets every couple of seconds.
 async fn frames_in(h: &Harness) -> Result<u64> {
     let text = h.text("[data-testid=counters]").await?;
-    Ok(text
+    let received: u64 = text
         .split_whitespace()
         .next()
         .and_then(|n| n.parse().ok())
-        .unwrap_or(0))
+        .unwrap_or(0);
+    Ok(received.saturating_sub(h.counter("heartbeats").await?))
 }
 
 /// The app's frame count once it stops changing (the page shows it once a second).
@@ -358,7 +361,7 @@ async fn replay(stage: Stage, frames: usize) -> Result<Replay> {
         .paused
         .store(true, std::sync::atomic::Ordering::Relaxed);
     let in0 = settled_frames_in(&h).await?;
-    let dup0 = counter(&h, "duplicates").await?;
+    let dup0 = h.counter("duplicates").await?;
     endpoint.refuse_until.store(
         Harness::now_ms() + 600_000,
         std::sync::atomic::Ordering::Relaxed,
@@ -373,11 +376,14 @@ async fn replay(stage: Stage, frames: usize) -> Result<Replay> {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let head0 = endpoint.world().head();
-    // The world goes on: `frames` frames over the last few seconds.
+    // The world goes on: `frames` frames, a millisecond apart, over the last seconds.
     let start = Harness::now_ms().saturating_sub(frames as u64);
-    for i in 0..frames {
-        let at = switchboard_core::Instant::from_millis(start + i as u64);
-        endpoint.world().generate(1, at);
+    let mut at = start;
+    while endpoint.world().head() - head0 < frames as u64 && at < start + 10 * frames as u64 {
+        endpoint
+            .world()
+            .generate(1, switchboard_core::Instant::from_millis(at));
+        at += 1;
     }
     let replayed = endpoint.world().head() - head0;
     h.eval(START_WINDOW).await?;
@@ -395,6 +401,7 @@ async fn replay(stage: Stage, frames: usize) -> Result<Replay> {
     let mut counted = 0;
     while back.elapsed() < Duration::from_secs(60) {
         counted = frames_in(&h).await?.saturating_sub(in0);
+        // The replay and the `sync` frame before it.
         if counted > replayed {
             break;
         }
@@ -411,29 +418,17 @@ async fn replay(stage: Stage, frames: usize) -> Result<Replay> {
         .await?
         .as_f64()
         .unwrap_or(-1.0);
-    let duplicates = counter(&h, "duplicates").await?.saturating_sub(dup0);
+    let duplicates = h.counter("duplicates").await?.saturating_sub(dup0);
     h.finish().await?;
     Ok(Replay {
         replayed,
-        // The sync frame before the replay is counted too.
+        // Less the `sync` frame that announced the replay.
         counted: counted.saturating_sub(1),
         duplicates,
         intervals,
         long_frames,
         catch_up_ms,
     })
-}
-
-/// A number the module page's counters carry, e.g. `duplicates`.
-async fn counter(h: &Harness, name: &str) -> Result<u64> {
-    let js = format!(
-        "return document.querySelector('[data-testid=counters]')?.dataset['{name}'] ?? '0'"
-    );
-    Ok(h.eval(&js)
-        .await?
-        .as_str()
-        .and_then(|t| t.parse().ok())
-        .unwrap_or(0))
 }
 
 /// Memory at `at.0` and `at.1` seconds into a 1,000 frames/s flood on the network page, and
