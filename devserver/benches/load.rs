@@ -50,8 +50,31 @@ async fn concurrent(n: usize) -> usize {
     live
 }
 
+/// Frames a module's world publishes per second (generate, position, encode, keep in the
+/// history and the state, broadcast), with nobody listening: the ceiling of any flood.
+fn world_rate(module: &str) -> f64 {
+    use switchboard_devserver::endpoint::Module;
+    use switchboard_devserver::world::{World, WorldSettings};
+    let module = Module::named(module).expect("a served module");
+    let at = switchboard_core::Instant::from_millis(1_760_616_000_000);
+    let mut world = World::new(module, WorldSettings::default(), 1, at);
+    world.generate(1_000, at); // warm up
+    let started = Instant::now();
+    let mut published = 0;
+    while started.elapsed() < Duration::from_secs(1) {
+        published += world.generate(1_000, at);
+    }
+    published as f64 / started.elapsed().as_secs_f64()
+}
+
 #[tokio::main]
 async fn main() {
+    for module in ["network", "sessions", "billing", "support"] {
+        println!(
+            "world publish rate, {module:>8}: {:>9.0} frames/s",
+            world_rate(module)
+        );
+    }
     for rate in [20_000, 40_000] {
         let mut runs = Vec::new();
         for _ in 0..3 {

@@ -349,13 +349,13 @@ impl Connection {
                 return Ok(());
             }
         }
-        let (frame, seq) = self.data_frame(now, env)?;
+        let (frame, seq) = self.data_frame(env)?;
         let verdict = match seq {
             Some(seq) if self.config.resume => self.tracker.frame(now, seq),
             _ => Verdict::Apply,
         };
         match verdict {
-            Verdict::Apply => self.commands.push_back(Command::Deliver(frame)),
+            Verdict::Apply => self.deliver(now, frame),
             Verdict::Duplicate => self.stats.duplicates += 1,
             Verdict::Held => self.stats.held += 1,
             Verdict::Gap => self.on_gap(now),
@@ -363,10 +363,23 @@ impl Connection {
         Ok(())
     }
 
-    /// A data envelope as a frame on one of the declared channels, counted on its channel.
+    /// Counts a frame on its channel and queues it for the subscribers.
+    fn deliver(&mut self, now: Instant, frame: Frame) {
+        let channels = &mut self.stats.channels;
+        // A lookup by `&str` first: the key is allocated once per channel, not per frame.
+        if !channels.contains_key(frame.channel()) {
+            channels.insert(frame.channel_name(), Default::default());
+        }
+        if let Some(stats) = channels.get_mut(frame.channel()) {
+            stats.frames += 1;
+            stats.last_at = Some(now);
+        }
+        self.commands.push_back(Command::Deliver(frame));
+    }
+
+    /// A data envelope as a frame on one of the declared channels, with its position.
     fn data_frame(
-        &mut self,
-        now: Instant,
+        &self,
         env: crate::frame::Envelope<'_>,
     ) -> Result<(Frame, Option<u64>), DropReason> {
         let channel: Cow<'static, str> = if self.config.channels.is_empty() {
@@ -377,9 +390,6 @@ impl Connection {
                 None => return Err(DropReason::UnknownChannel),
             }
         };
-        let stats = self.stats.channels.entry(channel.clone()).or_default();
-        stats.frames += 1;
-        stats.last_at = Some(now);
         let frame = Frame::from_parts(
             channel,
             env.data.to_owned(),
@@ -410,9 +420,9 @@ impl Connection {
         self.commands.push_back(Command::Resync(mode));
         for raw in sync.state {
             let delivered = decode_envelope(raw.get(), self.config.max_frame_bytes)
-                .and_then(|env| self.data_frame(now, env));
+                .and_then(|env| self.data_frame(env));
             match delivered {
-                Ok((frame, _)) => self.commands.push_back(Command::Deliver(frame)),
+                Ok((frame, _)) => self.deliver(now, frame),
                 Err(reason) => self.dropped(now, reason),
             }
         }

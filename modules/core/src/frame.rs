@@ -79,6 +79,11 @@ impl Frame {
         &self.channel
     }
 
+    /// The channel as stored: borrowed from the module's declaration when it was declared.
+    pub(crate) fn channel_name(&self) -> Cow<'static, str> {
+        self.channel.clone()
+    }
+
     /// The payload, as raw JSON; `null` when the frame had no `data`.
     pub fn data(&self) -> &RawValue {
         &self.data

@@ -71,7 +71,7 @@ pub struct Harness {
     /// What the browser's logs have given so far: console lines and request URLs (reading
     /// a WebDriver log drains it).
     record: std::sync::Mutex<Record>,
-    _chromedriver: tokio::process::Child,
+    _chromedriver: Browser,
     /// Dropping it shuts the devserver down.
     _backend_stop: tokio::sync::oneshot::Sender<()>,
 }
@@ -145,6 +145,22 @@ impl fantoccini::wd::WebDriverCompatibleCommand for Raw {
     }
 }
 
+/// chromedriver in a process group of its own, with the Chromium it starts. Dropping it kills
+/// the whole group: a test that fails before [`Harness::finish`] closes the session leaves no
+/// browser behind (killing chromedriver alone would orphan its Chromium).
+struct Browser(tokio::process::Child);
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        if let Some(pid) = self.0.id() {
+            let _ = std::process::Command::new("kill")
+                .args(["-KILL", "--", &format!("-{pid}")])
+                .stderr(std::process::Stdio::null())
+                .status();
+        }
+    }
+}
+
 /// How a [`Harness`] starts.
 #[derive(Clone, Debug)]
 pub struct Options {
@@ -161,11 +177,16 @@ impl Default for Options {
             recorded: true,
             world: WorldSettings {
                 heartbeat: HEARTBEAT,
+                backfill: BACKFILL,
                 ..WorldSettings::default()
             },
         }
     }
 }
+
+/// How long the tests' backend has been running when a test starts: its worlds have state and
+/// history, as a real backend's would, so a page load shows data at once.
+pub const BACKFILL: Duration = Duration::from_secs(30);
 
 /// The heartbeat the tests' backend announces: quiet sockets are judged stale after three.
 pub const HEARTBEAT: Duration = Duration::from_secs(2);
@@ -187,11 +208,12 @@ impl Harness {
         .await
     }
 
-    /// Starts everything with every world paused from the start: nothing happens in the
-    /// backend but what the test scripts (heartbeats keep the sockets judged alive).
+    /// Starts everything with every world empty and paused from the start: nothing happens
+    /// in the backend but what the test scripts (heartbeats keep the sockets judged alive).
     pub async fn start_paused() -> Result<Self> {
         let mut options = Options::default();
         options.world.paused = true;
+        options.world.backfill = Duration::ZERO;
         Self::start_with(options).await
     }
 
@@ -232,13 +254,16 @@ impl Harness {
             nginx::Site::start(&dist, &Self::live_config(backend_addr), &folder, site_port).await?;
 
         let port = free_port()?;
-        let chromedriver = tokio::process::Command::new("/usr/bin/chromedriver")
-            .arg(format!("--port={port}"))
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .context("starting /usr/bin/chromedriver")?;
+        let chromedriver = Browser(
+            tokio::process::Command::new("/usr/bin/chromedriver")
+                .arg(format!("--port={port}"))
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .process_group(0)
+                .kill_on_drop(true)
+                .spawn()
+                .context("starting /usr/bin/chromedriver")?,
+        );
         let profile = std::env::temp_dir().join(format!("sb-e2e-{port}"));
         let mut args: Vec<String> = CHROMIUM_ARGS.iter().map(|s| s.to_string()).collect();
         args.push(format!("--user-data-dir={}", profile.display()));

@@ -678,6 +678,11 @@ mod resume {
         assert_eq!(delivered(&rig.text(&data(1))), ["1"]);
         assert!(delivered(&rig.text(&data(1))).is_empty());
         assert_eq!(rig.conn.stats().duplicates, 1);
+        assert_eq!(
+            rig.conn.stats().channels["x"].frames,
+            1,
+            "a duplicate is not delivered"
+        );
         let cmds = rig.text(&data(3));
         assert!(delivered(&cmds).is_empty());
         let sent = sends(&cmds);
