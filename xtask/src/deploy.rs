@@ -162,15 +162,21 @@ pub fn ws_origins(config_json: &str) -> Result<Vec<String>> {
     Ok(origins)
 }
 
-/// Whether `name` is content-hashed by trunk (`name-<16 hex>.ext` or `name-<16 hex>_bg.wasm`).
+/// Whether `name` is content-hashed by trunk (`name-<hex>.ext` or `name-<hex>_bg.wasm`).
+/// Trunk prints a 64-bit hash in hex without leading zeros, so one build in sixteen has a
+/// 15-digit hash; [`HASH_DIGITS`] allows for that, and a hash under 8 digits has odds of 2⁻³².
 pub fn is_hashed(name: &str) -> bool {
     let Some((stem, _ext)) = name.rsplit_once('.') else {
         return false;
     };
     let stem = stem.strip_suffix("_bg").unwrap_or(stem);
-    stem.rsplit_once('-')
-        .is_some_and(|(_, hash)| hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()))
+    stem.rsplit_once('-').is_some_and(|(_, hash)| {
+        HASH_DIGITS.contains(&hash.len()) && hash.bytes().all(|b| b.is_ascii_hexdigit())
+    })
 }
+
+/// How many hex digits a trunk content hash has (see [`is_hashed`]).
+pub const HASH_DIGITS: std::ops::RangeInclusive<usize> = 8..=16;
 
 /// Where the nginx block listens and what it serves.
 #[derive(Clone, Debug)]
@@ -228,7 +234,7 @@ server {{
     }}
 
     # Content-hashed by trunk: a name never changes content, so cache it for a year.
-    location ~ "^/[^/]+-[0-9a-f]{{16}}(_bg)?\.[a-z0-9]+$" {{
+    location ~ "^/[^/]+-[0-9a-f]{{8,16}}(_bg)?\.[a-z0-9]+$" {{
         try_files $uri =404;
 {immutable}    }}
 
@@ -394,6 +400,8 @@ mod tests {
             "switchboard-e8d03ccf830655aa_bg.wasm",
             "switchboard-e8d03ccf830655aa.js",
             "favicon-77f1cf987b6dbe74.svg",
+            // A hash with a leading zero, which trunk does not print.
+            "switchboard-d6392c0b885f230_bg.wasm",
         ] {
             assert!(is_hashed(yes), "{yes}");
         }
