@@ -149,6 +149,33 @@ async fn send_batch<S: Sink<Message> + Unpin>(
 /// The most published frames a connection sends in one batch.
 const BATCH: usize = 512;
 
+/// A replay goes out in chunks of this many frames, [`REPLAY_PAUSE`] apart, so that a
+/// browser receiving thousands of frames at once gets them in pieces it can dispatch between
+/// two paints, rather than in one long task (see docs/PROTOCOL.md, "Resume").
+const REPLAY_CHUNK: usize = 256;
+/// See [`REPLAY_CHUNK`].
+const REPLAY_PAUSE: Duration = Duration::from_millis(4);
+
+/// Sends an answer (a `sync` and any replayed frames) in paced chunks. `false` when the
+/// client is gone.
+async fn send_answer<S: Sink<Message> + Unpin>(
+    sink: &mut S,
+    endpoint: &Endpoint,
+    answer: Vec<Message>,
+) -> bool {
+    let mut rest = answer.into_iter().peekable();
+    while rest.peek().is_some() {
+        let chunk: Vec<Message> = rest.by_ref().take(REPLAY_CHUNK).collect();
+        if !send_batch(sink, endpoint, chunk).await {
+            return false;
+        }
+        if rest.peek().is_some() {
+            tokio::time::sleep(REPLAY_PAUSE).await;
+        }
+    }
+    true
+}
+
 /// What one connection has sent of the world.
 struct Cursor {
     /// The client speaks the resume extension (and the server does).
@@ -243,7 +270,7 @@ pub async fn run<S, R>(
         };
         (rx, intro)
     };
-    if !send_batch(&mut sink, &endpoint, intro).await {
+    if !send_answer(&mut sink, &endpoint, intro).await {
         return;
     }
     let beat = settings.world.heartbeat.max(Duration::from_millis(10));
@@ -262,7 +289,7 @@ pub async fn run<S, R>(
                     if resume && let Some(from) = resync_request(&text) {
                         endpoint.count(|r| r.resyncs += 1);
                         let answer = cursor.answer(&endpoint, Some(&from));
-                        if !send_batch(&mut sink, &endpoint, answer).await {
+                        if !send_answer(&mut sink, &endpoint, answer).await {
                             break "send failed";
                         }
                         cursor.last_send = tokio::time::Instant::now();

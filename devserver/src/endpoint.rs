@@ -206,8 +206,10 @@ impl Endpoint {
         let mut traffic =
             tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
         traffic.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        let mut flood: Option<(f64, tokio::time::Instant, f64)> = None; // (per tick, until, carry)
+        let mut flood: Option<Flood> = None;
         let mut flood_tick = tokio::time::interval(FLOOD_TICK);
+        // A late tick publishes what the missed ones owed (see `Flood::owed`).
+        flood_tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
         loop {
             tokio::select! {
                 _ = traffic.tick() => {
@@ -216,21 +218,20 @@ impl Endpoint {
                     }
                 }
                 _ = flood_tick.tick(), if flood.is_some() => {
-                    let Some((per_tick, until, carry)) = flood.as_mut() else { continue };
-                    if tokio::time::Instant::now() >= *until {
-                        flood = None;
-                        continue;
+                    let Some(f) = flood.as_mut() else { continue };
+                    let now = tokio::time::Instant::now();
+                    let owed = f.owed(now);
+                    if owed > 0 {
+                        f.published += self.world().generate(owed, crate::now()) as u64;
                     }
-                    *carry += *per_tick;
-                    let count = carry.floor();
-                    *carry -= count;
-                    self.world().generate(count as usize, crate::now());
+                    if now >= f.until {
+                        flood = None;
+                    }
                 }
                 fault = faults.recv() => match fault {
                     Ok(Fault::Flood { rate, duration }) => {
-                        let per_tick = f64::from(rate) * FLOOD_TICK.as_secs_f64();
-                        flood = Some((per_tick, tokio::time::Instant::now() + duration, 0.0));
-                        // Ticks missed while no flood ran are not owed.
+                        let started = tokio::time::Instant::now();
+                        flood = Some(Flood { rate, started, until: started + duration, published: 0 });
                         flood_tick.reset();
                     }
                     Ok(Fault::Script(texts)) => self.world().inject(texts, crate::now()),
@@ -246,6 +247,26 @@ impl Endpoint {
 
 /// How often a flood publishes.
 const FLOOD_TICK: Duration = Duration::from_millis(10);
+
+/// A flood under way: it owes `rate` frames for every second since it started, up to
+/// `until`, so a late tick publishes what the missed ones owed, and the flood delivers
+/// `rate × duration` frames however busy the machine is.
+#[derive(Debug)]
+struct Flood {
+    rate: u32,
+    started: tokio::time::Instant,
+    until: tokio::time::Instant,
+    published: u64,
+}
+
+impl Flood {
+    /// Frames owed at `now`.
+    fn owed(&self, now: tokio::time::Instant) -> usize {
+        let elapsed = now.min(self.until).saturating_duration_since(self.started);
+        let due = (f64::from(self.rate) * elapsed.as_secs_f64()).floor() as u64;
+        due.saturating_sub(self.published) as usize
+    }
+}
 
 #[cfg(test)]
 mod tests {

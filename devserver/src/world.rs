@@ -57,6 +57,9 @@ impl Default for WorldSettings {
 
 /// The most entries a state keeps; the oldest entry goes first past it.
 pub const MAX_STATE_ENTRIES: usize = 5_000;
+/// How many empty generator ticks in a row a flood tolerates.
+pub const MAX_IDLE_TICKS: usize = 100;
+
 /// The most recent samples a state keeps (within the history's age).
 pub const MAX_RECENT: usize = 1_000;
 
@@ -201,14 +204,15 @@ impl World {
         self.publish(frames, now);
     }
 
-    /// At least `count` generated frames (a flood), published at `now`; returns how many.
+    /// `count` generated frames (a flood), published at `now`; returns how many. A generator
+    /// may have nothing to say on some ticks (sessions report a third of their updates per
+    /// tick); it gets up to [`MAX_IDLE_TICKS`] in a row before the flood takes what it has.
     pub fn generate(&mut self, count: usize, now: Instant) -> usize {
         let mut frames = Vec::with_capacity(count);
-        while frames.len() < count {
+        let mut idle = 0;
+        while frames.len() < count && idle < MAX_IDLE_TICKS {
             let more = self.sim.tick(now, &mut self.rng);
-            if more.is_empty() {
-                break;
-            }
+            idle = if more.is_empty() { idle + 1 } else { 0 };
             frames.extend(more);
         }
         frames.truncate(count);

@@ -63,6 +63,16 @@ impl<T> Ring<T> {
         self.items.back()
     }
 
+    /// Appends a value, or replaces the newest when it has the same instant: the latest value
+    /// at a moment is the one that stands (a snapshot's frames, applied within a millisecond,
+    /// leave one point, not a ramp).
+    pub fn push_or_replace(&mut self, at: Instant, value: T) {
+        if self.items.back().is_some_and(|(last, _)| *last == at) {
+            self.items.pop_back();
+        }
+        self.push(at, value);
+    }
+
     /// Number of entries.
     pub fn len(&self) -> usize {
         self.items.len()
@@ -100,7 +110,10 @@ mod tests {
             [20],
             "older than 10 s is gone"
         );
-        r.retain(|v| *v != 20);
+        r.push_or_replace(at(20), 21);
+        r.push_or_replace(at(21), 22);
+        assert_eq!(r.iter().map(|(_, v)| *v).collect::<Vec<_>>(), [21, 22]);
+        r.retain(|v| *v < 20);
         assert!(r.is_empty());
         assert_eq!(Ring::<u8>::new(0, None).capacity(), 1);
     }

@@ -19,7 +19,7 @@ use switchboard_core::{
 use yew::Callback;
 
 use crate::token::TokenSource;
-use crate::transport::Socket;
+use crate::transport::{Socket, SocketEvent};
 
 /// The current time, as the core counts it.
 pub fn now() -> Instant {
@@ -59,6 +59,10 @@ struct Inner {
     resync_subs: RefCell<Subscriptions<Callback<SyncMode>>>,
     simulator: RefCell<Option<Box<dyn Simulator>>>,
     sim_timer: RefCell<Option<Interval>>,
+    /// Socket events not yet fed to the core, oldest first, and the timer that continues
+    /// feeding them after a slice (see `effects::WsHandle::drain`).
+    inbox: RefCell<std::collections::VecDeque<(switchboard_core::SocketId, SocketEvent)>>,
+    drain_timer: RefCell<Option<Timeout>>,
     sim_rng: RefCell<fastrand::Rng>,
     sim_frames: Cell<u64>,
     background: RefCell<Vec<EventListener>>,
@@ -182,6 +186,8 @@ impl WsHandle {
             resync_subs: RefCell::new(Subscriptions::new()),
             simulator: RefCell::new(options.simulator),
             sim_timer: RefCell::new(None),
+            inbox: RefCell::new(std::collections::VecDeque::new()),
+            drain_timer: RefCell::new(None),
             sim_rng: RefCell::new(fastrand::Rng::with_seed(seed ^ 0x5eed)),
             sim_frames: Cell::new(0),
             background: RefCell::new(Vec::new()),
@@ -343,6 +349,8 @@ impl WsHandle {
         self.0.socket.borrow_mut().take();
         self.0.timer.borrow_mut().take();
         self.0.sim_timer.borrow_mut().take();
+        self.0.drain_timer.borrow_mut().take();
+        self.0.inbox.borrow_mut().clear();
         self.0.token_poll.borrow_mut().take();
         self.0.background.borrow_mut().clear();
     }

@@ -47,8 +47,13 @@ use crate::handle::{SubscriptionGuard, WsHandle, now};
 use crate::hooks::use_ws_handle;
 use crate::redraw::use_redraw;
 
+/// See [`Store::carry`].
+type Carry<S> = fn(&S, &mut S);
+
 struct Inner<S> {
     init: fn() -> S,
+    /// What survives a snapshot (see [`Store::carry`]).
+    carry: Cell<Option<Carry<S>>>,
     live: RefCell<S>,
     simulated: RefCell<Option<S>>,
     /// Grows with every change to either state.
@@ -119,6 +124,7 @@ impl<S: 'static> Store<S> {
     pub fn new(init: fn() -> S) -> Self {
         Self(Rc::new(Inner {
             init,
+            carry: Cell::new(None),
             live: RefCell::new(init()),
             simulated: RefCell::new(None),
             version: Cell::new(0),
@@ -129,6 +135,16 @@ impl<S: 'static> Store<S> {
             next_watcher: Cell::new(0),
             guards: RefCell::new(Vec::new()),
         }))
+    }
+
+    /// Keeps what the client observed itself across a snapshot (resume extension), which
+    /// otherwise replaces the whole live state: `carry(old, new)` runs on the fresh state
+    /// before the snapshot's frames are folded in. A chart of counts over time, drawn from
+    /// this browser's own observations, keeps its history, and the outage shows in it as a
+    /// marked gap; the server's state (tables, ledgers, queues) is replaced, never merged.
+    pub fn carry(self, carry: Carry<S>) -> Self {
+        self.0.carry.set(Some(carry));
+        self
     }
 
     /// Folds every frame of `channel` on `handle` into the state with `reduce`: live frames
@@ -203,7 +219,11 @@ impl<S: 'static> Store<S> {
                 let Ok(mut live) = inner.live.try_borrow_mut() else {
                     return;
                 };
-                *live = (inner.init)();
+                let mut fresh = (inner.init)();
+                if let Some(carry) = inner.carry.get() {
+                    carry(&live, &mut fresh);
+                }
+                *live = fresh;
                 if !ended_by_socket && let Some(since) = inner.live_at.get() {
                     if outages.len() >= MAX_OUTAGES {
                         outages.remove(0);

@@ -60,6 +60,7 @@ fn on_subscriber(s: &mut State, u: SubscriberUpdate, _: &Frame) {
 /// The billing store, beside the connection for its whole life (see `switchboard_kit::store`).
 pub fn store(handle: &WsHandle) -> Store<State> {
     Store::new(State::new)
+        .carry(|old, new| new.revenue = old.revenue.clone())
         .fold(handle, INVOICE_UPDATE, on_invoice)
         .fold(handle, SUBSCRIBER_UPDATE, on_subscriber)
 }

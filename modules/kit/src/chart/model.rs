@@ -36,8 +36,9 @@ impl Sample {
     }
 }
 
-/// Appends a sample. When live data follows simulated data, the simulated history is dropped,
-/// so the two are never drawn as one line.
+/// Appends a sample; one at the same instant as the newest replaces it. When live data
+/// follows simulated data, the simulated history is dropped, so the two are never drawn as
+/// one line.
 pub fn record(ring: &mut Ring<Sample>, at: Instant, sample: Sample) {
     let was_simulated = ring
         .last()
@@ -45,7 +46,7 @@ pub fn record(ring: &mut Ring<Sample>, at: Instant, sample: Sample) {
     if was_simulated && sample.provenance == Provenance::Live {
         ring.retain(|s| s.provenance == Provenance::Live);
     }
-    ring.push(at, sample);
+    ring.push_or_replace(at, sample);
 }
 
 /// How many samples lie within `window_secs` of the newest: what a chart of that window shows.

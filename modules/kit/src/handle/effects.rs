@@ -13,6 +13,10 @@ use crate::transport::{Socket, SocketEvent};
 /// How often the token source is asked whether the token changed.
 const TOKEN_POLL: Duration = Duration::from_secs(2);
 
+/// The longest stretch of socket events fed to the core in one task, in milliseconds: half a
+/// frame at 60 Hz, leaving the rest for the render.
+const SLICE_MS: f64 = 8.0;
+
 impl WsHandle {
     pub(super) fn run(&self, command: Command) {
         match command {
@@ -61,12 +65,8 @@ impl WsHandle {
         let max = self.0.conn.borrow().config().max_frame_bytes;
         let on_event = move |socket, event: SocketEvent| {
             if let Some(handle) = WsHandle::from_weak(&weak) {
-                let token = || {
-                    let token = handle.0.token.token();
-                    handle.0.last_token.replace(token.clone());
-                    token
-                };
-                handle.feed(event.to_core(socket, token));
+                handle.0.inbox.borrow_mut().push_back((socket, event));
+                handle.drain();
             }
         };
         match Socket::open(&self.0.url, id, max, on_event) {
@@ -85,6 +85,41 @@ impl WsHandle {
                     code: 1006,
                     reason: "invalid URL".into(),
                 });
+            }
+        }
+    }
+
+    /// Feeds queued socket events to the core, oldest first, for at most [`SLICE_MS`]; what
+    /// is left continues in a later task, so the browser can paint in between. A burst (a
+    /// replay of thousands of frames after a reconnect) is applied in slices, each followed
+    /// by at most one render; steady traffic, one event at a time, is fed at once.
+    fn drain(&self) {
+        if self.0.drain_timer.borrow().is_some() {
+            return; // a continuation is scheduled and keeps the order
+        }
+        let started = crate::probe::perf_now();
+        loop {
+            let next = self.0.inbox.borrow_mut().pop_front();
+            let Some((socket, event)) = next else {
+                return;
+            };
+            let token = || {
+                let token = self.0.token.token();
+                self.0.last_token.replace(token.clone());
+                token
+            };
+            self.feed(event.to_core(socket, token));
+            let more = !self.0.inbox.borrow().is_empty();
+            if more && crate::probe::perf_now() - started >= SLICE_MS {
+                let weak = self.weak();
+                let later = Timeout::new(0, move || {
+                    if let Some(h) = WsHandle::from_weak(&weak) {
+                        h.0.drain_timer.replace(None);
+                        h.drain();
+                    }
+                });
+                self.0.drain_timer.replace(Some(later));
+                return;
             }
         }
     }

@@ -66,7 +66,9 @@ fn fold(m: &mut Monitor, u: SessionUpdate, frame: &Frame) {
 /// The sessions store, beside the connection for its whole life (see
 /// `switchboard_kit::store`).
 pub fn store(handle: &WsHandle) -> Store<Monitor> {
-    Store::new(Monitor::new).fold(handle, SESSION_UPDATE, fold)
+    Store::new(Monitor::new)
+        .carry(|old, new| new.active = old.active.clone())
+        .fold(handle, SESSION_UPDATE, fold)
 }
 
 const COLUMNS: [(SortKey, &str, bool); 7] = [

@@ -52,7 +52,9 @@ fn fold(s: &mut State, t: TicketUpdate, frame: &Frame) {
 
 /// The support store, beside the connection for its whole life (see `switchboard_kit::store`).
 pub fn store(handle: &WsHandle) -> Store<State> {
-    Store::new(State::new).fold(handle, TICKET_UPDATE, fold)
+    Store::new(State::new)
+        .carry(|old, new| new.open = old.open.clone())
+        .fold(handle, TICKET_UPDATE, fold)
 }
 
 fn priority_tone(p: Priority) -> &'static str {
