@@ -427,3 +427,120 @@ async fn a_rejected_token_is_an_error_without_retries() {
     })
     .await;
 }
+
+/// The session ids a store holds: what a sessions table would show.
+type Ids = std::collections::BTreeSet<String>;
+
+fn ids_store(handle: &WsHandle) -> switchboard_kit::store::Store<Ids> {
+    use switchboard_core::payload::{SESSION_UPDATE, SessionAction};
+    switchboard_kit::store::Store::new(Ids::new).fold(handle, SESSION_UPDATE, |s, u, _| {
+        if u.action == SessionAction::Terminate {
+            s.remove(&u.session.session_id);
+        } else {
+            s.insert(u.session.session_id);
+        }
+    })
+}
+
+/// Attaches the ids store on its first render, before the socket opens.
+#[component]
+fn IdsProbe(props: &ProbeProps) -> Html {
+    let view = switchboard_kit::store::use_store(ids_store);
+    let ws = use_websocket(None, None);
+    if let Some(out) = &props.out {
+        *out.borrow_mut() = Some(ws.handle().clone());
+    }
+    html! { <p class="ids">{ view.live().len() }</p> }
+}
+
+#[component]
+fn ResumingSessions(props: &Live) -> Html {
+    let config = Config {
+        channels: vec!["session_update"],
+        ..Config::default()
+    };
+    html! {
+        <WsProvider url={ws_url(&props.module)} {config} reconnect_interval={Some(100)} token={token()}>
+            <IdsProbe name="ids" out={props.out.clone()} />
+        </WsProvider>
+    }
+}
+
+/// The session ids in the devserver's world.
+async fn backend_ids() -> Ids {
+    world("sessions").await["state"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| {
+            f["data"]["session"]["session_id"]
+                .as_str()
+                .map(str::to_owned)
+        })
+        .collect()
+}
+
+/// Whether the store comes to equal the backend's sessions within 4 s.
+async fn settles_to_backend(store: &switchboard_kit::store::Store<Ids>) -> bool {
+    for _ in 0..40 {
+        let backend = backend_ids().await;
+        if *store.live() == backend {
+            return true;
+        }
+        gloo_timers::future::TimeoutFuture::new(100).await;
+    }
+    false
+}
+
+/// Against the development backend, which speaks the resume extension: a store is rebuilt
+/// from the server's snapshot on connect (not from the changes that happen next), and a drop
+/// while the world goes on is resumed with nothing doubled and nothing missing.
+#[wasm_bindgen_test]
+async fn a_store_starts_from_the_snapshot_and_resumes_after_a_drop() {
+    let root = container();
+    let props = Live {
+        out: Rc::new(RefCell::new(None)),
+        module: "sessions".into(),
+    };
+    let out = props.out.clone();
+    let app = yew::Renderer::<ResumingSessions>::with_root_and_props(root.clone(), props).render();
+    wait_for("a snapshot", SECS, || {
+        out.borrow()
+            .as_ref()
+            .is_some_and(|h| h.stats().snapshots == 1)
+    })
+    .await;
+    let handle = out.borrow().clone().unwrap();
+    let store = handle.store(ids_store);
+    assert!(!store.live().is_empty(), "the snapshot filled the store");
+
+    // A still world, so the two compare exactly.
+    fault("sessions/pause?on=true").await;
+    let same = settles_to_backend(&store).await;
+    assert!(same, "the store equals the backend's sessions");
+
+    // Changes happen while the socket is down; the reconnect replays them.
+    fault("sessions/pause?on=false").await;
+    fault("sessions/drop?secs=3").await;
+    wait_for("the drop", SECS, || !handle.is_connected()).await;
+    gloo_timers::future::TimeoutFuture::new(3_000).await;
+    wait_for("a resumed connection", Duration::from_secs(20), || {
+        let s = handle.stats();
+        handle.is_connected() && s.replays + s.resumed_live + s.snapshots >= 2
+    })
+    .await;
+    fault("sessions/pause?on=true").await;
+    let same = settles_to_backend(&store).await;
+    fault("sessions/pause?on=false").await;
+    let stats = handle.stats();
+    assert!(
+        same,
+        "after the drop the store equals the backend's sessions"
+    );
+    assert_eq!(stats.duplicates, 0, "nothing applied twice");
+    assert_eq!(
+        stats.snapshots, 1,
+        "resumed by replay, not a second snapshot"
+    );
+    app.destroy();
+}

@@ -107,6 +107,13 @@ pub async fn report(module: &str) -> serde_json::Value {
     all[module].clone()
 }
 
+/// The world of one module on the devserver: epoch, positions and its state frames.
+pub async fn world(module: &str) -> serde_json::Value {
+    let url = format!("http://{}/_control/{module}/state", backend());
+    let resp = gloo_net::http::Request::get(&url).send().await.unwrap();
+    resp.json().await.unwrap()
+}
+
 /// Polls the devserver report until `cond` holds.
 pub async fn wait_for_report(module: &str, what: &str, cond: impl Fn(&serde_json::Value) -> bool) {
     let started = js_sys::Date::now();
