@@ -153,8 +153,10 @@ struct Browser(tokio::process::Child);
 impl Drop for Browser {
     fn drop(&mut self) {
         if let Some(pid) = self.0.id() {
-            let _ = std::process::Command::new("kill")
-                .args(["-KILL", "--", &format!("-{pid}")])
+            // The shell's own `kill` (always there: `sh` is essential on Debian, while the
+            // `kill` program comes with procps, which a minimal image may lack).
+            let _ = std::process::Command::new("sh")
+                .args(["-c", &format!("kill -9 -{pid}")])
                 .stderr(std::process::Stdio::null())
                 .status();
         }
