@@ -279,28 +279,24 @@ pub async fn run<S, R>(
     let reason = loop {
         tokio::select! {
             inbound = stream.next() => match inbound {
-                Some(Ok(Message::Text(text))) => {
+                Some(Ok(message @ (Message::Text(_) | Message::Binary(_)))) => {
                     endpoint.count(|r| r.frames_received += 1);
                     if limiter.check().is_err() {
                         endpoint.count(|r| r.rate_limited += 1);
                         let _ = sink.send(close(1008, "rate limit exceeded")).await;
                         break "inbound rate limit";
                     }
-                    if resume && let Some(from) = resync_request(&text) {
+                    let from = match &message {
+                        Message::Text(text) if resume => resync_request(text),
+                        _ => None,
+                    };
+                    if let Some(from) = from {
                         endpoint.count(|r| r.resyncs += 1);
                         let answer = cursor.answer(&endpoint, Some(&from));
                         if !send_answer(&mut sink, &endpoint, answer).await {
                             break "send failed";
                         }
                         cursor.last_send = tokio::time::Instant::now();
-                    }
-                }
-                Some(Ok(Message::Binary(_))) => {
-                    endpoint.count(|r| r.frames_received += 1);
-                    if limiter.check().is_err() {
-                        endpoint.count(|r| r.rate_limited += 1);
-                        let _ = sink.send(close(1008, "rate limit exceeded")).await;
-                        break "inbound rate limit";
                     }
                 }
                 Some(Ok(Message::Close(_))) | None => break "client closed",
