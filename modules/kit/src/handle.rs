@@ -282,46 +282,46 @@ impl WsHandle {
         if !self.declares(pattern) {
             return Err(SubscribeError::Undeclared(pattern.to_owned()));
         }
-        let id = self
-            .0
-            .subs
-            .borrow_mut()
-            .subscribe(Pattern::parse(pattern.to_owned()), callback);
-        Ok(SubscriptionGuard {
+        let pattern = Pattern::parse(pattern.to_owned());
+        Ok(self.register(Registry::Frames, &self.0.subs, pattern, callback))
+    }
+
+    /// Adds `callback` to one of the handle's lists; the guard takes it off again.
+    fn register<H>(
+        &self,
+        registry: Registry,
+        list: &RefCell<Subscriptions<H>>,
+        pattern: Pattern,
+        callback: H,
+    ) -> SubscriptionGuard {
+        let id = list.borrow_mut().subscribe(pattern, callback);
+        SubscriptionGuard {
             handle: Rc::downgrade(&self.0),
             id,
-            registry: Registry::Frames,
-        })
+            registry,
+        }
     }
 
     /// Calls `callback` whenever the status snapshot changes.
     pub fn on_status(&self, callback: Callback<()>) -> SubscriptionGuard {
-        let id = self
-            .0
-            .status_subs
-            .borrow_mut()
-            .subscribe(Pattern::All, callback);
-        SubscriptionGuard {
-            handle: Rc::downgrade(&self.0),
-            id,
-            registry: Registry::Status,
-        }
+        self.register(
+            Registry::Status,
+            &self.0.status_subs,
+            Pattern::All,
+            callback,
+        )
     }
 
     /// Calls `callback` when the server answers a (re)connect with `sync` (the resume
     /// extension), before the frames it governs: for a snapshot, the frames delivered next
     /// replace the live state.
     pub fn on_resync(&self, callback: Callback<SyncMode>) -> SubscriptionGuard {
-        let id = self
-            .0
-            .resync_subs
-            .borrow_mut()
-            .subscribe(Pattern::All, callback);
-        SubscriptionGuard {
-            handle: Rc::downgrade(&self.0),
-            id,
-            registry: Registry::Resync,
-        }
+        self.register(
+            Registry::Resync,
+            &self.0.resync_subs,
+            Pattern::All,
+            callback,
+        )
     }
 
     /// How many subscriptions use exactly `pattern`.
