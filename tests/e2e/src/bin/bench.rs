@@ -235,6 +235,19 @@ const START_WINDOW: &str = "window.__raf = []; window.__rafOn = true; \
 const END_WINDOW: &str = "window.__rafOn = false; \
     return [window.__raf, Array.from(window.wasmBindings.paint_samples())]";
 
+/// The window's animation-frame intervals, sorted, and its long animation frames (-1 where
+/// the browser cannot count them).
+async fn frame_times(h: &Harness, raf: &[f64]) -> Result<(Vec<f64>, f64)> {
+    let mut intervals: Vec<f64> = raf.windows(2).map(|w| w[1] - w[0]).collect();
+    intervals.sort_by(f64::total_cmp);
+    let long_frames = h
+        .eval("return window.__loaf")
+        .await?
+        .as_f64()
+        .unwrap_or(-1.0);
+    Ok((intervals, long_frames))
+}
+
 fn numbers(v: &Value) -> Vec<f64> {
     v.as_array()
         .map(|a| a.iter().filter_map(Value::as_f64).collect())
@@ -308,13 +321,7 @@ async fn flood(stage: Stage, rate: u32, secs: u64) -> Result<Flood> {
         to_pixels,
         draws,
     } = paints(&numbers(&window[1]), &raf);
-    let mut intervals: Vec<f64> = raf.windows(2).map(|w| w[1] - w[0]).collect();
-    intervals.sort_by(f64::total_cmp);
-    let long_frames = h
-        .eval("return window.__loaf")
-        .await?
-        .as_f64()
-        .unwrap_or(-1.0);
+    let (intervals, long_frames) = frame_times(&h, &raf).await?;
     let memory_mb = memory_mb(&h).await?;
     h.finish().await?;
     Ok(Flood {
@@ -411,13 +418,7 @@ async fn replay(stage: Stage, frames: usize) -> Result<Replay> {
     tokio::time::sleep(Duration::from_secs(1)).await;
     let window = h.eval(END_WINDOW).await?;
     let raf = numbers(&window[0]);
-    let mut intervals: Vec<f64> = raf.windows(2).map(|w| w[1] - w[0]).collect();
-    intervals.sort_by(f64::total_cmp);
-    let long_frames = h
-        .eval("return window.__loaf")
-        .await?
-        .as_f64()
-        .unwrap_or(-1.0);
+    let (intervals, long_frames) = frame_times(&h, &raf).await?;
     let duplicates = h.counter("duplicates").await?.saturating_sub(dup0);
     h.finish().await?;
     Ok(Replay {
