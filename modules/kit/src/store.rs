@@ -225,10 +225,7 @@ impl<S: 'static> Store<S> {
                 }
                 *live = fresh;
                 if !ended_by_socket && let Some(since) = inner.live_at.get() {
-                    if outages.len() >= MAX_OUTAGES {
-                        outages.remove(0);
-                    }
-                    outages.push((since, Some(now())));
+                    record_outage(&mut outages, (since, Some(now())));
                 }
             }
             SyncMode::Replay | SyncMode::Live => {
@@ -276,10 +273,7 @@ impl<S: 'static> Store<S> {
                 }
             }
             (status, Some(since), false) if status != Status::Connected => {
-                if outages.len() >= MAX_OUTAGES {
-                    outages.remove(0);
-                }
-                outages.push((since, None));
+                record_outage(&mut outages, (since, None));
             }
             _ => return,
         }
@@ -352,6 +346,17 @@ pub type Outages = Rc<[(Instant, Option<Instant>)]>;
 
 /// How many outages a store remembers: enough for any chart window.
 pub const MAX_OUTAGES: usize = 32;
+
+/// Appends an outage, forgetting the oldest beyond [`MAX_OUTAGES`].
+fn record_outage(
+    outages: &mut Vec<(Instant, Option<Instant>)>,
+    outage: (Instant, Option<Instant>),
+) {
+    if outages.len() >= MAX_OUTAGES {
+        outages.remove(0);
+    }
+    outages.push(outage);
+}
 
 impl WsHandle {
     /// The store of type `S` attached to this connection, made by `make` and attached on
