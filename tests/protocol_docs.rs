@@ -10,11 +10,19 @@ use switchboard_registry::BACKENDS;
 
 const DOC: &str = include_str!("../docs/PROTOCOL.md");
 
+/// Every ` ```json ` block, each a frame: one that does not parse as a frame fails the test
+/// that reads it, so no example can rot unnoticed.
 fn json_blocks() -> Vec<&'static str> {
     DOC.split("```json")
         .skip(1)
         .filter_map(|rest| rest.split("```").next())
         .collect()
+}
+
+/// The block as a frame envelope, or a failure naming the block.
+fn envelope(block: &'static str) -> switchboard_core::frame::Envelope<'static> {
+    decode_envelope(block, 1 << 20)
+        .unwrap_or_else(|e| panic!("a JSON example is not a frame ({e:?}):\n{block}"))
 }
 
 /// Decodes with the payload type of the module that owns the channel, from the registry.
@@ -29,9 +37,7 @@ fn decode(frame: &Frame) -> Result<(), String> {
 fn every_documented_example_decodes() {
     let mut covered = BTreeSet::new();
     for block in json_blocks() {
-        let Ok(env) = decode_envelope(block, 1 << 20) else {
-            continue;
-        }; // auth, config
+        let env = envelope(block);
         // The generic shape, and the client's own frames, are not channel payloads.
         if [
             "channel_name",
@@ -73,11 +79,7 @@ fn the_resume_examples_drive_a_connection_as_documented() {
 
     let blocks: Vec<(String, &str)> = json_blocks()
         .into_iter()
-        .filter_map(|b| {
-            decode_envelope(b, 1 << 20)
-                .ok()
-                .map(|e| (e.kind.into_owned(), b))
-        })
+        .map(|b| (envelope(b).kind.into_owned(), b))
         .collect();
     let of = |kind: &str| -> Vec<&str> {
         blocks

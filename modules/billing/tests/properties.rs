@@ -45,6 +45,7 @@ proptest! {
     #[test]
     fn the_ledger_takes_anything_and_stays_bounded(
         invoices in prop::collection::vec(invoice(), 1..300),
+        filler in 0..MAX_INVOICES * 2,
     ) {
         let mut ledger = Ledger::default();
         for inv in invoices {
@@ -59,6 +60,21 @@ proptest! {
             });
             prop_assert!(ledger.invoice_count() <= MAX_INVOICES);
             let _ = ledger.paid(&currency);
+        }
+        // Past the bound: as many distinct invoices again as the ledger keeps, and more.
+        for i in 0..filler {
+            ledger.invoice(InvoiceUpdate {
+                invoice_id: format!("FILL-{i}"),
+                subscriber_id: "sub".into(),
+                subscriber_name: "n".into(),
+                amount: Money { minor: 100, currency: "EUR".into() },
+                status: InvoiceStatus::Issued,
+                updated_at: "2025-10-16T12:00:00Z".into(),
+            });
+            prop_assert!(ledger.invoice_count() <= MAX_INVOICES);
+        }
+        if filler >= MAX_INVOICES {
+            prop_assert_eq!(ledger.invoice_count(), MAX_INVOICES, "full, not emptied");
         }
         prop_assert!(ledger.feed().count() <= FEED_LEN);
         prop_assert!(ledger.subscriber_changes().count() <= FEED_LEN);

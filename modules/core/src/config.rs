@@ -23,7 +23,9 @@ pub fn is_page_path(url: &str) -> bool {
 
 /// Close codes after which reconnecting cannot help until the token changes: 4001 and 4003
 /// (the devserver's "unauthorised" and "forbidden") and 1008 (policy violation).
-pub const DEFAULT_FATAL_CLOSE_CODES: [u16; 3] = [4001, 4003, 1008];
+pub const DEFAULT_FATAL_CLOSE_CODES: [u16; 3] = [4001, 4003, CLOSE_POLICY];
+/// Policy violation: the server refused what the client sent (for example, too many frames).
+pub const CLOSE_POLICY: u16 = 1008;
 
 /// A bounded queue for frames sent while disconnected.
 #[derive(Clone, Debug, PartialEq)]

@@ -23,6 +23,7 @@ use crate::time::Instant;
 
 mod machine;
 mod outbound;
+mod resuming;
 #[cfg(test)]
 mod tests;
 
@@ -79,6 +80,13 @@ pub enum Event<'a> {
         /// Which socket.
         socket: SocketId,
     },
+    /// The transport dropped this many frames of this socket unread (its inbox was full).
+    Lost {
+        /// Which socket.
+        socket: SocketId,
+        /// How many frames.
+        frames: u64,
+    },
     /// A timer fired, or the transport wants deadlines checked.
     Tick,
     /// The browser came back online.
@@ -115,8 +123,12 @@ pub enum Command {
     Warn(String),
     /// The server answered with `sync` (resume extension). Comes before the frames it
     /// governs: for [`SyncMode::Snapshot`], the live state is to be replaced by the frames
-    /// delivered next; for replay and live, nothing was lost since the last position.
+    /// delivered next, up to [`Command::SnapshotEnd`]; for replay and live, nothing was lost
+    /// since the last position.
     Resync(SyncMode),
+    /// The last frame of a snapshot's state was delivered: the replacement state is whole. A
+    /// transport that applies commands in slices shows it only now, never half of it.
+    SnapshotEnd,
 }
 
 /// What became of a successful send.
@@ -197,6 +209,12 @@ pub struct Connection {
     commands: VecDeque<Command>,
     /// Resume extension: the last position and where the socket stands.
     tracker: Tracker,
+    /// Resume extension: stamped frames that came before this socket's `sync`, and when the
+    /// first of them came (see [`Verdict::Early`]).
+    early: VecDeque<(Frame, u64)>,
+    early_since: Option<Instant>,
+    /// Resume extension: a snapshot whose parts are still arriving.
+    pending: Option<resuming::PendingSnapshot>,
 }
 
 impl Connection {
@@ -232,6 +250,9 @@ impl Connection {
             snapshot,
             commands: VecDeque::new(),
             tracker: Tracker::new(),
+            early: VecDeque::new(),
+            early_since: None,
+            pending: None,
         }
     }
 
@@ -338,6 +359,9 @@ impl Connection {
             if env.kind == resume::SYNC {
                 return self.on_sync(now, env.data);
             }
+            if env.kind == resume::SNAPSHOT_PART {
+                return self.on_snapshot_part(now, env.data);
+            }
             if env.kind == resume::HEARTBEAT {
                 let seq = serde_json::from_str::<resume::Heartbeat>(env.data.get())
                     .map_err(|_| DropReason::BadPosition)?
@@ -354,13 +378,22 @@ impl Connection {
             Some(seq) if self.config.resume => self.tracker.frame(now, seq),
             _ => Verdict::Apply,
         };
+        match (verdict, seq) {
+            (Verdict::Early, Some(seq)) => self.hold_early(now, frame, seq),
+            _ => self.judged(now, frame, verdict),
+        }
+        Ok(())
+    }
+
+    /// Acts on the tracker's verdict on a stamped frame.
+    fn judged(&mut self, now: Instant, frame: Frame, verdict: Verdict) {
         match verdict {
             Verdict::Apply => self.deliver(now, frame),
             Verdict::Duplicate => self.stats.duplicates += 1,
-            Verdict::Held => self.stats.held += 1,
+            // `Early` only comes before a `sync`, and early frames are judged after it.
+            Verdict::Held | Verdict::Early => self.stats.held += 1,
             Verdict::Gap => self.on_gap(now),
         }
-        Ok(())
     }
 
     /// Counts a frame on its channel and queues it for the subscribers.
@@ -397,55 +430,6 @@ impl Connection {
             Provenance::Live,
         );
         Ok((frame, env.seq))
-    }
-
-    /// The server's `sync`: for a snapshot, the state replaces the live state (announced by
-    /// [`Command::Resync`] before its frames); a sync that shows a gap asks again.
-    fn on_sync(
-        &mut self,
-        now: Instant,
-        data: &serde_json::value::RawValue,
-    ) -> Result<(), DropReason> {
-        let sync: resume::Sync<'_> =
-            serde_json::from_str(data.get()).map_err(|_| DropReason::BadPosition)?;
-        let Some(mode) = self.tracker.sync(now, &sync) else {
-            self.on_gap(now);
-            return Ok(());
-        };
-        match mode {
-            SyncMode::Replay => self.stats.replays += 1,
-            SyncMode::Snapshot => self.stats.snapshots += 1,
-            SyncMode::Live => self.stats.resumed_live += 1,
-        }
-        self.commands.push_back(Command::Resync(mode));
-        for raw in sync.state {
-            let delivered = decode_envelope(raw.get(), self.config.max_frame_bytes)
-                .and_then(|env| self.data_frame(env));
-            match delivered {
-                Ok((frame, _)) => self.deliver(now, frame),
-                Err(reason) => self.dropped(now, reason),
-            }
-        }
-        Ok(())
-    }
-
-    /// A gap: count it and ask the server for what is missing. When the rate limit holds the
-    /// request back, the resync timeout reconnects instead, and the auth frame asks.
-    fn on_gap(&mut self, now: Instant) {
-        self.stats.gaps += 1;
-        let Phase::Open { socket, .. } = self.phase else {
-            return;
-        };
-        self.warn(now, Cow::Borrowed("gap"), || {
-            "frames are missing from the live feed; asking the server to resync".to_owned()
-        });
-        let request = resume::ResumeRequest::at(self.tracker.position());
-        if let Ok(text) = encode_frame(resume::RESYNC, &request, now)
-            && self.bucket.try_take(now)
-        {
-            self.commands.push_back(Command::Send(socket, text));
-            self.stats.frames_out += 1;
-        }
     }
 
     /// Counts and logs a dropped frame.

@@ -352,7 +352,7 @@ mod tests {
         };
         assert_eq!(
             encode_auth(Some("t"), Some(crate::resume::ResumeRequest::at(Some(&p)))),
-            r#"{"type":"auth","token":"t","resume":{"epoch":"e1","seq":9}}"#
+            r#"{"type":"auth","token":"t","resume":{"epoch":"e1","seq":9,"parts":true}}"#
         );
     }
 }

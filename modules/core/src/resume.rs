@@ -26,6 +26,8 @@ pub const SYNC: &str = "sync";
 pub const HEARTBEAT: &str = "heartbeat";
 /// Client → server, after a gap: "send me what follows this position, or a snapshot".
 pub const RESYNC: &str = "resync";
+/// Server → client, right after a `sync` that announced `parts`: the next part of its state.
+pub const SNAPSHOT_PART: &str = "snapshot_part";
 
 /// The shortest heartbeat interval the client accepts; faster announcements are read as this.
 pub const MIN_HEARTBEAT: Duration = Duration::from_millis(100);
@@ -79,7 +81,26 @@ pub struct Sync<'a> {
     /// The idle heartbeat interval, in milliseconds, if the server sends heartbeats.
     #[serde(default)]
     pub heartbeat_ms: Option<u64>,
-    /// For a snapshot: frames that rebuild the state from empty, in order.
+    /// For a snapshot: frames that rebuild the state from empty, in order. When `parts` is
+    /// more than 1, only the first part of them.
+    #[serde(borrow, default)]
+    pub state: Vec<&'a RawValue>,
+    /// For a snapshot sent in parts: how many parts the state has, this one included. The
+    /// others follow at once as [`SNAPSHOT_PART`] frames. Absent: 1.
+    #[serde(default)]
+    pub parts: Option<u32>,
+}
+
+/// The `data` of a [`SNAPSHOT_PART`] frame.
+#[derive(Debug, Deserialize)]
+pub struct SnapshotPart<'a> {
+    /// The snapshot's epoch, as in its `sync`.
+    pub epoch: String,
+    /// The snapshot's position, as in its `sync`.
+    pub seq: u64,
+    /// Which part this is: the `sync` is part 1, so the first of these is 2.
+    pub part: u32,
+    /// More of the state's frames, in order.
     #[serde(borrow, default)]
     pub state: Vec<&'a RawValue>,
 }
@@ -94,8 +115,9 @@ pub struct Heartbeat {
 /// Where one socket stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SocketSync {
-    /// No `sync` yet: a reference server, or one that has not answered. Frames are applied
-    /// as they come, as without the extension.
+    /// No `sync` yet: a reference server, or one that has not answered. Unstamped frames
+    /// are applied as they come, as without the extension; stamped ones wait for the `sync`
+    /// ([`Verdict::Early`]).
     Unsynced,
     /// Positions are checked.
     Synced,
@@ -115,6 +137,9 @@ pub enum Verdict {
     Gap,
     /// A resync is under way: drop it; the answer covers it.
     Held,
+    /// No `sync` yet on this socket: keep it, and judge it once the `sync` has set the
+    /// position (a server that sends data before its answer).
+    Early,
 }
 
 /// The client's resume state for one connection: the position survives sockets, the rest is
@@ -198,7 +223,8 @@ impl Tracker {
     /// A stamped data frame at `seq`.
     pub fn frame(&mut self, now: Instant, seq: u64) -> Verdict {
         match (self.socket, self.position.as_mut()) {
-            (SocketSync::Unsynced, _) | (SocketSync::Synced, None) => Verdict::Apply,
+            (SocketSync::Unsynced, _) => Verdict::Early,
+            (SocketSync::Synced, None) => Verdict::Apply,
             (SocketSync::Awaiting(_), _) => Verdict::Held,
             (SocketSync::Synced, Some(p)) => {
                 if seq <= p.seq {
@@ -214,6 +240,22 @@ impl Tracker {
         }
     }
 
+    /// Frames were lost on the way in (the client's own inbox overflowed). `true` when that
+    /// is a gap to repair (the caller asks for a resync): the socket is synced.
+    pub fn lost(&mut self, now: Instant) -> bool {
+        if self.socket == SocketSync::Synced && self.position.is_some() {
+            self.socket = SocketSync::Awaiting(now);
+            return true;
+        }
+        false
+    }
+
+    /// The client asked for an answer (a `resync`) without a gap in the positions: a
+    /// snapshot in parts it had to abandon. Stamped frames are held until the answer.
+    pub fn await_answer(&mut self, now: Instant) {
+        self.socket = SocketSync::Awaiting(now);
+    }
+
     /// A heartbeat saying the server has sent up to `seq` on this socket. `true` when that
     /// shows a gap (the caller asks for a resync).
     pub fn heartbeat_at(&mut self, now: Instant, seq: u64) -> bool {
@@ -227,7 +269,8 @@ impl Tracker {
     }
 }
 
-/// The resume fields the auth frame carries: `{}` on a cold load, or the last position.
+/// The resume fields the auth frame carries: `{"parts":true}` on a cold load, plus the last
+/// position once there is one.
 #[derive(Debug, Serialize)]
 pub struct ResumeRequest<'a> {
     /// The last applied position's epoch.
@@ -236,6 +279,9 @@ pub struct ResumeRequest<'a> {
     /// The last applied position's sequence number.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub seq: Option<u64>,
+    /// This client takes a snapshot in parts ([`Sync::parts`]); a server sends one only to
+    /// clients that say so, so an older client never mistakes a first part for the whole.
+    pub parts: bool,
 }
 
 impl<'a> ResumeRequest<'a> {
@@ -244,6 +290,7 @@ impl<'a> ResumeRequest<'a> {
         Self {
             epoch: position.map(|p| p.epoch.as_str()),
             seq: position.map(|p| p.seq),
+            parts: true,
         }
     }
 }
@@ -261,6 +308,7 @@ mod tests {
             seq,
             heartbeat_ms: Some(5_000),
             state: vec![],
+            parts: None,
         }
     }
 
@@ -274,13 +322,22 @@ mod tests {
     }
 
     #[test]
-    fn without_a_sync_every_frame_applies() {
+    fn before_the_sync_stamped_frames_wait_for_it() {
         let mut t = Tracker::new();
         for seq in [5, 5, 3, 90] {
-            assert_eq!(t.frame(T, seq), Verdict::Apply);
+            assert_eq!(t.frame(T, seq), Verdict::Early);
         }
         assert_eq!(t.position(), None);
         assert_eq!(t.stale_limit(), None);
+        assert!(!t.lost(T), "nothing to repair before a sync");
+    }
+
+    #[test]
+    fn frames_lost_on_a_synced_socket_ask_for_a_resync() {
+        let mut t = synced_at(10);
+        assert!(t.lost(T));
+        assert_eq!(t.frame(T, 11), Verdict::Held);
+        assert!(!t.lost(T), "one resync at a time");
     }
 
     #[test]
@@ -365,12 +422,12 @@ mod tests {
     #[test]
     fn the_resume_request_is_empty_on_a_cold_load() {
         let cold = serde_json::to_string(&ResumeRequest::at(None)).unwrap();
-        assert_eq!(cold, "{}");
+        assert_eq!(cold, r#"{"parts":true}"#);
         let p = Position {
             epoch: "e1".into(),
             seq: 7,
         };
         let warm = serde_json::to_string(&ResumeRequest::at(Some(&p))).unwrap();
-        assert_eq!(warm, r#"{"epoch":"e1","seq":7}"#);
+        assert_eq!(warm, r#"{"epoch":"e1","seq":7,"parts":true}"#);
     }
 }

@@ -54,11 +54,18 @@ pub struct CloseInfo {
 /// wait for a new token or a manual reconnect.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ConnectionError {
-    /// The server rejected the auth frame (close 4001/4003/1008, or an `auth_error` frame).
+    /// The server rejected the auth frame (close 4001/4003, or an `auth_error` frame).
     #[error("authentication rejected: {reason}")]
     AuthRejected {
         /// The close code, or `None` for an `auth_error` frame.
         code: Option<u16>,
+        /// The server's reason.
+        reason: String,
+    },
+    /// The server closed with 1008 (policy violation): it refused what this client sent,
+    /// for example more frames a minute than it allows. The token is not the problem.
+    #[error("closed by the server for a policy violation: {}", or_unstated(reason))]
+    PolicyViolation {
         /// The server's reason.
         reason: String,
     },
@@ -70,6 +77,27 @@ pub enum ConnectionError {
         /// The server's reason.
         reason: String,
     },
+}
+
+impl ConnectionError {
+    /// What the operator should do about it, as a sentence.
+    pub const fn advice(&self) -> &'static str {
+        match self {
+            ConnectionError::AuthRejected { .. } => "Fix the token, then reconnect.",
+            ConnectionError::PolicyViolation { .. } => {
+                "Nothing retries on its own; reconnect when the cause is fixed."
+            }
+            ConnectionError::Fatal { .. } => "Reconnect when the server accepts connections again.",
+        }
+    }
+}
+
+fn or_unstated(reason: &str) -> &str {
+    if reason.is_empty() {
+        "no reason given"
+    } else {
+        reason
+    }
 }
 
 /// Status with the details an operator needs to judge it.
@@ -145,6 +173,9 @@ pub struct Stats {
     pub resumed_live: u64,
     /// Resume extension: heartbeats received.
     pub heartbeats: u64,
+    /// Frames the transport dropped unread because its inbox was full (each loss of a
+    /// stamped frame is repaired by a resync).
+    pub lost: u64,
 }
 
 impl Stats {

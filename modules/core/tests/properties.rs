@@ -211,7 +211,8 @@ fn run(ops: Vec<Op>, outbox: bool, seed: u64) -> Result<(), TestCaseError> {
                 Command::Deliver(_)
                 | Command::StatusChanged
                 | Command::Warn(_)
-                | Command::Resync(_) => {}
+                | Command::Resync(_)
+                | Command::SnapshotEnd => {}
             }
         }
         prop_assert!(

@@ -19,7 +19,7 @@ use switchboard_core::{
 use yew::Callback;
 
 use crate::token::TokenSource;
-use crate::transport::{Socket, SocketEvent};
+use crate::transport::{Inbox, Socket};
 
 /// The current time, as the core counts it.
 pub fn now() -> Instant {
@@ -56,12 +56,12 @@ struct Inner {
     timer: RefCell<Option<Timeout>>,
     subs: RefCell<Subscriptions<Callback<Rc<Frame>>>>,
     status_subs: RefCell<Subscriptions<Callback<()>>>,
-    resync_subs: RefCell<Subscriptions<Callback<SyncMode>>>,
+    resync_subs: RefCell<Subscriptions<Callback<Resync>>>,
     simulator: RefCell<Option<Box<dyn Simulator>>>,
     sim_timer: RefCell<Option<Interval>>,
     /// Socket events not yet fed to the core, oldest first, and the timer that continues
     /// feeding them after a slice (see `effects::WsHandle::drain`).
-    inbox: RefCell<std::collections::VecDeque<(switchboard_core::SocketId, SocketEvent)>>,
+    inbox: RefCell<Inbox>,
     drain_timer: RefCell<Option<Timeout>>,
     sim_rng: RefCell<fastrand::Rng>,
     sim_frames: Cell<u64>,
@@ -103,6 +103,16 @@ impl WeakHandle {
     pub(crate) fn upgrade(&self) -> Option<WsHandle> {
         WsHandle::from_weak(&self.0)
     }
+}
+
+/// What [`WsHandle::on_resync`] reports (resume extension).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Resync {
+    /// The server answered with `sync`. For a snapshot, the frames delivered next, up to
+    /// [`Resync::SnapshotEnd`], are the state that replaces the live one.
+    Began(SyncMode),
+    /// A snapshot's state has been delivered whole: it may be shown now.
+    SnapshotEnd,
 }
 
 /// Which list a [`SubscriptionGuard`] is on.
@@ -186,7 +196,7 @@ impl WsHandle {
             resync_subs: RefCell::new(Subscriptions::new()),
             simulator: RefCell::new(options.simulator),
             sim_timer: RefCell::new(None),
-            inbox: RefCell::new(std::collections::VecDeque::new()),
+            inbox: RefCell::new(Inbox::default()),
             drain_timer: RefCell::new(None),
             sim_rng: RefCell::new(fastrand::Rng::with_seed(seed ^ 0x5eed)),
             sim_frames: Cell::new(0),
@@ -313,9 +323,9 @@ impl WsHandle {
     }
 
     /// Calls `callback` when the server answers a (re)connect with `sync` (the resume
-    /// extension), before the frames it governs: for a snapshot, the frames delivered next
-    /// replace the live state.
-    pub fn on_resync(&self, callback: Callback<SyncMode>) -> SubscriptionGuard {
+    /// extension), before the frames it governs, and when a snapshot's state has been
+    /// delivered whole (see [`Resync`]).
+    pub fn on_resync(&self, callback: Callback<Resync>) -> SubscriptionGuard {
         self.register(
             Registry::Resync,
             &self.0.resync_subs,
@@ -382,13 +392,21 @@ impl WsHandle {
         self.run_commands();
     }
 
+    /// Runs the core's commands, oldest first, for at most one slice (see
+    /// `effects::SLICE_MS`): a snapshot's thousands of deliveries are applied between
+    /// paints, and what is left continues in a later task, before any newer socket event.
     fn run_commands(&self) {
-        loop {
+        let started = crate::probe::perf_now();
+        for n in 1u32.. {
             // The borrow ends before the command runs: subscribers may call back into us.
             let Some(command) = self.0.conn.borrow_mut().poll() else {
                 break;
             };
             self.run(command);
+            if n % 32 == 0 && crate::probe::perf_now() - started >= effects::SLICE_MS {
+                self.continue_later();
+                return;
+            }
         }
     }
 }

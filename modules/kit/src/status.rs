@@ -33,7 +33,7 @@ pub fn status_word(status: Status) -> &'static str {
 pub fn status_detail(s: &StatusSnapshot, now: Instant) -> String {
     let countdown = s.next_retry_at.map(|at| short_duration(now.until(at)));
     match (s.status, &s.error, countdown) {
-        (Status::Error, Some(e), _) => format!("{e}. Fix the token, then reconnect."),
+        (Status::Error, Some(e), _) => format!("{e}. {}", e.advice()),
         (Status::Connected, _, _) => match s.connected_since {
             Some(since) => format!("up {}", short_duration(since.until(now))),
             None => String::new(),
@@ -228,6 +228,15 @@ mod tests {
             status_detail(&e, now),
             "authentication rejected: token expired. Fix the token, then reconnect."
         );
+        e.error = Some(ConnectionError::PolicyViolation {
+            reason: "rate limit".into(),
+        });
+        let detail = status_detail(&e, now);
+        assert_eq!(
+            detail,
+            "closed by the server for a policy violation: rate limit. Nothing retries on its own; reconnect when the cause is fixed."
+        );
+        assert!(!detail.contains("token"), "{detail}");
         let mut c = snapshot(Status::Connected);
         c.connected_since = Some(Instant::from_millis(40_000));
         assert_eq!(status_detail(&c, now), "up 1 min 0 s");

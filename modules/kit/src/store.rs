@@ -43,7 +43,7 @@ use switchboard_core::resume::SyncMode;
 use switchboard_core::{Frame, Instant, Provenance, Status, TypedChannel};
 use yew::prelude::*;
 
-use crate::handle::{SubscriptionGuard, WsHandle, now};
+use crate::handle::{Resync, SubscriptionGuard, WsHandle, now};
 use crate::hooks::use_ws_handle;
 use crate::redraw::use_redraw;
 
@@ -55,6 +55,9 @@ struct Inner<S> {
     /// What survives a snapshot (see [`Store::carry`]).
     carry: Cell<Option<Carry<S>>>,
     live: RefCell<S>,
+    /// A snapshot's state while its frames arrive (see [`Resync`]): it replaces `live` whole
+    /// at the snapshot's end, so a view never shows half of one.
+    staging: RefCell<Option<S>>,
     simulated: RefCell<Option<S>>,
     /// Grows with every change to either state.
     version: Cell<u64>,
@@ -126,6 +129,7 @@ impl<S: 'static> Store<S> {
             init,
             carry: Cell::new(None),
             live: RefCell::new(init()),
+            staging: RefCell::new(None),
             simulated: RefCell::new(None),
             version: Cell::new(0),
             live_at: Cell::new(None),
@@ -187,9 +191,14 @@ impl<S: 'static> Store<S> {
             });
             self.0.guards.borrow_mut().push(handle.on_status(on_status));
             let (store, conn) = (Rc::downgrade(&self.0), handle.downgrade());
-            let on_resync = Callback::from(move |mode: SyncMode| {
+            let on_resync = Callback::from(move |event: Resync| {
                 if let (Some(h), Some(inner)) = (conn.upgrade(), store.upgrade()) {
-                    Self(inner).resync(mode, h.snapshot().connected_since);
+                    match event {
+                        Resync::Began(mode) => {
+                            Self(inner).resync(mode, h.snapshot().connected_since);
+                        }
+                        Resync::SnapshotEnd => Self(inner).snapshot_end(),
+                    }
                 }
             });
             self.0.guards.borrow_mut().push(handle.on_resync(on_resync));
@@ -198,7 +207,8 @@ impl<S: 'static> Store<S> {
     }
 
     /// The server answered with `sync` (resume extension). A snapshot replaces the live state
-    /// (its frames come next) and leaves a marked gap: the outage this socket ended, when it is
+    /// (its frames come next, into a staging state shown whole at its end) and leaves a
+    /// marked gap: the outage this socket ended, when it is
     /// the socket's first answer, or else (frames were lost on an open socket) the time since
     /// the last live frame. A replay or "live" as a socket's first answer means nothing was
     /// lost in the outage it ended, so that outage is not a gap after all: charts draw
@@ -216,14 +226,16 @@ impl<S: 'static> Store<S> {
                 .is_some_and(|(end, up)| end >= up);
         match mode {
             SyncMode::Snapshot => {
-                let Ok(mut live) = inner.live.try_borrow_mut() else {
+                let (Ok(live), Ok(mut staging)) =
+                    (inner.live.try_borrow(), inner.staging.try_borrow_mut())
+                else {
                     return;
                 };
                 let mut fresh = (inner.init)();
                 if let Some(carry) = inner.carry.get() {
                     carry(&live, &mut fresh);
                 }
-                *live = fresh;
+                *staging = Some(fresh);
                 if !ended_by_socket && let Some(since) = inner.live_at.get() {
                     record_outage(&mut outages, (since, Some(now())));
                 }
@@ -238,6 +250,19 @@ impl<S: 'static> Store<S> {
         self.changed();
     }
 
+    /// A snapshot's state is whole: it replaces the live state now.
+    fn snapshot_end(&self) {
+        let inner = &self.0;
+        let Ok(Some(state)) = inner.staging.try_borrow_mut().map(|mut s| s.take()) else {
+            return;
+        };
+        match inner.live.try_borrow_mut() {
+            Ok(mut live) => *live = state,
+            Err(_) => return,
+        }
+        self.changed();
+    }
+
     fn apply<T>(&self, value: T, frame: &Frame, reduce: fn(&mut S, T, &Frame)) {
         let inner = &self.0;
         match frame.provenance() {
@@ -246,6 +271,13 @@ impl<S: 'static> Store<S> {
                     sim.take();
                 }
                 inner.live_at.set(Some(now()));
+                if let Ok(mut staging) = inner.staging.try_borrow_mut()
+                    && let Some(state) = staging.as_mut()
+                {
+                    // Nothing on screen changes until the snapshot's end.
+                    reduce(state, value, frame);
+                    return;
+                }
                 match inner.live.try_borrow_mut() {
                     Ok(mut live) => reduce(&mut live, value, frame),
                     Err(_) => return, // a view holds it: cannot happen outside a render

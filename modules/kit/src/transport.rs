@@ -2,6 +2,7 @@
 //! nothing. Its listeners live exactly as long as the [`Socket`] value: dropping it removes
 //! them and closes the socket, so reconnects leak nothing.
 
+use std::collections::VecDeque;
 use std::rc::Rc;
 
 use gloo_events::EventListener;
@@ -13,10 +14,71 @@ use web_sys::{BinaryType, CloseEvent, MessageEvent, WebSocket};
 #[derive(Debug)]
 pub(crate) enum SocketEvent {
     Opened,
-    Closed { code: u16, reason: String },
+    Closed {
+        code: u16,
+        reason: String,
+    },
     Text(String),
     Binary,
     Oversized,
+    /// The [`Inbox`] dropped this many frames unread.
+    Lost(u64),
+}
+
+/// Most socket events waiting to be fed to the core: far more than a replay of the
+/// development backend's whole history (10,000 frames) between two slices.
+pub(crate) const INBOX_EVENTS: usize = 50_000;
+/// Most bytes of frame text waiting to be fed to the core.
+pub(crate) const INBOX_BYTES: usize = 64 << 20;
+
+/// Socket events not yet fed to the core, oldest first, bounded by [`INBOX_EVENTS`] and
+/// [`INBOX_BYTES`]. A frame that finds it full is dropped and counted in a `Lost` event in its
+/// place, which tells the core (it resyncs when the feed carries positions). Opens and closes
+/// are never dropped.
+#[derive(Debug, Default)]
+pub(crate) struct Inbox {
+    events: VecDeque<(SocketId, SocketEvent)>,
+    bytes: usize,
+}
+
+impl Inbox {
+    pub(crate) fn push(&mut self, socket: SocketId, event: SocketEvent) {
+        let size = match &event {
+            SocketEvent::Text(text) => text.len(),
+            _ => 0,
+        };
+        let is_frame = matches!(
+            event,
+            SocketEvent::Text(_) | SocketEvent::Binary | SocketEvent::Oversized
+        );
+        let full = self.events.len() >= INBOX_EVENTS || self.bytes + size > INBOX_BYTES;
+        if is_frame && full {
+            match self.events.back_mut() {
+                Some((s, SocketEvent::Lost(n))) if *s == socket => *n += 1,
+                _ => self.events.push_back((socket, SocketEvent::Lost(1))),
+            }
+            return;
+        }
+        self.bytes += size;
+        self.events.push_back((socket, event));
+    }
+
+    pub(crate) fn pop(&mut self) -> Option<(SocketId, SocketEvent)> {
+        let next = self.events.pop_front();
+        if let Some((_, SocketEvent::Text(text))) = &next {
+            self.bytes -= text.len();
+        }
+        next
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.events.is_empty()
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.events.clear();
+        self.bytes = 0;
+    }
 }
 
 impl SocketEvent {
@@ -39,6 +101,10 @@ impl SocketEvent {
             SocketEvent::Text(text) => Event::Text { socket, text },
             SocketEvent::Binary => Event::Binary { socket },
             SocketEvent::Oversized => Event::Oversized { socket },
+            SocketEvent::Lost(frames) => Event::Lost {
+                socket,
+                frames: *frames,
+            },
         }
     }
 }
@@ -131,5 +197,57 @@ impl Drop for Socket {
         if self.ws.ready_state() <= WebSocket::OPEN {
             let _ = self.ws.close_with_code_and_reason(1000, "provider dropped");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_inbox_counts_the_frames_it_drops_and_keeps_closes() {
+        let (a, b) = (SocketId(1), SocketId(2));
+        let mut inbox = Inbox::default();
+        for _ in 0..INBOX_EVENTS {
+            inbox.push(a, SocketEvent::Binary);
+        }
+        inbox.push(a, SocketEvent::Text("x".into()));
+        inbox.push(a, SocketEvent::Oversized);
+        inbox.push(b, SocketEvent::Text("y".into()));
+        inbox.push(
+            a,
+            SocketEvent::Closed {
+                code: 1006,
+                reason: String::new(),
+            },
+        );
+        let tail: Vec<String> = std::iter::from_fn(|| inbox.pop())
+            .skip(INBOX_EVENTS)
+            .map(|(s, e)| format!("{}:{e:?}", s.0))
+            .collect();
+        assert_eq!(
+            tail,
+            [
+                "1:Lost(2)",
+                "2:Lost(1)",
+                r#"1:Closed { code: 1006, reason: "" }"#
+            ]
+        );
+        assert!(inbox.is_empty());
+    }
+
+    #[test]
+    fn the_inbox_is_bounded_by_bytes_too() {
+        let mut inbox = Inbox::default();
+        let big = "x".repeat(INBOX_BYTES / 2);
+        for _ in 0..3 {
+            inbox.push(SocketId(0), SocketEvent::Text(big.clone()));
+        }
+        assert!(matches!(inbox.pop(), Some((_, SocketEvent::Text(_)))));
+        assert!(matches!(inbox.pop(), Some((_, SocketEvent::Text(_)))));
+        assert!(matches!(inbox.pop(), Some((_, SocketEvent::Lost(1)))));
+        // Room again once read.
+        inbox.push(SocketId(0), SocketEvent::Text(big));
+        assert!(matches!(inbox.pop(), Some((_, SocketEvent::Text(_)))));
     }
 }

@@ -38,13 +38,21 @@ mod tests {
                 "{}: the main channel is one of its channels",
                 b.id
             );
+            // The generator the backend runs produces frames, and only on declared channels.
             let mut rng = fastrand::Rng::with_seed(1);
-            let frames = (b.simulator)().tick(switchboard_core::Instant::from_millis(0), &mut rng);
-            assert!(
-                frames.iter().all(|f| !f.channel().is_empty()),
-                "{} simulates",
-                b.id
-            );
+            let mut sim = (b.simulator)();
+            let frames: Vec<_> = (0..50)
+                .flat_map(|i| sim.tick(switchboard_core::Instant::from_millis(i * 2000), &mut rng))
+                .collect();
+            assert!(!frames.is_empty(), "{} simulates", b.id);
+            for f in &frames {
+                assert!(
+                    b.channels.contains(&f.channel()),
+                    "{} simulates undeclared `{}`",
+                    b.id,
+                    f.channel()
+                );
+            }
         }
         ids.sort_unstable();
         ids.dedup();

@@ -65,18 +65,41 @@ fn ticket() -> impl Strategy<Value = TicketUpdate> {
         )
 }
 
+/// A distinct, open ticket: enough of them fill the queue.
+fn open_ticket(i: usize) -> TicketUpdate {
+    TicketUpdate {
+        ticket_id: format!("FILL-{i}"),
+        subject: "filler".into(),
+        priority: Priority::ALL[i % Priority::ALL.len()],
+        status: TicketStatus::Open,
+        assignee: None,
+        created_at: "2025-10-16T12:00:00Z".into(),
+        updated_at: "2025-10-16T12:00:00Z".into(),
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
 
     #[test]
     fn the_queue_takes_anything_and_stays_bounded(
         tickets in prop::collection::vec(ticket(), 1..300),
+        filler in 0..MAX_TICKETS * 2,
         now in any::<u64>(),
     ) {
         let mut q = Queue::default();
         for t in tickets {
             q.apply(t);
             prop_assert!(q.len() <= MAX_TICKETS);
+        }
+        // Past the bound: as many distinct open tickets again as the queue keeps, and more.
+        for i in 0..filler {
+            q.apply(open_ticket(i));
+            prop_assert!(q.len() <= MAX_TICKETS);
+        }
+        if filler >= MAX_TICKETS {
+            prop_assert_eq!(q.len(), MAX_TICKETS, "full, not emptied");
+            prop_assert!(q.not_kept() as usize >= filler - MAX_TICKETS);
         }
         let now = Instant::from_millis(now);
         let active = q.active();

@@ -1,7 +1,6 @@
 //! The transitions of [`Connection`]: one function per concern, all pure.
 
 use super::*;
-use crate::resume::SocketSync;
 
 impl Connection {
     pub(super) fn dispatch(&mut self, now: Instant, event: Event<'_>) {
@@ -43,6 +42,11 @@ impl Connection {
             Event::Text { socket, text } => self.on_frame(now, socket, Ok(text)),
             Event::Binary { socket } => self.on_frame(now, socket, Err(DropReason::Binary)),
             Event::Oversized { socket } => self.on_frame(now, socket, Err(DropReason::TooLarge)),
+            Event::Lost { socket, frames } => {
+                if matches!(self.phase, Phase::Open { socket: s, .. } if s == socket) {
+                    self.on_lost(now, frames);
+                }
+            }
             Event::Tick => self.on_tick(now),
             Event::Online | Event::Visible => self.on_wake(now),
             Event::TokenChanged => {
@@ -92,6 +96,7 @@ impl Connection {
         self.down_since = None;
         self.quiet_since = now;
         self.tracker.opened();
+        self.forget_socket();
         // The auth frame always goes first; it is exempt from the rate limit. With resume on,
         // it carries the last applied position, which a reference server ignores.
         let resume = self
@@ -106,19 +111,22 @@ impl Connection {
 
     fn on_close(&mut self, now: Instant, code: u16, reason: String) {
         self.down_since.get_or_insert(now);
+        self.forget_socket();
         self.last_close = Some(CloseInfo {
             code,
             reason: reason.clone(),
             at: now,
         });
         if self.config.is_fatal(code) {
-            let error = if crate::config::DEFAULT_FATAL_CLOSE_CODES.contains(&code) {
-                ConnectionError::AuthRejected {
-                    code: Some(code),
-                    reason,
+            let error = match code {
+                crate::config::CLOSE_POLICY => ConnectionError::PolicyViolation { reason },
+                c if crate::config::DEFAULT_FATAL_CLOSE_CODES.contains(&c) => {
+                    ConnectionError::AuthRejected {
+                        code: Some(code),
+                        reason,
+                    }
                 }
-            } else {
-                ConnectionError::Fatal { code, reason }
+                _ => ConnectionError::Fatal { code, reason },
             };
             self.error = Some(error);
             self.phase = Phase::Failed;
@@ -193,19 +201,15 @@ impl Connection {
                     // Judge the connection on what happens next, not on the time we slept.
                     self.quiet_since = now;
                 }
-                if let SocketSync::Awaiting(asked) = self.tracker.socket()
-                    && now.saturating_since(asked) >= self.config.resync_timeout
+                if let Some((due, why)) = self.answer_due()
+                    && now >= due
                 {
                     self.commands.push_back(Command::Close {
                         socket,
                         code: 4000,
                         reason: "resync timeout",
                     });
-                    self.on_close(
-                        now,
-                        CLOSE_ABNORMAL,
-                        "no answer to a resync request".to_owned(),
-                    );
+                    self.on_close(now, CLOSE_ABNORMAL, why.to_owned());
                     return;
                 }
                 if let Some(limit) = self.stale_limit()

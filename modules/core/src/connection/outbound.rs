@@ -4,7 +4,6 @@
 use std::borrow::Cow;
 
 use super::*;
-use crate::resume::SocketSync;
 
 impl Connection {
     pub(super) fn send_text(
@@ -105,10 +104,7 @@ impl Connection {
                 let stable = (self.attempt > 0).then(|| since.plus(self.config.stable_after));
                 let stale = self.stale_limit().map(|limit| self.quiet_since.plus(limit));
                 let token = (!self.outbox.is_empty()).then(|| self.bucket.next_token_at(now));
-                let resync = match self.tracker.socket() {
-                    SocketSync::Awaiting(asked) => Some(asked.plus(self.config.resync_timeout)),
-                    _ => None,
-                };
+                let resync = self.answer_due().map(|(due, _)| due);
                 [stable, stale, token, resync].into_iter().flatten().min()
             }
             Phase::Waiting { due } | Phase::Probing { due } => Some(due),

@@ -116,7 +116,7 @@ fn auth_is_the_first_frame_with_the_current_token() {
     let cmds = rig.open();
     assert_eq!(
         sends(&cmds),
-        [r#"{"type":"auth","token":"tok","resume":{}}"#]
+        [r#"{"type":"auth","token":"tok","resume":{"parts":true}}"#]
     );
     assert_eq!(rig.status(), Status::Connected);
     assert_eq!(rig.conn.snapshot().connected_since, Some(rig.now));
@@ -213,9 +213,17 @@ fn fatal_close_codes_stop_retries_until_the_token_changes() {
         rig.close(code);
         let snap = rig.conn.snapshot();
         assert_eq!(snap.status, Status::Error);
-        assert!(
-            matches!(snap.error, Some(ConnectionError::AuthRejected { code: Some(c), .. }) if c == code)
-        );
+        if code == 1008 {
+            // A rate limit, not a token problem: the operator is told so.
+            assert!(matches!(
+                snap.error,
+                Some(ConnectionError::PolicyViolation { .. })
+            ));
+        } else {
+            assert!(
+                matches!(snap.error, Some(ConnectionError::AuthRejected { code: Some(c), .. }) if c == code)
+            );
+        }
         assert_eq!(snap.next_retry_at, None);
         assert_eq!(opens(&rig.advance(Duration::from_secs(3600))), 0);
         assert_eq!(
@@ -630,7 +638,7 @@ mod resume {
         let mut rig = Rig::started();
         assert_eq!(
             sends(&rig.open()),
-            [r#"{"type":"auth","token":"tok","resume":{}}"#]
+            [r#"{"type":"auth","token":"tok","resume":{"parts":true}}"#]
         );
         rig.text(&sync("snapshot", "e1", 4, ""));
         rig.text(&data(5));
@@ -638,7 +646,7 @@ mod resume {
         rig.advance(Duration::from_secs(60));
         assert_eq!(
             sends(&rig.open()),
-            [r#"{"type":"auth","token":"tok","resume":{"epoch":"e1","seq":5}}"#]
+            [r#"{"type":"auth","token":"tok","resume":{"epoch":"e1","seq":5,"parts":true}}"#]
         );
     }
 
@@ -662,10 +670,16 @@ mod resume {
             9,
             r#"{"type":"x","data":"a"},{"type":"x","data":"b"},{"data":1}"#,
         ));
-        assert!(matches!(
-            cmds.first(),
-            Some(Command::Resync(SyncMode::Snapshot))
-        ));
+        let order: Vec<&str> = cmds
+            .iter()
+            .filter_map(|c| match c {
+                Command::Resync(SyncMode::Snapshot) => Some("resync"),
+                Command::Deliver(_) => Some("deliver"),
+                Command::SnapshotEnd => Some("end"),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(order, ["resync", "deliver", "deliver", "end"]);
         assert_eq!(delivered(&cmds), [r#""a""#, r#""b""#]);
         assert_eq!(rig.conn.stats().drops(DropReason::MissingType), 1);
         assert_eq!(rig.conn.stats().snapshots, 1);
@@ -688,7 +702,7 @@ mod resume {
         let sent = sends(&cmds);
         assert_eq!(sent.len(), 1);
         assert!(
-            sent[0].starts_with(r#"{"type":"resync","data":{"epoch":"e1","seq":1},"#),
+            sent[0].starts_with(r#"{"type":"resync","data":{"epoch":"e1","seq":1,"parts":true},"#),
             "{sent:?}"
         );
         assert_eq!(rig.conn.stats().gaps, 1);
@@ -755,11 +769,136 @@ mod resume {
     }
 
     #[test]
-    fn without_a_sync_stamped_frames_apply_as_before() {
+    fn unstamped_frames_apply_at_once_without_a_sync() {
         let mut rig = rig();
-        for seq in [3, 3, 1] {
-            assert_eq!(delivered(&rig.text(&data(seq))).len(), 1);
+        for _ in 0..2 {
+            assert_eq!(
+                delivered(&rig.text(r#"{"type":"x","data":1}"#)).len(),
+                1,
+                "a reference server's frames"
+            );
         }
-        assert_eq!(rig.conn.stats().duplicates, 0);
+        assert_eq!(rig.advance(Duration::from_secs(60)).len(), 0, "no deadline");
+        assert_eq!(rig.status(), Status::Connected);
+    }
+
+    #[test]
+    fn stamped_frames_before_the_sync_wait_for_it_and_are_judged_by_it() {
+        let mut rig = rig();
+        // A server that sends data before its answer: 3 (twice), 4, then `sync` at 3.
+        for seq in [3, 3, 4] {
+            assert!(delivered(&rig.text(&data(seq))).is_empty(), "held");
+        }
+        let cmds = rig.text(&sync("snapshot", "e1", 3, r#"{"type":"x","data":"s"}"#));
+        assert_eq!(delivered(&cmds), [r#""s""#, "4"]);
+        assert_eq!(rig.conn.stats().duplicates, 2, "3 is in the snapshot");
+        assert_eq!(rig.conn.stats().gaps, 0);
+    }
+
+    #[test]
+    fn stamped_frames_without_a_sync_reconnect_after_the_deadline() {
+        let mut rig = rig();
+        rig.text(&data(1));
+        assert_eq!(rig.advance(Duration::from_millis(9_999)).len(), 0);
+        let cmds = rig.advance(Duration::from_millis(1));
+        assert!(
+            cmds.iter()
+                .any(|c| matches!(c, Command::Close { code: 4000, .. })),
+            "{cmds:?}"
+        );
+        assert!(delivered(&cmds).is_empty(), "never applied unchecked");
+        assert_eq!(
+            rig.conn
+                .snapshot()
+                .last_close
+                .as_ref()
+                .map(|c| c.reason.as_str()),
+            Some("stamped frames without a sync")
+        );
+    }
+
+    fn part(epoch: &str, seq: u64, part: u32, state: &str) -> String {
+        format!(
+            r#"{{"type":"snapshot_part","data":{{"epoch":"{epoch}","seq":{seq},"part":{part},"state":[{state}]}}}}"#
+        )
+    }
+
+    fn sync_in_parts(seq: u64, parts: u32, state: &str) -> String {
+        format!(
+            r#"{{"type":"sync","data":{{"mode":"snapshot","epoch":"e1","seq":{seq},"heartbeat_ms":1000,"parts":{parts},"state":[{state}]}}}}"#
+        )
+    }
+
+    #[test]
+    fn a_snapshot_in_parts_is_delivered_whole_when_the_last_part_arrives() {
+        let mut rig = rig();
+        assert!(
+            delivered(&rig.text(&sync_in_parts(7, 3, r#"{"type":"x","data":"a"}"#))).is_empty()
+        );
+        assert!(
+            delivered(&rig.text(&data(8))).is_empty(),
+            "held for the snapshot"
+        );
+        assert!(delivered(&rig.text(&part("e1", 7, 2, r#"{"type":"x","data":"b"}"#))).is_empty());
+        let cmds = rig.text(&part("e1", 7, 3, r#"{"type":"x","data":"c"}"#));
+        assert!(matches!(
+            cmds.first(),
+            Some(Command::Resync(SyncMode::Snapshot))
+        ));
+        assert_eq!(delivered(&cmds), [r#""a""#, r#""b""#, r#""c""#, "8"]);
+        assert!(
+            cmds.iter().position(|c| matches!(c, Command::SnapshotEnd))
+                < cmds.iter().rposition(|c| matches!(c, Command::Deliver(_))),
+            "the snapshot ends before the frame that followed it"
+        );
+        assert_eq!(rig.conn.resume().position().map(|p| p.seq), Some(8));
+        assert_eq!(rig.conn.stats().snapshots, 1);
+    }
+
+    #[test]
+    fn a_missing_part_abandons_the_snapshot_and_asks_again() {
+        let mut rig = rig();
+        rig.text(&sync_in_parts(7, 3, r#"{"type":"x","data":"a"}"#));
+        let cmds = rig.text(&part("e1", 7, 3, r#"{"type":"x","data":"c"}"#));
+        assert!(delivered(&cmds).is_empty(), "never half a snapshot");
+        assert!(
+            sends(&cmds)[0].starts_with(r#"{"type":"resync""#),
+            "{cmds:?}"
+        );
+        // The answer is a whole snapshot.
+        let cmds = rig.text(&sync("snapshot", "e1", 9, r#"{"type":"x","data":"z"}"#));
+        assert_eq!(delivered(&cmds), [r#""z""#]);
+        // A part of the abandoned one, arriving late, changes nothing.
+        assert!(delivered(&rig.text(&part("e1", 7, 2, r#"{"type":"x","data":"b"}"#))).is_empty());
+    }
+
+    #[test]
+    fn parts_that_stop_arriving_reconnect_after_the_deadline() {
+        let mut rig = rig();
+        rig.text(&sync_in_parts(7, 2, ""));
+        let cmds = rig.advance(Duration::from_secs(10));
+        assert!(
+            cmds.iter()
+                .any(|c| matches!(c, Command::Close { code: 4000, .. })),
+            "{cmds:?}"
+        );
+        assert!(delivered(&cmds).is_empty());
+    }
+
+    #[test]
+    fn frames_the_transport_lost_ask_for_a_resync() {
+        let mut rig = rig();
+        rig.text(&sync("live", "e1", 0, ""));
+        let socket = rig.socket();
+        let cmds = rig.on(Event::Lost { socket, frames: 3 });
+        assert_eq!(rig.conn.stats().lost, 3);
+        assert!(
+            sends(&cmds)[0].starts_with(r#"{"type":"resync""#),
+            "{cmds:?}"
+        );
+        assert!(
+            delivered(&rig.text(&data(5))).is_empty(),
+            "held until the answer"
+        );
     }
 }

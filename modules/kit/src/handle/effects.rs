@@ -7,7 +7,7 @@ use gloo_events::EventListener;
 use gloo_timers::callback::{Interval, Timeout};
 use switchboard_core::{Command, Event, Frame, Provenance, Status};
 
-use super::{WsHandle, now};
+use super::{Resync, WsHandle, now};
 use crate::transport::{Socket, SocketEvent};
 
 /// How often the token source is asked whether the token changed.
@@ -15,7 +15,7 @@ const TOKEN_POLL: Duration = Duration::from_secs(2);
 
 /// The longest stretch of socket events fed to the core in one task, in milliseconds: half a
 /// frame at 60 Hz, leaving the rest for the render.
-const SLICE_MS: f64 = 8.0;
+pub(super) const SLICE_MS: f64 = 8.0;
 
 impl WsHandle {
     pub(super) fn run(&self, command: Command) {
@@ -48,15 +48,18 @@ impl WsHandle {
                     callback.emit(());
                 }
             }
-            Command::Resync(mode) => {
-                let listeners = self.0.resync_subs.borrow().matching("");
-                for (_, callback) in listeners {
-                    callback.emit(mode);
-                }
-            }
+            Command::Resync(mode) => self.resynced(Resync::Began(mode)),
+            Command::SnapshotEnd => self.resynced(Resync::SnapshotEnd),
             Command::Warn(message) => {
                 web_sys::console::warn_1(&format!("[{}] {message}", self.0.url).into());
             }
+        }
+    }
+
+    fn resynced(&self, event: Resync) {
+        let listeners = self.0.resync_subs.borrow().matching("");
+        for (_, callback) in listeners {
+            callback.emit(event);
         }
     }
 
@@ -65,7 +68,7 @@ impl WsHandle {
         let max = self.0.conn.borrow().config().max_frame_bytes;
         let on_event = move |socket, event: SocketEvent| {
             if let Some(handle) = WsHandle::from_weak(&weak) {
-                handle.0.inbox.borrow_mut().push_back((socket, event));
+                handle.0.inbox.borrow_mut().push(socket, event);
                 handle.drain();
             }
         };
@@ -92,14 +95,19 @@ impl WsHandle {
     /// Feeds queued socket events to the core, oldest first, for at most [`SLICE_MS`]; what
     /// is left continues in a later task, so the browser can paint in between. A burst (a
     /// replay of thousands of frames after a reconnect) is applied in slices, each followed
-    /// by at most one render; steady traffic, one event at a time, is fed at once.
+    /// by at most one render; steady traffic, one event at a time, is fed at once. Commands
+    /// left over from an earlier slice run first, so the order never changes.
     fn drain(&self) {
         if self.0.drain_timer.borrow().is_some() {
             return; // a continuation is scheduled and keeps the order
         }
         let started = crate::probe::perf_now();
+        self.run_commands();
         loop {
-            let next = self.0.inbox.borrow_mut().pop_front();
+            if self.0.drain_timer.borrow().is_some() {
+                return; // the commands of the last event took the rest of the slice
+            }
+            let next = self.0.inbox.borrow_mut().pop();
             let Some((socket, event)) = next else {
                 return;
             };
@@ -111,17 +119,25 @@ impl WsHandle {
             self.feed(event.to_core(socket, token));
             let more = !self.0.inbox.borrow().is_empty();
             if more && crate::probe::perf_now() - started >= SLICE_MS {
-                let weak = self.weak();
-                let later = Timeout::new(0, move || {
-                    if let Some(h) = WsHandle::from_weak(&weak) {
-                        h.0.drain_timer.replace(None);
-                        h.drain();
-                    }
-                });
-                self.0.drain_timer.replace(Some(later));
+                self.continue_later();
                 return;
             }
         }
+    }
+
+    /// Continues [`WsHandle::drain`] in a later task (once: a scheduled one keeps the order).
+    pub(super) fn continue_later(&self) {
+        if self.0.drain_timer.borrow().is_some() {
+            return;
+        }
+        let weak = self.weak();
+        let later = Timeout::new(0, move || {
+            if let Some(h) = WsHandle::from_weak(&weak) {
+                h.0.drain_timer.replace(None);
+                h.drain();
+            }
+        });
+        self.0.drain_timer.replace(Some(later));
     }
 
     fn arm_timer(&self, at: Option<switchboard_core::Instant>) {
