@@ -46,6 +46,7 @@ fn every_documented_example_decodes() {
             "sync",
             "heartbeat",
             "resync",
+            "snapshot_part",
         ]
         .contains(&env.kind.as_ref())
         {
@@ -128,8 +129,15 @@ fn the_resume_examples_drive_a_connection_as_documented() {
         std::iter::from_fn(|| conn.poll()).collect()
     };
     let syncs = of("sync");
-    assert_eq!(syncs.len(), 2, "a replay and a snapshot example");
-    let snapshot = syncs.iter().find(|b| b.contains("\"snapshot\"")).unwrap();
+    assert_eq!(
+        syncs.len(),
+        3,
+        "a replay, a snapshot and a snapshot in parts"
+    );
+    let snapshot = syncs
+        .iter()
+        .find(|b| b.contains("\"snapshot\"") && !b.contains("\"parts\""))
+        .unwrap();
     let cmds = run(snapshot);
     assert!(matches!(
         cmds.iter().find(|c| matches!(c, Command::Resync(_))),
@@ -191,4 +199,54 @@ fn the_resume_examples_drive_a_connection_as_documented() {
         !cmds.iter().any(|c| matches!(c, Command::Send(..))),
         "no gap at the documented position"
     );
+}
+
+/// The snapshot-in-parts example: nothing is delivered after its first part, and after the
+/// second the whole state is, once, between `Resync` and `SnapshotEnd`.
+#[test]
+fn the_snapshot_in_parts_example_is_applied_whole_at_its_last_part() {
+    use switchboard_core::{Command, Config, Connection, Event, Instant, SocketId};
+
+    let blocks: Vec<&str> = json_blocks();
+    let first = blocks
+        .iter()
+        .find(|b| b.contains("\"sync\"") && b.contains("\"parts\""))
+        .expect("a sync with parts");
+    let second = blocks
+        .iter()
+        .find(|b| envelope(b).kind == "snapshot_part")
+        .expect("a snapshot_part example");
+    let mut conn = Connection::new(Config::default(), 1);
+    let now = Instant::from_millis(1_760_616_000_000);
+    let socket = SocketId(0);
+    conn.handle(now, Event::Start);
+    conn.handle(
+        now,
+        Event::Opened {
+            socket,
+            token: None,
+        },
+    );
+    let mut run = |text: &str| -> Vec<Command> {
+        conn.handle(now, Event::Text { socket, text });
+        std::iter::from_fn(|| conn.poll()).collect()
+    };
+    let delivered = |cmds: &[Command]| -> Vec<Frame> {
+        cmds.iter()
+            .filter_map(|c| match c {
+                Command::Deliver(f) => Some(f.clone()),
+                _ => None,
+            })
+            .collect()
+    };
+    assert!(delivered(&run(first)).is_empty(), "the first part waits");
+    let cmds = run(second);
+    let state = delivered(&cmds);
+    assert_eq!(state.len(), 2, "both parts' sessions");
+    for frame in &state {
+        decode(frame).unwrap_or_else(|e| panic!("snapshot state: {e}"));
+    }
+    let end = cmds.iter().position(|c| matches!(c, Command::SnapshotEnd));
+    let last = cmds.iter().rposition(|c| matches!(c, Command::Deliver(_)));
+    assert!(end > last, "the snapshot ends after its state: {cmds:?}");
 }

@@ -180,6 +180,8 @@ async fn send_answer<S: Sink<Message> + Unpin>(
 struct Cursor {
     /// The client speaks the resume extension (and the server does).
     resume: bool,
+    /// The client takes a snapshot in parts.
+    parts: bool,
     /// The last position sent; frames at or before it are not sent again.
     sent: u64,
     /// When anything was last sent, for the heartbeat.
@@ -206,7 +208,11 @@ impl Cursor {
             Published::Raw(text) => out.push(Message::text(text.as_ref())),
             Published::NewEpoch => {
                 if self.resume {
-                    out.extend(self.answer(endpoint, None));
+                    let cold = ResumeFrom {
+                        parts: self.parts,
+                        ..ResumeFrom::default()
+                    };
+                    out.extend(self.answer(endpoint, Some(&cold)));
                 } else {
                     self.sent = 0;
                 }
@@ -255,6 +261,7 @@ pub async fn run<S, R>(
     // broadcast, and the cursor sends it once.
     let mut cursor = Cursor {
         resume,
+        parts: request.as_ref().is_some_and(|r| r.parts),
         sent: 0,
         last_send: tokio::time::Instant::now(),
     };

@@ -98,6 +98,10 @@ struct ServeArgs {
     /// Simulate this much past on start, so charts open with history, e.g. `5m` or `0s`.
     #[arg(long, default_value = "5m", value_parser = humantime::parse_duration)]
     backfill: Duration,
+    /// Forget finished entries (paid or void invoices, terminated subscribers, resolved or
+    /// closed tickets) this long after they finished, as a real backend's state would.
+    #[arg(long, default_value = "24h", value_parser = humantime::parse_duration)]
+    settled_age: Duration,
 }
 
 async fn shutdown_signal() {
@@ -155,6 +159,7 @@ async fn main() -> anyhow::Result<()> {
             heartbeat: args.heartbeat,
             backfill: args.backfill,
             paused: args.paused,
+            settled_age: args.settled_age,
         },
     };
     let (state, stop) = AppState::new(settings, args.allow_origins, args.max_connections);

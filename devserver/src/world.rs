@@ -10,14 +10,14 @@
 //!
 //! [`Backend::keep`]: switchboard_core::simulator::Backend::keep
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
 use serde_json::value::RawValue;
 use switchboard_core::frame::{decode_envelope, encode_sequenced};
-use switchboard_core::resume::{HEARTBEAT, SYNC, SyncMode};
+use switchboard_core::resume::{HEARTBEAT, SNAPSHOT_PART, SYNC, SyncMode};
 use switchboard_core::simulator::{Keep, Simulator};
 use switchboard_core::{Frame, Instant, Provenance};
 use tokio::sync::broadcast;
@@ -40,6 +40,11 @@ pub struct WorldSettings {
     pub backfill: Duration,
     /// Start with the generator paused: nothing happens until a script or `resume`.
     pub paused: bool,
+    /// A finished entry of the state (a paid or void invoice, a resolved or closed ticket,
+    /// see [`Keep::Settled`]) is forgotten this long after it finished.
+    ///
+    /// [`Keep::Settled`]: switchboard_core::simulator::Keep::Settled
+    pub settled_age: Duration,
 }
 
 impl Default for WorldSettings {
@@ -51,12 +56,18 @@ impl Default for WorldSettings {
             heartbeat: Duration::from_secs(5),
             backfill: Duration::ZERO,
             paused: false,
+            settled_age: Duration::from_secs(24 * 3600),
         }
     }
 }
 
-/// The most entries a state keeps; the oldest entry goes first past it.
-pub const MAX_STATE_ENTRIES: usize = 5_000;
+/// The most entries a state keeps; the oldest entry goes first past it. An ISP's live
+/// sessions fit: a snapshot of this many goes out in parts.
+pub const MAX_STATE_ENTRIES: usize = 100_000;
+
+/// A snapshot's state goes out in parts of about this many bytes to a client that takes
+/// parts (docs/PROTOCOL.md, "Snapshots in parts"): a quarter of the client's frame limit.
+pub const PART_BYTES: usize = 256 << 10;
 /// How many empty generator ticks in a row a flood tolerates.
 pub const MAX_IDLE_TICKS: usize = 100;
 
@@ -83,6 +94,20 @@ pub struct ResumeFrom {
     /// The client's last applied position.
     #[serde(default)]
     pub seq: Option<u64>,
+    /// The client takes a snapshot in parts.
+    #[serde(default)]
+    pub parts: bool,
+}
+
+/// One entry of the state.
+#[derive(Debug)]
+struct Kept {
+    /// When the entry first appeared, in publication order.
+    order: u64,
+    /// The frame that rebuilds it.
+    frame: Frame,
+    /// When it finished, for a settled entry.
+    settled: Option<Instant>,
 }
 
 #[derive(Debug)]
@@ -100,7 +125,11 @@ pub struct World {
     epochs: u64,
     head: u64,
     history: VecDeque<Entry>,
-    state: HashMap<String, (u64, Frame)>,
+    state: HashMap<String, Kept>,
+    /// The state's keys in the order they first appeared: a snapshot's order, and eviction.
+    by_order: BTreeMap<u64, String>,
+    /// Settled entries, oldest first, to forget after [`WorldSettings::settled_age`].
+    settled: VecDeque<(Instant, String)>,
     order: u64,
     recent: VecDeque<(Instant, Frame)>,
     sim: Box<dyn Simulator + Send>,
@@ -131,6 +160,34 @@ struct SyncData<'a> {
     heartbeat_ms: Option<u64>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     state: Vec<Box<RawValue>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    parts: Option<u32>,
+}
+
+#[derive(Serialize)]
+struct PartData<'a> {
+    epoch: &'a str,
+    seq: u64,
+    part: u32,
+    state: Vec<Box<RawValue>>,
+}
+
+/// Splits a snapshot's state into parts of about `max` bytes (at least one frame each).
+fn split(state: Vec<Box<RawValue>>, max: usize) -> Vec<Vec<Box<RawValue>>> {
+    let mut parts = vec![Vec::new()];
+    let mut size = 0;
+    for frame in state {
+        let len = frame.get().len() + 1;
+        if size + len > max && parts.last().is_some_and(|p| !p.is_empty()) {
+            parts.push(Vec::new());
+            size = 0;
+        }
+        size += len;
+        if let Some(part) = parts.last_mut() {
+            part.push(frame);
+        }
+    }
+    parts
 }
 
 impl World {
@@ -143,6 +200,8 @@ impl World {
             head: 0,
             history: VecDeque::new(),
             state: HashMap::new(),
+            by_order: BTreeMap::new(),
+            settled: VecDeque::new(),
             order: 0,
             recent: VecDeque::new(),
             sim: module.simulator(),
@@ -271,23 +330,12 @@ impl World {
 
     fn fold(&mut self, frame: Frame, now: Instant) {
         match (self.module.keep())(&frame) {
-            Keep::Put(key, kept) => {
-                self.order += 1;
-                let order = self.state.get(&key).map_or(self.order, |(o, _)| *o);
-                self.state.insert(key, (order, kept));
-                if self.state.len() > MAX_STATE_ENTRIES
-                    && let Some(oldest) = self
-                        .state
-                        .iter()
-                        .min_by_key(|(_, (o, _))| *o)
-                        .map(|(k, _)| k.clone())
-                {
-                    self.state.remove(&oldest);
-                }
+            Keep::Put(key, kept) => self.put(key, kept, None),
+            Keep::Settled(key, kept) => {
+                self.settled.push_back((now, key.clone()));
+                self.put(key, kept, Some(now));
             }
-            Keep::Remove(key) => {
-                self.state.remove(&key);
-            }
+            Keep::Remove(key) => self.remove(&key),
             Keep::Recent => {
                 self.recent.push_back((now, frame));
                 if self.recent.len() > MAX_RECENT {
@@ -298,7 +346,51 @@ impl World {
         }
     }
 
+    /// Puts an entry, keeping its place if it is known; the oldest entry goes past the cap.
+    fn put(&mut self, key: String, frame: Frame, settled: Option<Instant>) {
+        let order = match self.state.get(&key) {
+            Some(kept) => kept.order,
+            None => {
+                self.order += 1;
+                self.by_order.insert(self.order, key.clone());
+                self.order
+            }
+        };
+        self.state.insert(
+            key,
+            Kept {
+                order,
+                frame,
+                settled,
+            },
+        );
+        while self.state.len() > MAX_STATE_ENTRIES {
+            let Some((_, oldest)) = self.by_order.pop_first() else {
+                break;
+            };
+            self.state.remove(&oldest);
+        }
+    }
+
+    fn remove(&mut self, key: &str) {
+        if let Some(kept) = self.state.remove(key) {
+            self.by_order.remove(&kept.order);
+        }
+    }
+
     fn prune(&mut self, now: Instant) {
+        let settled_age = self.settings.settled_age;
+        while let Some((at, _)) = self.settled.front()
+            && now.saturating_since(*at) > settled_age
+        {
+            let Some((at, key)) = self.settled.pop_front() else {
+                break;
+            };
+            // Only if it is still the same settlement: not made current or settled again.
+            if self.state.get(&key).is_some_and(|k| k.settled == Some(at)) {
+                self.remove(&key);
+            }
+        }
         let age = self.settings.history_age;
         while self.history.len() > self.settings.history_len
             || self
@@ -329,13 +421,11 @@ impl World {
     /// The state frames, in the order they rebuild it: recent samples oldest first, then
     /// each entry in the order it first appeared.
     pub fn state(&self) -> Vec<&Frame> {
-        let mut keyed: Vec<&(u64, Frame)> = self.state.values().collect();
-        keyed.sort_by_key(|(order, _)| *order);
-        self.recent
-            .iter()
-            .map(|(_, f)| f)
-            .chain(keyed.into_iter().map(|(_, f)| f))
-            .collect()
+        let keyed = self
+            .by_order
+            .values()
+            .filter_map(|key| self.state.get(key).map(|k| &k.frame));
+        self.recent.iter().map(|(_, f)| f).chain(keyed).collect()
     }
 
     /// What a resuming client at `from` gets now (`None`: a cold load): the `sync` frame,
@@ -354,16 +444,32 @@ impl World {
             Some((_, seq)) => (SyncMode::Replay, seq, Vec::new()),
             None => (SyncMode::Snapshot, self.head, self.state_json(now)),
         };
+        // A client that takes parts gets a large state in parts; any other gets it whole.
+        let takes_parts = from.is_some_and(|f| f.parts);
+        let mut parts = split(state, if takes_parts { PART_BYTES } else { usize::MAX });
+        let rest = parts.split_off(1);
         let data = SyncData {
             mode,
             epoch: &self.epoch,
             seq,
             heartbeat_ms: Some(self.settings.heartbeat.as_millis() as u64),
-            state,
+            state: parts.pop().unwrap_or_default(),
+            parts: (!rest.is_empty()).then(|| rest.len() as u32 + 1),
         };
         let mut out: Vec<Arc<str>> = Vec::new();
         if let Ok(sync) = encode_sequenced(SYNC, &data, now, None) {
             out.push(sync.into());
+        }
+        for (i, state) in rest.into_iter().enumerate() {
+            let part = PartData {
+                epoch: &self.epoch,
+                seq,
+                part: i as u32 + 2,
+                state,
+            };
+            if let Ok(text) = encode_sequenced(SNAPSHOT_PART, &part, now, None) {
+                out.push(text.into());
+            }
         }
         if mode == SyncMode::Replay {
             out.extend(
@@ -440,6 +546,7 @@ mod tests {
         let from = ResumeFrom {
             epoch: Some(w.epoch().to_owned()),
             seq: Some(1),
+            parts: true,
         };
         let (texts, after) = w.answer(Some(&from), t);
         assert_eq!(after, head);
@@ -477,14 +584,17 @@ mod tests {
             Some(ResumeFrom {
                 epoch: Some("elsewhere".into()),
                 seq: Some(w.head()),
+                parts: false,
             }),
             Some(ResumeFrom {
                 epoch: epoch.clone(),
                 seq: Some(1),
+                parts: false,
             }),
             Some(ResumeFrom {
                 epoch,
                 seq: Some(w.head() + 1),
+                parts: false,
             }),
         ] {
             let (texts, _) = w.answer(from.as_ref(), t);
@@ -566,5 +676,103 @@ mod tests {
             Ok(Published::Frame(_, text)) => assert!(!text.contains("\"seq\""), "{text}"),
             other => panic!("{other:?}"),
         }
+    }
+
+    fn new_sessions(n: usize) -> Vec<String> {
+        (0..n)
+            .map(|i| {
+                format!(
+                    r#"{{"type":"session_update","data":{{"action":"new","session":{{"session_id":"s{i}","username":"user{i}@example.net","ip_address":"10.0.0.1","nas_ip_address":"10.1.1.1","upload_bytes":1,"download_bytes":2,"session_time_seconds":3,"last_update":"2025-10-16T12:00:00Z"}}}}}}"#
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_large_snapshot_goes_in_parts_to_a_client_that_takes_them() {
+        let mut w = sessions(WorldSettings {
+            paused: true,
+            ..WorldSettings::default()
+        });
+        let t = Instant::from_millis(1_760_616_000_000);
+        w.inject(new_sessions(20_000), t);
+        let cold = ResumeFrom {
+            parts: true,
+            ..ResumeFrom::default()
+        };
+        let (texts, _) = w.answer(Some(&cold), t);
+        let sync = sync_of(&texts[0]);
+        let parts = sync["parts"].as_u64().unwrap() as usize;
+        assert_eq!(texts.len(), parts);
+        assert!(parts > 4, "{parts} parts");
+        let mut frames = sync["state"].as_array().unwrap().len();
+        for (i, text) in texts.iter().enumerate() {
+            assert!(
+                text.len() < 1 << 20,
+                "every part fits the client's frame limit"
+            );
+            if i > 0 {
+                let part: serde_json::Value = serde_json::from_str(text).unwrap();
+                assert_eq!(part["type"], "snapshot_part");
+                assert_eq!(part["data"]["part"], i as u64 + 1);
+                assert_eq!(part["data"]["seq"], sync["seq"]);
+                assert_eq!(part["data"]["epoch"], sync["epoch"]);
+                frames += part["data"]["state"].as_array().unwrap().len();
+            }
+        }
+        assert_eq!(frames, w.state().len(), "every session, once");
+        // A client that does not say it takes parts gets the state whole, as before.
+        let (whole, _) = w.answer(None, t);
+        assert_eq!(whole.len(), 1);
+        assert_eq!(sync_of(&whole[0])["parts"], serde_json::Value::Null);
+    }
+
+    #[test]
+    fn finished_tickets_are_forgotten_after_the_settled_age_and_open_ones_are_not() {
+        let mut w = World::new(
+            Module::named("support").expect("support is served"),
+            WorldSettings {
+                paused: true,
+                settled_age: Duration::from_secs(3600),
+                ..WorldSettings::default()
+            },
+            1,
+            Instant::from_millis(1_760_616_000_000),
+        );
+        let ticket = |id: &str, status: &str| {
+            format!(
+                r#"{{"type":"ticket_update","data":{{"ticket_id":"{id}","subject":"s","priority":"high","status":"{status}","assignee":null,"created_at":"2025-10-16T09:30:00Z","updated_at":"2025-10-16T12:00:00Z"}}}}"#
+            )
+        };
+        let t = Instant::from_millis(1_760_616_000_000);
+        let before = w.state().len();
+        w.inject(
+            vec![
+                ticket("T-open", "open"),
+                ticket("T-done", "closed"),
+                ticket("T-back", "resolved"),
+            ],
+            t,
+        );
+        // Reopened before the age: current again, kept.
+        w.inject(
+            vec![ticket("T-back", "open")],
+            t.plus(Duration::from_secs(60)),
+        );
+        assert_eq!(w.state().len(), before + 3);
+        w.inject(
+            vec![ticket("T-later", "open")],
+            t.plus(Duration::from_secs(3601)),
+        );
+        let ids: Vec<String> = w
+            .state()
+            .iter()
+            .map(|f| f.data().get().to_owned())
+            .collect();
+        assert_eq!(ids.len(), before + 3, "the closed ticket is forgotten");
+        assert!(!ids.iter().any(|d| d.contains("T-done")));
+        assert!(
+            ids.iter().any(|d| d.contains("T-open")) && ids.iter().any(|d| d.contains("T-back"))
+        );
     }
 }

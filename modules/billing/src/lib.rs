@@ -11,7 +11,7 @@ pub mod sim;
 #[cfg(feature = "ui")]
 pub mod ui;
 
-use switchboard_core::simulator::{Keep, check, keep_as};
+use switchboard_core::simulator::{Keep, check, keep_until_settled};
 
 /// What the development backend serves for this module (see
 /// [`Backend`](switchboard_core::simulator::Backend)).
@@ -22,12 +22,18 @@ pub const BACKEND: switchboard_core::simulator::Backend = switchboard_core::simu
     check: |f| check(data::INVOICE_UPDATE, f).or_else(|| check(data::SUBSCRIBER_UPDATE, f)),
     simulator: || Box::new(sim::BillingSimulator::default()),
     keep: |f| {
-        keep_as(data::INVOICE_UPDATE, f, |i| {
-            format!("invoice:{}", i.invoice_id)
+        // Paid and void invoices, and terminated subscribers, are finished business.
+        keep_until_settled(data::INVOICE_UPDATE, f, |i| {
+            let settled = matches!(
+                i.status,
+                data::InvoiceStatus::Paid | data::InvoiceStatus::Void
+            );
+            (format!("invoice:{}", i.invoice_id), settled)
         })
         .or_else(|| {
-            keep_as(data::SUBSCRIBER_UPDATE, f, |s| {
-                format!("subscriber:{}", s.subscriber_id)
+            keep_until_settled(data::SUBSCRIBER_UPDATE, f, |s| {
+                let settled = s.status == data::SubscriberStatus::Terminated;
+                (format!("subscriber:{}", s.subscriber_id), settled)
             })
         })
         .unwrap_or(Keep::Skip)

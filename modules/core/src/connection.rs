@@ -258,8 +258,13 @@ impl Connection {
 
     /// A connection already open on socket 0 (authenticated with no token), for decoding
     /// recorded or generated frames outside a browser: tests, benches and tools feed it
-    /// `Event::Text { socket: SocketId(0), .. }` and read the `Deliver` commands.
+    /// `Event::Text { socket: SocketId(0), .. }` and read the `Deliver` commands. It does
+    /// not track positions (`resume` off): every data frame is delivered as it comes.
     pub fn decoder(config: Config) -> Self {
+        let config = Config {
+            resume: false,
+            ..config
+        };
         let mut conn = Self::new(config, 0);
         let now = Instant::default();
         conn.handle(now, Event::Start);

@@ -47,6 +47,11 @@ pub enum Keep {
     /// State under `key`: this frame, which applied to an empty state rebuilds that entry,
     /// replaces any earlier one (for a session: its latest figures, as a `new`).
     Put(String, Frame),
+    /// State under `key`, as [`Keep::Put`], but finished: a paid or void invoice, a
+    /// resolved or closed ticket. A backend keeps it for a while, so a new client sees what
+    /// just happened, then forgets it as a real one would (the development backend: after
+    /// `--settled-age`). A later `Put` of the same key makes it current again.
+    Settled(String, Frame),
     /// The entry under `key` is gone (a session ended).
     Remove(String),
     /// Recent history rather than state (a bandwidth sample): a snapshot carries the latest
@@ -64,6 +69,22 @@ pub fn keep_as<T: serde::de::DeserializeOwned>(
 ) -> Option<Keep> {
     (frame.channel() == channel.name()).then(|| match channel.decode(frame) {
         Ok(value) => Keep::Put(key(&value), frame.clone()),
+        Err(_) => Keep::Skip,
+    })
+}
+
+/// As [`keep_as`], for entries that finish: `key` also says whether this frame settles the
+/// entry ([`Keep::Settled`]).
+pub fn keep_until_settled<T: serde::de::DeserializeOwned>(
+    channel: crate::TypedChannel<T>,
+    frame: &Frame,
+    key: impl FnOnce(&T) -> (String, bool),
+) -> Option<Keep> {
+    (frame.channel() == channel.name()).then(|| match channel.decode(frame) {
+        Ok(value) => match key(&value) {
+            (key, true) => Keep::Settled(key, frame.clone()),
+            (key, false) => Keep::Put(key, frame.clone()),
+        },
         Err(_) => Keep::Skip,
     })
 }

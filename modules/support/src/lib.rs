@@ -11,7 +11,7 @@ pub mod sim;
 #[cfg(feature = "ui")]
 pub mod ui;
 
-use switchboard_core::simulator::{Keep, check, keep_as};
+use switchboard_core::simulator::{Keep, check, keep_until_settled};
 
 /// What the development backend serves for this module (see
 /// [`Backend`](switchboard_core::simulator::Backend)).
@@ -21,5 +21,15 @@ pub const BACKEND: switchboard_core::simulator::Backend = switchboard_core::simu
     main_channel: data::TICKET_UPDATE.name(),
     check: |f| check(data::TICKET_UPDATE, f),
     simulator: || Box::new(sim::SupportSimulator::default()),
-    keep: |f| keep_as(data::TICKET_UPDATE, f, |t| t.ticket_id.clone()).unwrap_or(Keep::Skip),
+    // Resolved and closed tickets are finished business.
+    keep: |f| {
+        keep_until_settled(data::TICKET_UPDATE, f, |t| {
+            let settled = matches!(
+                t.status,
+                data::TicketStatus::Resolved | data::TicketStatus::Closed
+            );
+            (t.ticket_id.clone(), settled)
+        })
+        .unwrap_or(Keep::Skip)
+    },
 };
