@@ -91,7 +91,7 @@ impl Server {
                 out
             }
             _ => {
-                let state = vec![r#"{"type":"x","data":"state"}"#; STATE_LEN];
+                let state = [r#"{"type":"x","data":"state"}"#; STATE_LEN];
                 let chunks: Vec<String> = state
                     .chunks(STATE_LEN.div_ceil(self.parts))
                     .map(|c| c.join(","))

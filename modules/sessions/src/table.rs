@@ -2,7 +2,7 @@
 //! derives per-session bandwidth from byte deltas, keeps removed rows briefly for their exit
 //! animation, and stays bounded.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
 
 use switchboard_core::Instant;
@@ -16,6 +16,9 @@ pub const TEXT_CHARS: usize = 128;
 pub const LEAVE_FOR: Duration = Duration::from_millis(800);
 /// How long a new row is highlighted.
 pub const ENTER_FOR: Duration = Duration::from_millis(1500);
+/// Most active sessions counted beyond the table's rows (by id only). Past it the count is a
+/// lower bound, and says so ([`SessionTable::counted_all`]).
+pub const MAX_HIDDEN: usize = 1_000_000;
 /// Most removed rows fading out at once. Under heavy churn more exits are noise, and hundreds
 /// of animated rows would cost every frame; beyond this the oldest simply go.
 pub const MAX_LEAVING: usize = 8;
@@ -33,6 +36,8 @@ pub struct Row {
     pub seen_at: Instant,
     /// When the row appeared.
     pub entered_at: Instant,
+    /// The order the table took the session in: the highest are the most recent.
+    pub arrival: u64,
 }
 
 impl Row {
@@ -62,17 +67,24 @@ pub enum SortKey {
     Duration,
 }
 
-/// The table.
+/// The table: the `max_rows` most recently started sessions as rows, and every other active
+/// session by id, so the active count is the backend's, not the table's.
 #[derive(Clone, Debug)]
 pub struct SessionTable {
     rows: BTreeMap<String, Row>,
+    /// Active sessions not shown: pushed out of the rows by newer ones.
+    hidden: HashSet<String>,
+    /// Active sessions not even counted by id (past [`MAX_HIDDEN`]).
+    uncounted: u64,
+    /// Sessions shown before a snapshot replaced the table, and since when: a row the
+    /// operator already saw is not new (see [`SessionTable::remember`]).
+    known: HashMap<String, Instant>,
+    arrivals: u64,
     leaving: Vec<(Row, Instant)>,
-    /// Most rows kept; `new` sessions beyond it are counted in `overflow`.
+    /// Most rows kept; a new session beyond it pushes the oldest row out (still counted).
     pub max_rows: usize,
     /// Updates and terminations for sessions the table did not know.
     pub unknown: u64,
-    /// New sessions not shown because the table was full.
-    pub overflow: u64,
 }
 
 impl SessionTable {
@@ -80,16 +92,45 @@ impl SessionTable {
     pub fn new(max_rows: usize) -> Self {
         Self {
             rows: BTreeMap::new(),
+            hidden: HashSet::new(),
+            uncounted: 0,
+            known: HashMap::new(),
+            arrivals: 0,
             leaving: Vec::new(),
             max_rows,
             unknown: 0,
-            overflow: 0,
         }
     }
 
-    /// Active sessions.
+    /// Rows in the table.
     pub fn len(&self) -> usize {
         self.rows.len()
+    }
+
+    /// Active sessions: the rows and those not shown.
+    pub fn active(&self) -> u64 {
+        (self.rows.len() + self.hidden.len()) as u64 + self.uncounted
+    }
+
+    /// Active sessions not shown in the table.
+    pub fn not_shown(&self) -> u64 {
+        self.hidden.len() as u64 + self.uncounted
+    }
+
+    /// Keeps what `old` showed, for a table that replaces it (a snapshot): a session it
+    /// showed keeps its time of appearance, so it does not animate as new.
+    pub fn remember(&mut self, old: &SessionTable) {
+        self.known = old
+            .rows
+            .iter()
+            .map(|(id, row)| (id.clone(), row.entered_at))
+            .collect();
+    }
+
+    /// Whether [`SessionTable::active`] is exact. It is not once more sessions were hidden
+    /// than [`MAX_HIDDEN`]: their ends cannot all be matched any more.
+    pub fn counted_all(&self) -> bool {
+        self.uncounted == 0
     }
 
     /// Whether no session is active.
@@ -118,7 +159,12 @@ impl SessionTable {
                     self.leaving.push((row, at));
                 }
             }
-            (SessionAction::Terminate, None) => self.unknown += 1,
+            (SessionAction::Terminate, None) => {
+                if !self.hidden.remove(&id) {
+                    self.unknown += 1;
+                }
+            }
+            (SessionAction::New | SessionAction::Update, None) if self.hidden.contains(&id) => {}
             (SessionAction::New | SessionAction::Update, Some(row)) => {
                 let secs = u
                     .session
@@ -137,18 +183,39 @@ impl SessionTable {
                     self.unknown += 1; // we missed its `new`; show it from now on
                 }
                 if self.rows.len() >= self.max_rows {
-                    self.overflow += 1;
-                    return;
+                    // The newest sessions are shown; the oldest row steps out, still counted.
+                    let oldest = self
+                        .rows
+                        .iter()
+                        .min_by_key(|(_, r)| r.arrival)
+                        .map(|(id, _)| id.clone());
+                    let Some(oldest) = oldest else {
+                        self.hide(id);
+                        return;
+                    };
+                    self.rows.remove(&oldest);
+                    self.hide(oldest);
                 }
+                self.arrivals += 1;
                 let row = Row {
                     session: u.session,
                     down_bps: 0.0,
                     up_bps: 0.0,
                     seen_at: at,
-                    entered_at: at,
+                    entered_at: self.known.get(&id).copied().unwrap_or(at),
+                    arrival: self.arrivals,
                 };
                 self.rows.insert(id, row);
             }
+        }
+    }
+
+    /// Counts an active session that is not shown.
+    fn hide(&mut self, id: String) {
+        if self.hidden.len() < MAX_HIDDEN {
+            self.hidden.insert(id);
+        } else {
+            self.uncounted += 1;
         }
     }
 
@@ -275,7 +342,51 @@ mod tests {
         assert_eq!(table.len(), 1, "an update for a missed session shows it");
         table.apply(update(New, "b", 0, 0), t(0));
         table.apply(update(New, "c", 0, 0), t(0));
-        assert_eq!((table.len(), table.overflow), (2, 1));
+        assert_eq!((table.len(), table.active(), table.not_shown()), (2, 3, 1));
+    }
+
+    #[test]
+    fn past_the_cap_the_count_is_the_backends_and_the_rows_are_the_newest() {
+        use SessionAction::*;
+        let mut table = SessionTable::new(500);
+        for i in 0..20_000 {
+            table.apply(update(New, &format!("s{i:05}"), 0, 0), t(0));
+        }
+        assert_eq!((table.len(), table.active()), (500, 20_000));
+        let shown: Vec<&str> = table
+            .sorted(SortKey::Username, false, t(0))
+            .iter()
+            .map(|r| r.session.session_id.as_str())
+            .collect();
+        assert_eq!(shown.first(), Some(&"s19500"), "the most recent 500");
+        // A hidden session's updates change nothing shown; its end is counted.
+        table.apply(update(Update, "s00001", 5, 5), t(1));
+        table.apply(update(Terminate, "s00002", 5, 5), t(1));
+        assert_eq!(
+            (table.len(), table.active(), table.unknown),
+            (500, 19_999, 0)
+        );
+        assert!(table.counted_all());
+    }
+
+    #[test]
+    fn a_row_shown_before_a_snapshot_is_not_new_after_it() {
+        use SessionAction::*;
+        let mut old = SessionTable::new(10);
+        old.apply(update(New, "a", 0, 0), t(1_000));
+        let mut fresh = SessionTable::new(10);
+        fresh.remember(&old);
+        fresh.apply(update(New, "a", 9, 9), t(60_000));
+        fresh.apply(update(New, "b", 9, 9), t(60_000));
+        let entered = |id: &str| {
+            fresh
+                .sorted(SortKey::Username, false, t(60_000))
+                .iter()
+                .find(|r| r.session.session_id == id)
+                .map(|r| r.entered_at)
+        };
+        assert_eq!(entered("a"), Some(t(1_000)), "known: no entry animation");
+        assert_eq!(entered("b"), Some(t(60_000)));
     }
 
     #[test]

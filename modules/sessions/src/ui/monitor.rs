@@ -59,15 +59,20 @@ fn fold(m: &mut Monitor, u: SessionUpdate, frame: &Frame) {
     m.table.apply(u, at);
     m.table.prune(at);
     m.seen = m.seen.saturating_add(1);
-    m.active
-        .record(at, Sample::new(&[m.table.len() as f64], frame.provenance()));
+    m.active.record(
+        at,
+        Sample::new(&[m.table.active() as f64], frame.provenance()),
+    );
 }
 
 /// The sessions store, beside the connection for its whole life (see
 /// `switchboard_kit::store`).
 pub fn store(handle: &WsHandle) -> Store<Monitor> {
     Store::new(Monitor::new)
-        .carry(|old, new| new.active = old.active.clone())
+        .carry(|old, new| {
+            new.active = old.active.clone();
+            new.table.remember(&old.table);
+        })
         .fold(handle, SESSION_UPDATE, fold)
 }
 
@@ -206,13 +211,21 @@ pub fn LiveSessionMonitor() -> Html {
         .enumerate()
         .map(|(i, (row, leaving))| row_html(row, window.first + i, now, *leaving, provenance));
     let sizes = format!("--row:{ROW_PX}px; --rows:{VIEW_ROWS}");
+    let count = active_count(&m.table);
+    let not_shown = (m.table.not_shown() > 0).then(|| {
+        format!(
+            "{} not shown: the table shows the most recent {}",
+            m.table.not_shown(),
+            m.table.len()
+        )
+    });
     html! {
         <section class={style} data-testid="sessions" aria-label="Live sessions">
             <div class="meta">
-                <span><b data-testid="active-count">{ m.table.len() }</b>{ " active sessions" }</span>
+                <span><b data-testid="active-count">{ count }</b>{ " active sessions" }</span>
                 <SourceTag {provenance} live_at={view.live_at()} />
-                if m.table.overflow > 0 {
-                    <span data-testid="overflow">{ format!("{} not shown (limit {})", m.table.overflow, m.table.max_rows) }</span>
+                if let Some(note) = not_shown {
+                    <span data-testid="not-shown">{ note }</span>
                 }
                 if m.table.unknown > 0 {
                     <span>{ format!("{} updates for unknown sessions", m.table.unknown) }</span>
@@ -236,6 +249,17 @@ pub fn LiveSessionMonitor() -> Html {
     }
 }
 
+/// The active count as the operator reads it: every active session, with "at least" when the
+/// count stopped matching ends (past `MAX_HIDDEN`).
+fn active_count(table: &SessionTable) -> String {
+    let n = table.active().to_string();
+    if table.counted_all() {
+        n
+    } else {
+        format!("at least {n}")
+    }
+}
+
 /// The overview card: the active count and the busiest session.
 #[component]
 pub fn ActiveSessionsSummary() -> Html {
@@ -252,7 +276,7 @@ pub fn ActiveSessionsSummary() -> Html {
     html! {
         <p data-provenance={provenance.as_str()}>
             <SourceTag {provenance} live_at={view.live_at()} /><br />
-            <b data-testid="active-count">{ m.table.len() }</b>{ " active sessions" }
+            <b data-testid="active-count">{ active_count(&m.table) }</b>{ " active sessions" }
             if let Some(b) = busiest { <br /><span>{ b }</span> }
         </p>
     }
