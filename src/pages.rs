@@ -52,7 +52,7 @@ fn Counters() -> Html {
     };
     // Shown once the server speaks the resume extension: what recovery did.
     let resumed = stats.replays + stats.snapshots + stats.resumed_live + stats.heartbeats > 0;
-    let resume = if resumed {
+    let mut resume = if resumed {
         format!(
             " · resumed: {} replays, {} snapshots · {} duplicates dropped · {} gaps",
             stats.replays, stats.snapshots, stats.duplicates, stats.gaps
@@ -60,10 +60,17 @@ fn Counters() -> Html {
     } else {
         String::new()
     };
+    if stats.lost > 0 {
+        resume.push_str(&format!(
+            " · {} frames lost: the page could not keep up",
+            stats.lost
+        ));
+    }
     html! {
         <p class="counters" data-testid="counters" data-replays={stats.replays.to_string()}
            data-snapshots={stats.snapshots.to_string()} data-duplicates={stats.duplicates.to_string()}
-           data-gaps={stats.gaps.to_string()} data-heartbeats={stats.heartbeats.to_string()}>
+           data-gaps={stats.gaps.to_string()} data-heartbeats={stats.heartbeats.to_string()}
+           data-lost={stats.lost.to_string()}>
             { format!(
                 "{} frames received · dropped: {drops} · {} payloads of the wrong shape · {} reconnects{resume}",
                 stats.frames_in,
