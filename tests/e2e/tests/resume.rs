@@ -446,7 +446,7 @@ async fn r5_a_snapshot_of_twenty_thousand_sessions_arrives_in_parts_and_whole() 
         note.starts_with(&format!("{} not shown", order.len() - 500)),
         "{note}"
     );
-    ensure!(h.counter("snapshots").await? >= 1);
+    h.wait_counter("snapshots", 1, 2 * SEC).await?; // the counters redraw once a second
     let stats = h
         .eval("return document.querySelector('[data-testid=counters]').textContent")
         .await?;
@@ -454,7 +454,8 @@ async fn r5_a_snapshot_of_twenty_thousand_sessions_arrives_in_parts_and_whole() 
         !stats.as_str().unwrap_or_default().contains("over the size limit"),
         "{stats}"
     );
-    let longest = h
+    // A figure, not an assertion: long tasks (over 50 ms) since the page was opened.
+    let long: Vec<f64> = h
         .eval(
             "return new Promise(done => { const o = new PerformanceObserver(() => {}); \
              o.observe({ type: 'longtask', buffered: true }); \
@@ -465,11 +466,13 @@ async fn r5_a_snapshot_of_twenty_thousand_sessions_arrives_in_parts_and_whole() 
         .into_iter()
         .flatten()
         .filter_map(Value::as_f64)
-        .fold(0.0, f64::max);
+        .collect();
     eprintln!(
         "r5: {} sessions in a complete table {took:?} after the page was opened; \
-         longest main-thread task {longest:.0} ms (including the app's own start)",
-        order.len()
+         {} main-thread tasks over 50 ms (longest {:.0} ms), the app's own start included",
+        order.len(),
+        long.len(),
+        long.iter().copied().fold(0.0, f64::max)
     );
     h.finish().await
 }
