@@ -26,7 +26,8 @@ use switchboard_devserver::{AppState, Settings};
 
 pub use switchboard_devserver::endpoint::Report;
 
-const SECRET: &str = "e2e-secret";
+/// The backend's token secret in these tests.
+pub const SECRET: &str = "e2e-secret";
 /// The `sessionStorage` key the e2e configs use.
 pub const TOKEN_KEY: &str = "e2e.token";
 
@@ -71,6 +72,8 @@ pub struct Harness {
     /// What the browser's logs have given so far: console lines and request URLs (reading
     /// a WebDriver log drains it).
     record: std::sync::Mutex<Record>,
+    /// Every token this harness gave a page (see [`Harness::finish`]).
+    tokens: std::sync::Mutex<Vec<String>>,
     _chromedriver: Browser,
     /// Dropping it shuts the devserver down.
     _backend_stop: tokio::sync::oneshot::Sender<()>,
@@ -308,6 +311,7 @@ impl Harness {
             deployment,
             recorded,
             record: Default::default(),
+            tokens: Default::default(),
             _chromedriver: chromedriver,
             _backend_stop: backend_stop,
         })
@@ -340,8 +344,17 @@ impl Harness {
             .unwrap_or_default()
     }
 
+    /// Remembers a token a page was given, so [`Harness::finish`] looks for it.
+    fn gave(&self, token: &str) {
+        let mut tokens = self.tokens.lock().unwrap_or_else(|e| e.into_inner());
+        if !token.is_empty() && !tokens.iter().any(|t| t == token) {
+            tokens.push(token.to_owned());
+        }
+    }
+
     /// Opens `path` with `token` in `sessionStorage` (set on the origin first, then loaded).
     pub async fn open_with_token(&self, path: &str, token: &str) -> Result<()> {
+        self.gave(token);
         self.client
             .goto(&format!("http://{}/config.json", self.site))
             .await?;
@@ -625,14 +638,31 @@ impl Harness {
             ));
         }
         if self.recorded {
+            // The tokens the page was given: by the test, and whatever it holds now.
+            let held = self
+                .eval(&format!("return sessionStorage.getItem('{TOKEN_KEY}')"))
+                .await
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned));
+            if let Some(held) = held {
+                self.gave(&held);
+            }
             let Record { console, urls } = self.record().await?;
             if urls.is_empty() {
                 problems.push("the request record is empty: is the log working?".into());
             }
-            let token = self.token();
-            let secret_part = token.rsplit('.').next().unwrap_or(&token).to_owned();
+            // A token's signature, its last part, is what must never leak; a whole token
+            // contains it.
+            let secrets: Vec<String> = self
+                .tokens
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .iter()
+                .map(|t| t.rsplit('.').next().unwrap_or(t).to_owned())
+                .filter(|s| s.len() >= 16)
+                .collect();
             for line in console.iter().chain(&urls) {
-                if line.contains(&secret_part) {
+                if secrets.iter().any(|s| line.contains(s.as_str())) {
                     problems.push(format!("the token appears in: {line}"));
                 }
                 if line.contains("Content Security Policy") {

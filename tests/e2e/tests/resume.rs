@@ -451,7 +451,10 @@ async fn r5_a_snapshot_of_twenty_thousand_sessions_arrives_in_parts_and_whole() 
         .eval("return document.querySelector('[data-testid=counters]').textContent")
         .await?;
     ensure!(
-        !stats.as_str().unwrap_or_default().contains("over the size limit"),
+        !stats
+            .as_str()
+            .unwrap_or_default()
+            .contains("over the size limit"),
         "{stats}"
     );
     // A figure, not an assertion: long tasks (over 50 ms) since the page was opened.

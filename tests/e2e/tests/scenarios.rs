@@ -22,6 +22,29 @@ async fn live(path: &str) -> Result<Harness> {
     Ok(h)
 }
 
+/// The harness's own token check can fail: a page that logs the token it was given (here on
+/// purpose, for another subject than the harness mints, so no freshly minted token could match) fails
+/// `finish`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s00_finish_fails_when_the_page_logs_its_token() -> Result<()> {
+    let h = Harness::start().await?;
+    let token = switchboard_devserver::auth::mint(
+        switchboard_e2e::SECRET,
+        "someone-else",
+        Duration::from_secs(7200),
+    )?;
+    h.open_with_token("/", &token).await?;
+    h.eval("console.warn('debug: ' + sessionStorage.getItem('e2e.token')); return true")
+        .await?;
+    let outcome = h.finish().await;
+    let message = format!("{outcome:?}");
+    ensure!(
+        outcome.is_err() && message.contains("the token appears in"),
+        "finish passed a page that logged its token: {message}"
+    );
+    Ok(())
+}
+
 async fn chart_label(h: &Harness) -> Result<String> {
     let js = "const c = document.querySelector('[data-module=network] canvas[role=img]'); return c ? c.getAttribute('aria-label') : ''";
     Ok(h.eval(js).await?.as_str().unwrap_or_default().to_owned())
