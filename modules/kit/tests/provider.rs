@@ -421,11 +421,26 @@ async fn a_rejected_token_is_an_error_without_retries() {
             </WsProvider>
         }
     }
-    yew::Renderer::<Rejected>::with_root(root.clone()).render();
+    let before = report("support").await["auth_rejected"].as_u64().unwrap_or(0);
+    let app = yew::Renderer::<Rejected>::with_root(root.clone()).render();
     wait_for("the auth error", SECS, || {
         text(&root, ".rejected .status") == "error"
     })
     .await;
+    wait_for_report("support", "the rejection", |r| {
+        r["auth_rejected"].as_u64() > Some(before)
+    })
+    .await;
+    let rejected = report("support").await["auth_rejected"].as_u64();
+    // Ten reconnect intervals: a client that retried would have been rejected again.
+    gloo_timers::future::TimeoutFuture::new(1_000).await;
+    assert_eq!(
+        report("support").await["auth_rejected"].as_u64(),
+        rejected,
+        "no retries after a rejected token"
+    );
+    assert_eq!(text(&root, ".rejected .status"), "error");
+    app.destroy();
 }
 
 /// The session ids a store holds: what a sessions table would show.
