@@ -307,7 +307,18 @@ pub async fn run<S, R>(
                     }
                 }
                 Some(Ok(Message::Close(_))) | None => break "client closed",
-                Some(Err(_)) => break "protocol error (frame too large?)",
+                Some(Err(e)) => {
+                    // The socket layer refuses a frame over `--max-frame-bytes` ("Message too
+                    // long"); say so with 1009, and anything else with 1002.
+                    let too_big = e.to_string().contains("too long");
+                    let (code, why) = if too_big {
+                        (1009, "frame too large")
+                    } else {
+                        (1002, "protocol error")
+                    };
+                    let _ = sink.send(close(code, why)).await;
+                    break why;
+                }
                 Some(Ok(_)) => {}
             },
             item = published.recv() => {

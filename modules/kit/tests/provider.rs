@@ -421,7 +421,9 @@ async fn a_rejected_token_is_an_error_without_retries() {
             </WsProvider>
         }
     }
-    let before = report("support").await["auth_rejected"].as_u64().unwrap_or(0);
+    let before = report("support").await["auth_rejected"]
+        .as_u64()
+        .unwrap_or(0);
     let app = yew::Renderer::<Rejected>::with_root(root.clone()).render();
     wait_for("the auth error", SECS, || {
         text(&root, ".rejected .status") == "error"
