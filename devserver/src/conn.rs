@@ -370,6 +370,13 @@ pub async fn run<S, R>(
                         break "send failed";
                     }
                 }
+                Ok(Fault::Repeat { frames }) => {
+                    let again = endpoint.world().sent_before(cursor.sent, frames);
+                    let again = again.iter().map(|t| Message::text(t.as_ref())).collect();
+                    if !send_batch(&mut sink, &endpoint, again).await {
+                        break "send failed";
+                    }
+                }
                 // The world's faults: their frames arrive through the broadcast.
                 Ok(Fault::Flood { .. } | Fault::Script(_) | Fault::NewEpoch) => {}
                 Err(broadcast::error::RecvError::Lagged(_)) => {}

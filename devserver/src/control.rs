@@ -6,6 +6,7 @@
 //! | `POST /_control/{module}/drop?secs=N` | drop every connection and refuse new ones for N seconds, while the world goes on |
 //! | `POST /_control/{module}/pause?on=true` | the world makes nothing (heartbeats and scripts go on) |
 //! | `POST /_control/{module}/new-epoch` | a new epoch, as after a restart: the history is forgotten |
+//! | `POST /_control/{module}/repeat?frames=N` | every connection sends its last N frames again (1 to 1,000): nothing may be applied twice |
 //! | `POST /_control/{module}/refuse?secs=N` | refuse new connections for N seconds (≤ 3600) |
 //! | `POST /_control/{module}/silent?on=true` | keep sockets open, send nothing |
 //! | `POST /_control/{module}/malformed` | one malformed frame of each kind |
@@ -49,7 +50,11 @@ struct Params {
     secs: Option<u64>,
     on: Option<bool>,
     rate: Option<u32>,
+    frames: Option<usize>,
 }
+
+/// The most frames one `repeat` fault sends again.
+pub const MAX_REPEAT: usize = 1_000;
 
 fn bad_request(message: String) -> Response {
     (StatusCode::BAD_REQUEST, message).into_response()
@@ -101,6 +106,10 @@ async fn fault(
             Ok(())
         }
         "malformed" => endpoint.faults.send(Fault::Malformed).map(|_| ()),
+        "repeat" => match p.frames.unwrap_or(10) {
+            frames @ 1..=MAX_REPEAT => endpoint.faults.send(Fault::Repeat { frames }).map(|_| ()),
+            n => return bad_request(format!("frames={n}: must be 1 to {MAX_REPEAT}")),
+        },
         "flood" => {
             let (rate, duration) = match (p.rate(), p.secs(5)) {
                 (Ok(r), Ok(d)) => (r, d),

@@ -84,6 +84,9 @@ pub enum Fault {
     Script(Vec<String>),
     /// The world starts a new epoch, as after a restart: its history is forgotten.
     NewEpoch,
+    /// Every connection sends the last `frames` frames it sent once more, as a flaky link or
+    /// a server racing its own replay would: a client must apply none of them twice.
+    Repeat { frames: usize },
 }
 
 /// What an endpoint has seen, for the control endpoint and the tests.
@@ -236,7 +239,7 @@ impl Endpoint {
                     }
                     Ok(Fault::Script(texts)) => self.world().inject(texts, crate::now()),
                     Ok(Fault::NewEpoch) => self.world().new_epoch(crate::now()),
-                    Ok(Fault::Drop | Fault::Malformed) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                    Ok(Fault::Drop | Fault::Malformed | Fault::Repeat { .. }) | Err(broadcast::error::RecvError::Lagged(_)) => {}
                     Err(broadcast::error::RecvError::Closed) => break,
                 },
                 _ = shutdown.changed() => break,

@@ -482,6 +482,15 @@ impl World {
         (out, self.head)
     }
 
+    /// The last `n` frames of the history at or before position `up_to`, oldest first.
+    pub fn sent_before(&self, up_to: u64, n: usize) -> Vec<Arc<str>> {
+        let upto = self.history.partition_point(|e| e.seq <= up_to);
+        self.history
+            .range(upto.saturating_sub(n)..upto)
+            .map(|e| e.text.clone())
+            .collect()
+    }
+
     fn state_json(&self, now: Instant) -> Vec<Box<RawValue>> {
         self.state()
             .into_iter()
