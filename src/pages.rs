@@ -60,6 +60,8 @@ fn Counters() -> Html {
     } else {
         String::new()
     };
+    // Data frames handed to the module: what a doubled frame would change.
+    let applied: u64 = stats.channels.values().map(|c| c.frames).sum();
     if stats.lost > 0 {
         resume.push_str(&format!(
             " · {} frames lost: the page could not keep up",
@@ -70,7 +72,7 @@ fn Counters() -> Html {
         <p class="counters" data-testid="counters" data-replays={stats.replays.to_string()}
            data-snapshots={stats.snapshots.to_string()} data-duplicates={stats.duplicates.to_string()}
            data-gaps={stats.gaps.to_string()} data-heartbeats={stats.heartbeats.to_string()}
-           data-lost={stats.lost.to_string()}>
+           data-lost={stats.lost.to_string()} data-applied={applied.to_string()}>
             { format!(
                 "{} frames received · dropped: {drops} · {} payloads of the wrong shape · {} reconnects{resume}",
                 stats.frames_in,
