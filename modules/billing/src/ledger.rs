@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, VecDeque};
 
 use switchboard_core::text::clip;
 
-use crate::data::{InvoiceStatus, InvoiceUpdate, SubscriberUpdate};
+use crate::data::{InvoiceStatus, InvoiceUpdate, Money, SubscriberUpdate};
 
 /// Invoices remembered for the totals; the oldest are forgotten beyond this.
 pub const MAX_INVOICES: usize = 2000;
@@ -139,6 +139,15 @@ impl Ledger {
         self.paid_minor.get(currency).copied().unwrap_or(0)
     }
 
+    /// Paid since opened, in every currency seen paid, in currency order: an ISP that bills
+    /// in USD, or in several currencies, sees each total, never a zero in another one.
+    pub fn paid_totals(&self) -> impl Iterator<Item = Money> + '_ {
+        self.paid_minor.iter().map(|(currency, minor)| Money {
+            minor: *minor,
+            currency: currency.clone(),
+        })
+    }
+
     /// Totals by status, in [`InvoiceStatus::ALL`] order.
     pub fn totals(&self) -> Vec<Total> {
         InvoiceStatus::ALL
@@ -205,5 +214,25 @@ mod tests {
         }
         assert_eq!(l.totals()[0].count, MAX_INVOICES);
         assert_eq!(l.feed().count(), FEED_LEN);
+    }
+
+    #[test]
+    fn paid_is_totalled_in_every_currency() {
+        let mut l = Ledger::default();
+        for (id, minor, currency) in [("A", 1000, "USD"), ("B", 250, "USD"), ("C", 99, "EUR")] {
+            l.invoice(InvoiceUpdate {
+                invoice_id: id.into(),
+                subscriber_id: "s".into(),
+                subscriber_name: "n".into(),
+                amount: Money {
+                    minor,
+                    currency: currency.into(),
+                },
+                status: InvoiceStatus::Paid,
+                updated_at: String::new(),
+            });
+        }
+        let paid: Vec<String> = l.paid_totals().map(|m| m.to_string()).collect();
+        assert_eq!(paid, ["0.99 EUR", "12.50 USD"]);
     }
 }

@@ -61,13 +61,15 @@ proptest! {
             prop_assert!(ledger.invoice_count() <= MAX_INVOICES);
             let _ = ledger.paid(&currency);
         }
-        // Past the bound: as many distinct invoices again as the ledger keeps, and more.
+        // Past the bound: as many distinct invoices again as the ledger keeps, and more, in a
+        // currency it holds (a new one may be refused past MAX_CURRENCIES).
+        let held = ledger.feed().next().map(|i| i.amount.currency.clone()).unwrap_or_default();
         for i in 0..filler {
             ledger.invoice(InvoiceUpdate {
                 invoice_id: format!("FILL-{i}"),
                 subscriber_id: "sub".into(),
                 subscriber_name: "n".into(),
-                amount: Money { minor: 100, currency: "EUR".into() },
+                amount: Money { minor: 100, currency: held.clone() },
                 status: InvoiceStatus::Issued,
                 updated_at: "2025-10-16T12:00:00Z".into(),
             });

@@ -184,6 +184,23 @@ async fn t2_an_outage_keeps_the_last_live_state_with_its_age_and_never_adds_simu
         "return (document.querySelector('[data-testid=paid]')?.textContent || '').includes('30.00 EUR')",
     )
     .await?;
+    // Money in any currency: a USD payment is totalled in USD, beside the EUR total.
+    send(
+        &h,
+        module("billing"),
+        &[frame(
+            "invoice_update",
+            json!({ "invoice_id": "INV-US-1", "subscriber_id": "sub_2", "subscriber_name": "Bo",
+                    "amount": { "minor": 1234, "currency": "USD" }, "status": "paid",
+                    "updated_at": "2025-10-16T12:00:00Z" }),
+        )],
+    );
+    h.wait(
+        "12.34 USD beside 30.00 EUR",
+        5 * SEC,
+        "const t = document.querySelector('[data-testid=paid]')?.textContent || ''; return t.includes('12.34 USD') && t.includes('30.00 EUR')",
+    )
+    .await?;
 
     // The backend goes away for 10 s: the connection drops and reconnects are refused.
     let until = Harness::now_ms() + 10_000;

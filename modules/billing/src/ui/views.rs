@@ -18,8 +18,6 @@ use crate::data::{
 };
 use crate::ledger::{Ledger, MAX_CURRENCIES, MAX_INVOICES};
 
-/// The currency the revenue chart follows.
-const CURRENCY: &str = "EUR";
 const REVENUE: &[SeriesSpec] = &[SeriesSpec {
     label: "Paid revenue",
     color: 2,
@@ -30,6 +28,9 @@ const REVENUE: &[SeriesSpec] = &[SeriesSpec {
 pub struct State {
     ledger: Ledger,
     revenue: History,
+    /// The currency the revenue chart follows: the first one seen paid (a chart has one
+    /// unit; the card lists every currency).
+    chart_currency: Option<String>,
     /// Invoice and subscriber updates folded in.
     seen: u64,
 }
@@ -39,15 +40,22 @@ impl State {
         Self {
             ledger: Ledger::default(),
             revenue: History::new(600, Some(Duration::from_secs(1800))),
+            chart_currency: None,
             seen: 0,
         }
     }
 }
 
 fn on_invoice(s: &mut State, inv: InvoiceUpdate, frame: &Frame) {
+    if s.chart_currency.is_none() && inv.status == InvoiceStatus::Paid {
+        s.chart_currency = Some(inv.amount.currency.clone());
+    }
     s.ledger.invoice(inv);
     s.seen = s.seen.saturating_add(1);
-    let major = s.ledger.paid(CURRENCY) as f64 / 100.0; // drawing only; totals stay integer
+    let Some(currency) = s.chart_currency.as_deref() else {
+        return;
+    };
+    let major = s.ledger.paid(currency) as f64 / 100.0; // drawing only; totals stay integer
     s.revenue
         .record(now(), Sample::new(&[major], frame.provenance()));
 }
@@ -60,7 +68,10 @@ fn on_subscriber(s: &mut State, u: SubscriberUpdate, _: &Frame) {
 /// The billing store, beside the connection for its whole life (see `switchboard_kit::store`).
 pub fn store(handle: &WsHandle) -> Store<State> {
     Store::new(State::new)
-        .carry(|old, new| new.revenue = old.revenue.clone())
+        .carry(|old, new| {
+            new.revenue = old.revenue.clone();
+            new.chart_currency = old.chart_currency.clone();
+        })
         .fold(handle, INVOICE_UPDATE, on_invoice)
         .fold(handle, SUBSCRIBER_UPDATE, on_subscriber)
 }
@@ -130,6 +141,10 @@ pub fn BillingPage() -> Html {
     let subscribers = ledger.subscriber_changes().map(|s| {
         html! { <tr><td>{ &s.name }</td><td>{ &s.plan }</td><td class="status">{ s.status.as_str() }</td></tr> }
     });
+    let revenue_title = match &state.chart_currency {
+        Some(c) => format!("Paid revenue, {c}"),
+        None => "Paid revenue".to_owned(),
+    };
     html! {
         <div class={style} data-testid="billing">
             <section>
@@ -147,7 +162,7 @@ pub fn BillingPage() -> Html {
                     </p>
                 }
                 <Bars title="Totals by status" {bars} />
-                <TimeSeriesChart title="Paid revenue" unit={CURRENCY} series={REVENUE}
+                <TimeSeriesChart title={revenue_title} unit="" series={REVENUE}
                                  history={state.revenue.clone()} version={view.version()} outages={view.outages()} window_secs={1800.0}
                                  height={140} decimals={2} />
                 <div>
@@ -172,14 +187,16 @@ pub fn BillingSummary() -> Html {
         .totals()
         .into_iter()
         .find(|t| t.status == InvoiceStatus::Overdue);
-    let paid = Money {
-        minor: ledger.paid(CURRENCY),
-        currency: CURRENCY.into(),
+    let paid: Vec<String> = ledger.paid_totals().map(|m| m.to_string()).collect();
+    let paid = if paid.is_empty() {
+        "nothing yet".to_owned()
+    } else {
+        paid.join(" · ")
     };
     html! {
         <p data-provenance={provenance.as_str()}>
             <SourceTag {provenance} live_at={view.live_at()} /><br />
-            { "Paid since opened: " }<b data-testid="paid">{ paid.to_string() }</b><br />
+            { "Paid since opened: " }<b data-testid="paid">{ paid }</b><br />
             { format!("Overdue invoices: {}", overdue.map(|t| t.count).unwrap_or(0)) }
         </p>
     }
