@@ -139,6 +139,44 @@ async fn offline_modules_show_labelled_simulated_data() {
 }
 
 #[wasm_bindgen_test]
+async fn with_simulation_off_and_no_backend_the_figures_are_unknown_not_zero() {
+    // Nothing listens on port 9, and nothing may be simulated.
+    let dead: Vec<String> = ids()
+        .iter()
+        .map(|id| format!(r#""{id}":{{"url":"ws://127.0.0.1:9/ws/{id}"}}"#))
+        .collect();
+    let config = format!(r#"{{"simulation":false,"modules":{{{}}}}}"#, dead.join(","));
+    let root = mount("/", &config).await;
+    wait_for("every card says it has no data", || {
+        ids().iter().all(|id| {
+            exists(
+                &root,
+                &format!("article[data-module={id}] [data-testid=no-data]"),
+            )
+        })
+    })
+    .await;
+    assert!(!exists(&root, "[data-provenance=simulated]"));
+    for (module, figure) in [
+        ("sessions", "[data-testid=active-count]"),
+        ("support", "[data-testid=open-count]"),
+        ("billing", "[data-testid=paid]"),
+    ] {
+        assert_eq!(
+            text(&root, &format!("article[data-module={module}] {figure}")),
+            "—",
+            "{module}: unknown, not zero"
+        );
+    }
+    let root = mount("/support", &config).await;
+    wait_for("the SLA says it is unknown", || {
+        text(&root, "[data-testid=sla]").starts_with("SLA unknown")
+    })
+    .await;
+    assert!(!text(&root, "[data-testid=sla]").contains("0 ticket"));
+}
+
+#[wasm_bindgen_test]
 async fn live_modules_show_live_data_without_the_simulated_label() {
     set_token();
     let root = mount("/", &live_config()).await;

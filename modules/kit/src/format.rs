@@ -2,6 +2,9 @@
 
 use std::time::Duration;
 
+/// What a figure reads when it is unknown (no data, no feed): never a zero.
+pub const UNKNOWN: &str = "—";
+
 /// Bytes in decimal units, as ISPs bill: `950 B`, `1.5 kB`, `5.2 MB`, `1.2 GB`.
 pub fn bytes(n: u64) -> String {
     const UNITS: [&str; 5] = ["kB", "MB", "GB", "TB", "PB"];

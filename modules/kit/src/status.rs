@@ -117,7 +117,8 @@ pub struct SourceTagProps {
 /// A panel's source, for its header: "Simulated" (dashed, in the warning colour) when the
 /// panel shows simulated figures; "Live · as of 14:02:10, 40 s ago" when it shows live
 /// figures while the feed is down; "Waiting for data" when connected with nothing yet;
-/// nothing when live and connected.
+/// "No data · feed offline" when nothing was ever received and the feed is down; nothing
+/// when live and connected.
 #[styled_component]
 pub fn SourceTag(props: &SourceTagProps) -> Html {
     let snapshot = use_status();
@@ -141,6 +142,12 @@ pub fn SourceTag(props: &SourceTagProps) -> Html {
         },
         (Provenance::Live, None) if connected => html! {
             <span class={classes!(style, "waiting")} data-testid="waiting">{ "Waiting for data" }</span>
+        },
+        // Nothing live yet, nothing simulated, and no feed: the figures are unknown.
+        (Provenance::Live, None) => html! {
+            <span class={classes!(style, "waiting")} data-testid="no-data" data-provenance="none">
+                { "No data · feed offline" }
+            </span>
         },
         _ => html! {},
     }

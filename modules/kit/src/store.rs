@@ -414,6 +414,7 @@ impl WsHandle {
 pub struct StoreView<S: 'static> {
     store: Store<S>,
     version: u64,
+    connected: bool,
 }
 
 impl<S> StoreView<S> {
@@ -438,6 +439,15 @@ impl<S> StoreView<S> {
             Some(sim) if has_data(&sim) => (sim, Provenance::Simulated),
             _ => (live, Provenance::Live),
         }
+    }
+
+    /// Whether a panel's figures are known: it has live or simulated data, or the feed is up
+    /// (a connected, quiet feed's zero is a fact). With simulation off and the backend down
+    /// before any data came, they are not: the view says "unknown" rather than show zeros.
+    pub fn known(&self, has_data: impl Fn(&S) -> bool) -> bool {
+        self.connected
+            || has_data(&self.store.live())
+            || self.store.simulated().is_some_and(|s| has_data(&s))
     }
 
     /// Grows with every change (for charts, which redraw only when it moves).
@@ -466,7 +476,7 @@ impl<S> StoreView<S> {
 #[hook]
 pub fn use_store<S: 'static>(make: fn(&WsHandle) -> Store<S>) -> StoreView<S> {
     let handle = use_ws_handle();
-    let store = use_memo(handle, move |h| h.store(make));
+    let store = use_memo(handle.clone(), move |h| h.store(make));
     let redraw = use_redraw();
     use_effect_with((*store).clone(), move |store| {
         let guard = store.watch(Callback::from(move |()| redraw.request()));
@@ -475,5 +485,6 @@ pub fn use_store<S: 'static>(make: fn(&WsHandle) -> Store<S>) -> StoreView<S> {
     StoreView {
         store: (*store).clone(),
         version: store.version(),
+        connected: handle.is_connected(),
     }
 }

@@ -8,6 +8,7 @@ use switchboard_core::Frame;
 use switchboard_kit::WsHandle;
 use switchboard_kit::bars::{Bar, Bars};
 use switchboard_kit::chart::{History, Sample, SeriesSpec, TimeSeriesChart};
+use switchboard_kit::format;
 use switchboard_kit::handle::now;
 use switchboard_kit::status::SourceTag;
 use switchboard_kit::store::{Store, use_store};
@@ -187,8 +188,16 @@ pub fn BillingSummary() -> Html {
         .totals()
         .into_iter()
         .find(|t| t.status == InvoiceStatus::Overdue);
+    let known = view.known(|s| s.seen > 0);
+    let overdue = match overdue {
+        _ if !known => format::UNKNOWN.to_owned(),
+        Some(t) => t.count.to_string(),
+        None => "0".to_owned(),
+    };
     let paid: Vec<String> = ledger.paid_totals().map(|m| m.to_string()).collect();
-    let paid = if paid.is_empty() {
+    let paid = if !known {
+        format::UNKNOWN.to_owned()
+    } else if paid.is_empty() {
         "nothing yet".to_owned()
     } else {
         paid.join(" · ")
@@ -197,7 +206,7 @@ pub fn BillingSummary() -> Html {
         <p data-provenance={provenance.as_str()}>
             <SourceTag {provenance} live_at={view.live_at()} /><br />
             { "Paid since opened: " }<b data-testid="paid">{ paid }</b><br />
-            { format!("Overdue invoices: {}", overdue.map(|t| t.count).unwrap_or(0)) }
+            { format!("Overdue invoices: {overdue}") }
         </p>
     }
 }

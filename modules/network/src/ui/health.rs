@@ -105,6 +105,17 @@ pub fn NetworkHealthSummary() -> Html {
                 </p>
             }
         }
-        None => html! { <p>{ "Health: waiting for data" }</p> },
+        None => {
+            let what = if view.known(|s| s.health.is_some()) {
+                "waiting for data"
+            } else {
+                "unknown"
+            };
+            html! {
+                <p data-testid="health-unknown">
+                    { format!("Health: {what} ") }<SourceTag {provenance} live_at={view.live_at()} />
+                </p>
+            }
+        }
     }
 }

@@ -211,7 +211,11 @@ pub fn LiveSessionMonitor() -> Html {
         .enumerate()
         .map(|(i, (row, leaving))| row_html(row, window.first + i, now, *leaving, provenance));
     let sizes = format!("--row:{ROW_PX}px; --rows:{VIEW_ROWS}");
-    let count = active_count(&m.table);
+    let count = if view.known(|m| m.seen > 0) {
+        active_count(&m.table)
+    } else {
+        format::UNKNOWN.to_owned()
+    };
     let not_shown = (m.table.not_shown() > 0).then(|| {
         format!(
             "{} not shown: the table shows the most recent {}",
@@ -265,6 +269,11 @@ fn active_count(table: &SessionTable) -> String {
 pub fn ActiveSessionsSummary() -> Html {
     let view = use_store(store);
     let (m, provenance) = view.pick(|m| m.seen > 0);
+    let count = if view.known(|m| m.seen > 0) {
+        active_count(&m.table)
+    } else {
+        format::UNKNOWN.to_owned()
+    };
     // Rates need two reports; until then there is no "busiest" to name.
     let busiest = m.table.busiest().filter(|r| r.down_bps > 0.0).map(|r| {
         format!(
@@ -276,7 +285,7 @@ pub fn ActiveSessionsSummary() -> Html {
     html! {
         <p data-provenance={provenance.as_str()}>
             <SourceTag {provenance} live_at={view.live_at()} /><br />
-            <b data-testid="active-count">{ active_count(&m.table) }</b>{ " active sessions" }
+            <b data-testid="active-count">{ count }</b>{ " active sessions" }
             if let Some(b) = busiest { <br /><span>{ b }</span> }
         </p>
     }

@@ -108,7 +108,21 @@ pub fn SupportPage() -> Html {
             </tr>
         }
     });
-    let sla_tone = if breaches > 0 { "bad" } else { "ok" };
+    // No data and no feed: the SLA is unknown, not a green "0".
+    let known = view.known(|s| s.seen > 0);
+    let (sla_tone, sla_text) = match (known, breaches) {
+        (false, _) => (
+            "muted",
+            "SLA unknown: no ticket data, the feed is offline".to_owned(),
+        ),
+        (true, n) => (
+            if n > 0 { "bad" } else { "ok" },
+            format!(
+                "{n} ticket(s) open longer than {} h (SLA)",
+                DEFAULT_SLA.as_secs() / 3600
+            ),
+        ),
+    };
     html! {
         <div class={style} data-testid="support">
             <section>
@@ -120,8 +134,8 @@ pub fn SupportPage() -> Html {
                 </table>
             </section>
             <section style="display:grid; gap:16px; align-content:start;">
-                <div class="sla" data-testid="sla" style={format!("color:var(--sb-{sla_tone})")}>
-                    { format!("{breaches} ticket(s) open longer than {} h (SLA)", DEFAULT_SLA.as_secs() / 3600) }
+                <div class="sla" data-testid="sla" data-known={known.to_string()} style={format!("color:var(--sb-{sla_tone})")}>
+                    { sla_text }
                 </div>
                 if s.queue.not_kept() > 0 {
                     <p data-testid="not-kept" style="color:var(--sb-muted); margin:0">
@@ -143,11 +157,25 @@ pub fn SupportSummary() -> Html {
     let now = use_now(5000);
     let (s, provenance) = view.pick(|s| s.seen > 0);
     let urgent = s.queue.by_priority()[0].1;
+    let known = view.known(|s| s.seen > 0);
+    let open = if known {
+        s.queue.active().len().to_string()
+    } else {
+        format::UNKNOWN.to_owned()
+    };
+    let detail = if known {
+        format!(
+            " · {urgent} urgent · {} past the {} h SLA",
+            s.queue.breaches(now, DEFAULT_SLA),
+            DEFAULT_SLA.as_secs() / 3600
+        )
+    } else {
+        String::new()
+    };
     html! {
         <p data-provenance={provenance.as_str()}>
             <SourceTag {provenance} live_at={view.live_at()} /><br />
-            <b>{ s.queue.active().len() }</b>{ " open tickets" }{ format!(" · {urgent} urgent") }<br />
-            { format!("{} past the {} h SLA", s.queue.breaches(now, DEFAULT_SLA), DEFAULT_SLA.as_secs() / 3600) }
+            <b data-testid="open-count">{ open }</b>{ " open tickets" }{ detail }
         </p>
     }
 }
