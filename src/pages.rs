@@ -3,7 +3,7 @@
 use std::rc::Rc;
 
 use stylist::yew::styled_component;
-use switchboard_core::{DropReason, Status};
+use switchboard_core::{DropReason, Instant, Status};
 use switchboard_kit::hooks::{use_now, use_status, use_ws_handle};
 use switchboard_kit::provider::WsScope;
 use switchboard_kit::status::{OfflineBanner, StatusBadge, short_duration};
@@ -20,18 +20,30 @@ fn DataAge() -> Html {
     let handle = use_ws_handle();
     let now = use_now(1000);
     let status = use_status().status;
-    let last = handle
-        .stats()
-        .channels
-        .values()
-        .filter_map(|c| c.last_at)
-        .max();
-    let text = match last {
-        Some(at) => format!("last live data {} ago", short_duration(at.until(now))),
-        None if status == Status::Connected => "connected, waiting for data".to_owned(),
-        None => "no live data yet".to_owned(),
-    };
+    let stats = handle.stats();
+    let last = stats.channels.values().filter_map(|c| c.last_at).max();
+    let text = data_age(last, stats.in_sync_at, status, now);
     html! { <span class="age" data-testid="data-age">{ text }</span> }
+}
+
+/// What [`DataAge`] says: how old the last live data is, and whether the feed is proven
+/// current since (a heartbeat at the last applied position): a quiet feed in sync does not
+/// read like an outage.
+fn data_age(
+    last: Option<Instant>,
+    in_sync_at: Option<Instant>,
+    status: Status,
+    now: Instant,
+) -> String {
+    let connected = status == Status::Connected;
+    match last {
+        Some(at) if connected && in_sync_at.is_some_and(|s| s >= at) => {
+            format!("in sync, no changes for {}", short_duration(at.until(now)))
+        }
+        Some(at) => format!("last live data {} ago", short_duration(at.until(now))),
+        None if connected => "connected, waiting for data".to_owned(),
+        None => "no live data yet".to_owned(),
+    }
 }
 
 /// What the connection has counted: frames in, drops by reason, decode errors, reconnects.
@@ -189,5 +201,30 @@ pub fn NotFound() -> Html {
             <p>{ "There is no dashboard page at this address. " }
                <Link<Route> to={Route::Overview}>{ "Back to the overview" }</Link<Route>></p>
         </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_quiet_feed_proven_current_reads_in_sync_not_old() {
+        let t = |s: u64| Instant::from_millis(s * 1000);
+        let now = t(1300);
+        // A support feed quiet for 20 min, heartbeats at its position since.
+        assert_eq!(
+            data_age(Some(t(100)), Some(t(1295)), Status::Connected, now),
+            "in sync, no changes for 20 min 0 s"
+        );
+        // Not proven since the last data, or not connected: its age, as before.
+        assert_eq!(
+            data_age(Some(t(100)), Some(t(50)), Status::Connected, now),
+            "last live data 20 min 0 s ago"
+        );
+        assert_eq!(
+            data_age(Some(t(100)), Some(t(1295)), Status::Connecting, now),
+            "last live data 20 min 0 s ago"
+        );
     }
 }

@@ -372,7 +372,9 @@ impl Connection {
                     .map_err(|_| DropReason::BadPosition)?
                     .seq;
                 self.stats.heartbeats += 1;
-                if self.tracker.heartbeat_at(now, seq) {
+                if self.tracker.is_current(seq) {
+                    self.stats.in_sync_at = Some(now);
+                } else if self.tracker.heartbeat_at(now, seq) {
                     self.on_gap(now);
                 }
                 return Ok(());

@@ -256,6 +256,12 @@ impl Tracker {
         self.socket = SocketSync::Awaiting(now);
     }
 
+    /// Whether a heartbeat at `seq` proves the feed current: the socket is synced and `seq`
+    /// is the last position applied, so nothing has happened since.
+    pub fn is_current(&self, seq: u64) -> bool {
+        self.socket == SocketSync::Synced && self.position.as_ref().is_some_and(|p| p.seq == seq)
+    }
+
     /// A heartbeat saying the server has sent up to `seq` on this socket. `true` when that
     /// shows a gap (the caller asks for a resync).
     pub fn heartbeat_at(&mut self, now: Instant, seq: u64) -> bool {

@@ -173,6 +173,9 @@ pub struct Stats {
     pub resumed_live: u64,
     /// Resume extension: heartbeats received.
     pub heartbeats: u64,
+    /// Resume extension: when a heartbeat last proved the feed current (its position was the
+    /// last one applied): a quiet feed is in sync, not down.
+    pub in_sync_at: Option<Instant>,
     /// Frames the transport dropped unread because its inbox was full (each loss of a
     /// stamped frame is repaired by a resync).
     pub lost: u64,

@@ -722,6 +722,7 @@ mod resume {
         let cmds = rig.text(r#"{"type":"heartbeat","data":{"seq":0}}"#);
         assert!(delivered(&cmds).is_empty());
         assert_eq!(rig.conn.stats().heartbeats, 1);
+        assert_eq!(rig.conn.stats().in_sync_at, Some(rig.now), "proven current");
         assert_eq!(rig.status(), Status::Connected);
         rig.advance(Duration::from_millis(2_999));
         assert_eq!(rig.status(), Status::Connected);
