@@ -6,6 +6,10 @@
 //! - `ui` (feature `ui`, on by default): `LiveSessionMonitor`, the page, the overview card and
 //!   the [`WsModule`](switchboard_kit::module::WsModule) declaration.
 
+/// Silence on the sessions socket longer than this closes it, with or without heartbeats
+/// (see the module's `connection` settings and docs/PROTOCOL.md, "Heartbeats").
+pub const STALE_AFTER: std::time::Duration = std::time::Duration::from_secs(60);
+
 pub mod data;
 pub mod sim;
 pub mod table;

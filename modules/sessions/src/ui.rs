@@ -2,6 +2,7 @@
 
 mod monitor;
 
+use switchboard_core::Config;
 use switchboard_core::simulator::Simulator;
 use switchboard_kit::WsHandle;
 use switchboard_kit::module::WsModule;
@@ -9,6 +10,7 @@ use yew::prelude::*;
 
 pub use monitor::{ActiveSessionsSummary, LiveSessionMonitor, MAX_ROWS, Monitor, store};
 
+use crate::STALE_AFTER;
 use crate::data::CHANNELS;
 use crate::sim::SessionSimulator;
 
@@ -34,6 +36,16 @@ impl WsModule for Sessions {
     }
     fn channels(&self) -> &'static [&'static str] {
         CHANNELS
+    }
+    /// A RADIUS feed is steady: interim updates flow all the time on a real network, so a
+    /// minute of silence means a dead (half-open) socket, even on a server that sends no
+    /// heartbeats. A server with heartbeats gets the tighter limit they imply. An ISP with
+    /// no sessions at all on such a server reconnects once a minute, harmlessly.
+    fn connection(&self) -> Config {
+        Config {
+            stale_after: Some(STALE_AFTER),
+            ..Config::default()
+        }
     }
     fn simulator(&self) -> Option<Box<dyn Simulator>> {
         Some(Box::new(SessionSimulator::default()))
