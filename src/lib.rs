@@ -5,7 +5,7 @@
 //! the shell lists them ([`registry`]), configures them ([`config`]), connects them
 //! ([`runtime`]) and routes to them ([`routes`]).
 
-pub mod config;
+pub use switchboard_core::app_config as config;
 mod layout;
 mod pages;
 pub mod registry;

@@ -126,40 +126,64 @@ pub fn sha256_source(script: &str) -> String {
     )
 }
 
-/// The `ws://`/`wss://` origins of every module URL in a `config.json` text. Paths are on the
-/// page's origin (`'self'`). Anything else is an error here rather than a refused socket in
-/// production.
+/// The `ws://`/`wss://` origins of every enabled module's URL in a `config.json` text, after
+/// the app's own checks (`switchboard_core::app_config::parse`: unknown keys, unknown module
+/// ids, a bad `token_key`), each failing the build with the field it names. Paths are on the
+/// page's origin (`'self'`). An origin goes into the CSP, the nginx block and `_headers`, so
+/// it must be exactly a scheme, a plain host and an optional port: anything else is an error
+/// here rather than an injected directive, header or nginx line.
 pub fn ws_origins(config_json: &str) -> Result<Vec<String>> {
-    let config: serde_json::Value =
-        serde_json::from_str(config_json).context("config.json is not valid JSON")?;
-    let modules = match config.get("modules") {
-        None | Some(serde_json::Value::Null) => return Ok(vec![]),
-        Some(serde_json::Value::Object(m)) => m,
-        Some(_) => bail!("config.json: `modules` must be an object"),
-    };
+    let known: Vec<&str> = switchboard_registry::BACKENDS
+        .iter()
+        .map(|b| b.id)
+        .collect();
+    let (config, errors) = switchboard_core::app_config::parse(config_json, &known);
+    if !errors.is_empty() {
+        let errors: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        bail!("config.json: {}", errors.join("; "));
+    }
     let mut origins = Vec::new();
-    for (id, module) in modules {
-        let Some(url) = module.get("url").and_then(|u| u.as_str()) else {
+    for (id, module) in config.modules.iter().filter(|(_, m)| m.enabled) {
+        let Some(url) = module.url.as_deref() else {
             continue;
         };
         if switchboard_core::config::is_page_path(url) {
             continue;
         }
-        let Some((scheme, rest)) = url.split_once("://") else {
-            bail!("config.json: `modules.{id}.url` = {url:?} is neither a path nor a ws(s):// URL");
-        };
-        if scheme != "ws" && scheme != "wss" {
-            bail!("config.json: `modules.{id}.url` = {url:?} is not ws:// or wss://");
-        }
-        let host = rest.split(['/', '?', '#']).next().unwrap_or("");
-        if host.is_empty() || host.contains('@') {
-            bail!("config.json: `modules.{id}.url` = {url:?} has no plain host");
-        }
-        origins.push(format!("{scheme}://{}", host.to_ascii_lowercase()));
+        let origin =
+            ws_origin(url).with_context(|| format!("config.json: `modules.{id}.url` = {url:?}"))?;
+        origins.push(origin);
     }
     origins.sort();
     origins.dedup();
     Ok(origins)
+}
+
+/// `ws(s)://host[:port]` of a WebSocket URL, or why it is not one a policy can name.
+fn ws_origin(url: &str) -> Result<String> {
+    let parsed = url::Url::parse(url).context("not a URL")?;
+    let scheme = parsed.scheme();
+    if scheme != "ws" && scheme != "wss" {
+        bail!("is not ws:// or wss://");
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        bail!("carries credentials");
+    }
+    let host = match parsed.host() {
+        Some(url::Host::Domain(d))
+            if d.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.') =>
+        {
+            d.to_owned()
+        }
+        Some(url::Host::Ipv4(ip)) => ip.to_string(),
+        Some(url::Host::Ipv6(ip)) => format!("[{ip}]"),
+        _ => bail!("has no plain host (letters, digits, '-' and '.', or an IP address)"),
+    };
+    Ok(match parsed.port() {
+        Some(port) => format!("{scheme}://{host}:{port}"),
+        None => format!("{scheme}://{host}"),
+    })
 }
 
 /// Whether `name` is content-hashed by trunk (`name-<hex>.ext` or `name-<hex>_bg.wasm`).
@@ -380,9 +404,9 @@ mod tests {
             Vec::<String>::new()
         );
         for bad in [
-            r#"{"modules":{"n":{"url":"https://x/ws"}}}"#,
-            r#"{"modules":{"n":{"url":"//x/ws"}}}"#,
-            r#"{"modules":{"n":{"url":"wss://u:p@x/ws"}}}"#,
+            r#"{"modules":{"network":{"url":"https://x/ws"}}}"#,
+            r#"{"modules":{"network":{"url":"//x/ws"}}}"#,
+            r#"{"modules":{"network":{"url":"wss://u:p@x/ws"}}}"#,
             r#"{"modules":[]}"#,
             "{",
         ] {
@@ -392,6 +416,53 @@ mod tests {
             Policy::new("<html></html>", "{}").is_err(),
             "no loader, no policy"
         );
+    }
+
+    #[test]
+    fn hostile_module_urls_never_reach_the_policy_or_the_nginx_block() {
+        for url in [
+            "wss://a.example; script-src *",
+            "wss://a.example;script-src/ws",
+            "wss://a\"b.example/ws",
+            "wss://$host/ws",
+            "wss://a.example\n add_header X 1;/ws",
+            "wss://a.example\r\nSet-Cookie: x/ws",
+            "wss://a.example\u{0}/ws",
+            "wss://a b.example/ws",
+            "wss://'self'/ws",
+            "wss://*.example/ws",
+            "javascript:alert(1)",
+        ] {
+            let config = serde_json::json!({ "modules": { "network": { "url": url } } });
+            let result = ws_origins(&config.to_string());
+            assert!(result.is_err(), "{url:?} gave {result:?}");
+        }
+        // Only a scheme, a lower-case host and a port survive; the rest stays in the URL.
+        let ok = r#"{"modules":{"network":{"url":"wss://NET.example:8443/ws;x?a=b c#d"},
+                     "sessions":{"url":"ws://10.0.0.1/ws"},"billing":{"url":"wss://[::1]:9000/ws"}}}"#;
+        assert_eq!(
+            ws_origins(ok).unwrap(),
+            [
+                "ws://10.0.0.1",
+                "wss://[::1]:9000",
+                "wss://net.example:8443"
+            ]
+        );
+    }
+
+    #[test]
+    fn the_apps_own_config_checks_fail_the_build_naming_the_field() {
+        for (config, field) in [
+            (r#"{"simulaton":false}"#, "simulaton"),
+            (r#"{"modules":{"netwrok":{"url":"/ws/n"}}}"#, "netwrok"),
+            (r#"{"token_key":"bad key!"}"#, "token_key"),
+        ] {
+            let e = ws_origins(config).unwrap_err().to_string();
+            assert!(e.contains(field), "{config}: {e}");
+        }
+        // A disabled module adds no origin.
+        let disabled = r#"{"modules":{"network":{"url":"wss://off.example/ws","enabled":false}}}"#;
+        assert_eq!(ws_origins(disabled).unwrap(), Vec::<String>::new());
     }
 
     #[test]
@@ -418,8 +489,11 @@ mod tests {
 
     #[test]
     fn both_forms_carry_the_same_headers() {
-        let policy =
-            Policy::new(INDEX, r#"{"modules":{"n":{"url":"wss://a.example/ws"}}}"#).unwrap();
+        let policy = Policy::new(
+            INDEX,
+            r#"{"modules":{"network":{"url":"wss://a.example/ws"}}}"#,
+        )
+        .unwrap();
         let files = vec![
             "app-0123456789abcdef_bg.wasm".to_owned(),
             "index.html".to_owned(),

@@ -9,10 +9,13 @@
 //! - [`history`]: bounded rings for chart and counter history.
 //! - [`payload`]: the reference's `BandwidthData` and `SessionUpdate`.
 //! - [`text`]: cutting wire strings to a size a store can keep.
+//! - [`app_config`]: the deployment's `config.json`, parsed and checked, shared by the shell
+//!   (at run time) and `cargo xtask dist --config` (before a build).
 //!
 //! Time ([`Instant`]) and randomness (a seeded `fastrand::Rng`) are always passed in, so
 //! every behaviour here is tested natively and exactly.
 
+pub mod app_config;
 pub mod backoff;
 pub mod channel;
 pub mod config;

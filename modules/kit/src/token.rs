@@ -18,7 +18,7 @@ pub struct SessionStorageToken {
 
 impl SessionStorageToken {
     /// The key the operator login writes to by default.
-    pub const DEFAULT_KEY: &'static str = "switchboard.access_token";
+    pub const DEFAULT_KEY: &'static str = switchboard_core::app_config::DEFAULT_TOKEN_KEY;
 
     /// Reads the token stored under `key`.
     pub fn new(key: impl Into<String>) -> Self {

@@ -520,7 +520,8 @@ async fn head() -> u64 {
 async fn applied_once(store: &switchboard_kit::store::Store<Applied>, from: (u64, u64)) {
     let started = js_sys::Date::now();
     loop {
-        let (applied, published) = (store.live().0 - from.0, head().await - from.1);
+        let published = head().await - from.1;
+        let applied = store.live().0 - from.0;
         assert!(
             applied <= published,
             "{applied} frames applied for {published} published: some applied twice"
@@ -574,7 +575,8 @@ async fn a_store_starts_from_the_snapshot_and_resumes_after_a_drop() {
     let same = settles_to_backend(&store).await;
     assert!(same, "the store equals the backend's sessions");
     let applied = handle.store(applied_store);
-    let before = (applied.live().0, head().await);
+    let at = head().await;
+    let before = (applied.live().0, at);
 
     // Changes happen while the socket is down; the reconnect replays them.
     fault("sessions/pause?on=false").await;

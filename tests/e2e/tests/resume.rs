@@ -378,7 +378,10 @@ async fn r4_a_reference_style_server_works_as_before() -> Result<()> {
     wait_down(&h, "sessions", limit + 15 * SEC).await?;
     let after = silent_since.elapsed();
     // Judged from the last frame before the silence, so up to one update sooner.
-    ensure!(after + 5 * SEC >= limit, "stale after {after:?}, before the limit");
+    ensure!(
+        after + 5 * SEC >= limit,
+        "stale after {after:?}, before the limit"
+    );
     eprintln!("r4: a silent sessions socket was replaced after {after:?}");
     h.endpoint(module("sessions"))
         .silent

@@ -20,6 +20,9 @@ use std::fmt;
 
 use serde_json::Value;
 
+/// The `sessionStorage` key of the operator token, unless `token_key` says otherwise.
+pub const DEFAULT_TOKEN_KEY: &str = "switchboard.access_token";
+
 /// One module's settings.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ModuleConfig {
@@ -52,7 +55,7 @@ impl Default for RuntimeConfig {
     fn default() -> Self {
         Self {
             simulation: true,
-            token_key: switchboard_kit::token::SessionStorageToken::DEFAULT_KEY.to_owned(),
+            token_key: DEFAULT_TOKEN_KEY.to_owned(),
             dev_token: None,
             basename: None,
             modules: BTreeMap::new(),
@@ -290,7 +293,7 @@ pub fn resolve_url(url: &str, page_protocol: &str, page_host: &str) -> Result<St
         } else {
             Ok(url.to_owned())
         }
-    } else if switchboard_core::config::is_page_path(url) {
+    } else if crate::config::is_page_path(url) {
         Ok(format!(
             "{}://{page_host}{url}",
             if https { "wss" } else { "ws" }
