@@ -37,7 +37,7 @@ use serde::Deserialize;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::endpoint::{Fault, Module};
-use crate::{AppState, unix_ms};
+use crate::{AppState, Control, unix_ms};
 
 /// The longest `secs` a fault accepts: an hour.
 pub const MAX_SECS: u64 = 3600;
@@ -159,10 +159,29 @@ async fn guard(
     request: Request,
     next: Next,
 ) -> Response {
-    if !peer.0.ip().is_loopback() {
-        return (StatusCode::FORBIDDEN, "control is loopback-only").into_response();
-    }
     let headers = request.headers();
+    match state.control() {
+        Control::Off => return (StatusCode::NOT_FOUND, "control is off").into_response(),
+        Control::Loopback if !peer.0.ip().is_loopback() => {
+            return (StatusCode::FORBIDDEN, "control is loopback-only").into_response();
+        }
+        Control::Loopback => {}
+        Control::Secret(secret) => {
+            let given = headers
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .unwrap_or("");
+            if !same_secret(given, secret) {
+                return (StatusCode::UNAUTHORIZED, "control needs its secret").into_response();
+            }
+        }
+    }
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+    if !host.is_some_and(|h| state.control_host_allowed(h)) {
+        tracing::warn!(?host, "control request for a host not served");
+        return (StatusCode::FORBIDDEN, "host not allowed").into_response();
+    }
     if let Some(origin) = headers.get(header::ORIGIN) {
         let allowed = origin
             .to_str()
@@ -187,6 +206,16 @@ async fn guard(
         }
     }
     next.run(request).await
+}
+
+/// Compares secrets in time that does not depend on where they differ.
+fn same_secret(given: &str, secret: &str) -> bool {
+    given.len() == secret.len()
+        && given
+            .bytes()
+            .zip(secret.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
 }
 
 async fn report(State(state): State<AppState>) -> Response {
@@ -244,7 +273,7 @@ pub(crate) fn routes(state: &AppState) -> axum::Router<AppState> {
                 .is_ok_and(|o| allowed.control_origin_allowed(o))
         }))
         .allow_methods([Method::GET, Method::POST])
-        .allow_headers([header::CONTENT_TYPE]);
+        .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION]);
     axum::Router::new()
         .route("/_control/{module}/{action}", post(fault))
         .route("/_control/report", get(report))

@@ -39,6 +39,21 @@ pub struct AppState {
     slots: Arc<Semaphore>,
     shutdown: watch::Receiver<bool>,
     next_conn: Arc<AtomicU64>,
+    control: Arc<Control>,
+}
+
+/// Who may use `/_control` and `/dev` (fault injection, reports, minting dev tokens).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Control {
+    /// Loopback peers only: the default on a loopback bind, for local work and tests. A proxy
+    /// on the same host makes every request look local: do not forward these paths.
+    #[default]
+    Loopback,
+    /// Any peer that sends `Authorization: Bearer <secret>` (`--control` with a control
+    /// secret): the only way to reach them when the bind is not loopback.
+    Secret(String),
+    /// Not served (404): a non-loopback bind without `--control`.
+    Off,
 }
 
 impl AppState {
@@ -64,8 +79,42 @@ impl AppState {
             slots: Arc::new(Semaphore::new(max_connections)),
             shutdown: rx,
             next_conn: Arc::new(AtomicU64::new(0)),
+            control: Arc::new(Control::Loopback),
         };
         (state, tx)
+    }
+
+    /// The same state with `/_control` and `/dev` open as `control` says.
+    pub fn with_control(mut self, control: Control) -> Self {
+        self.control = Arc::new(control);
+        self
+    }
+
+    /// Who may use `/_control` and `/dev`.
+    pub(crate) fn control(&self) -> &Control {
+        &self.control
+    }
+
+    /// Whether a `Host` header names this server as a control request may: a loopback host,
+    /// or the host of an allowed origin. Anything else is a DNS-rebinding page (its own name
+    /// pointed at this machine) or a misrouted request.
+    pub(crate) fn control_host_allowed(&self, host: &str) -> bool {
+        let name = |authority: &str| -> String {
+            match authority.strip_prefix('[') {
+                Some(v6) => v6.split(']').next().unwrap_or("").to_ascii_lowercase(),
+                None => authority
+                    .split(':')
+                    .next()
+                    .unwrap_or("")
+                    .to_ascii_lowercase(),
+            }
+        };
+        let host_name = name(host);
+        is_loopback_origin(&format!("http://{host}"))
+            || self.origins.iter().filter(|o| *o != "*").any(|o| {
+                let authority = o.split_once("://").map_or(o.as_str(), |(_, a)| a);
+                !host_name.is_empty() && name(authority) == host_name
+            })
     }
 
     /// The endpoint of `module`.
@@ -84,6 +133,38 @@ impl AppState {
     /// listed exactly. `*` does not count here: control is never open to every site.
     pub(crate) fn control_origin_allowed(&self, origin: &str) -> bool {
         is_loopback_origin(origin) || self.origins.iter().any(|o| o != "*" && o == origin)
+    }
+}
+
+/// The shortest control secret accepted.
+pub const MIN_CONTROL_SECRET: usize = 16;
+
+/// Who may use `/_control` and `/dev` on a server bound as `loopback_bind` says, from the
+/// `--control` flag and the control secret; and whether the token secret may be the built-in
+/// development one (`dev_secret`). Off a loopback bind every request may come through a
+/// proxy, so peer addresses prove nothing: control needs `--control` and a secret there, and
+/// the development secret (public, in this repository) is refused outright.
+pub fn control_for(
+    loopback_bind: bool,
+    control: bool,
+    control_secret: Option<&str>,
+    dev_secret: bool,
+) -> Result<Control, String> {
+    if !loopback_bind && dev_secret {
+        return Err(
+            "refusing a non-loopback bind with the built-in development secret: \
+                    set SWITCHBOARD_DEV_SECRET (e.g. `openssl rand -hex 32`)"
+                .into(),
+        );
+    }
+    match (control, control_secret) {
+        (true, Some(s)) if s.len() >= MIN_CONTROL_SECRET => Ok(Control::Secret(s.to_owned())),
+        (true, _) => Err(format!(
+            "--control needs a control secret of at least {MIN_CONTROL_SECRET} characters \
+             (--control-secret or SWITCHBOARD_CONTROL_SECRET)"
+        )),
+        (false, _) if loopback_bind => Ok(Control::Loopback),
+        (false, _) => Ok(Control::Off),
     }
 }
 

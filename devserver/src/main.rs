@@ -61,6 +61,14 @@ struct ServeArgs {
     /// Largest inbound frame, in bytes.
     #[arg(long, default_value_t = 64 * 1024)]
     max_frame_bytes: usize,
+    /// Serve `/_control` (fault injection, reports) and `/dev` (a config with a fresh token)
+    /// to anyone with the control secret. Needed to reach them at all when `--bind` is not
+    /// loopback; without it they answer 404 there.
+    #[arg(long)]
+    control: bool,
+    /// The secret `--control` requires, sent as `Authorization: Bearer <secret>`.
+    #[arg(long, env = "SWITCHBOARD_CONTROL_SECRET", hide_env_values = true)]
+    control_secret: Option<String>,
     /// Extra allowed page Origins, e.g. `https://demo.example.net` (loopback origins are always
     /// allowed). `*` lets any page open a socket, but never opens `/_control` or `/dev`.
     #[arg(long = "allow-origin")]
@@ -146,6 +154,13 @@ async fn main() -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding {}:{}", args.bind, args.port))?;
     let addr = listener.local_addr()?;
+    let control = switchboard_devserver::control_for(
+        addr.ip().is_loopback(),
+        args.control,
+        args.control_secret.as_deref(),
+        cli.secret == DEV_SECRET,
+    )
+    .map_err(anyhow::Error::msg)?;
     let settings = Settings {
         secret: cli.secret,
         auth_timeout: args.auth_timeout,
@@ -163,6 +178,7 @@ async fn main() -> anyhow::Result<()> {
         },
     };
     let (state, stop) = AppState::new(settings, args.allow_origins, args.max_connections);
+    let state = state.with_control(control);
     let refuse_until = args.refuse_for.map(|d| {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)

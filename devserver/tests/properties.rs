@@ -80,7 +80,10 @@ proptest! {
         let peer: SocketAddr = if loopback { "127.0.0.1:4000" } else { "203.0.113.9:4000" }.parse().unwrap();
         let content_type = if json { "application/json" } else { "text/plain" };
         let uri = format!("/_control/{module}/{action}?{q}");
-        let request = Request::post(&uri).header("content-type", content_type).body(Body::empty());
+        let request = Request::post(&uri)
+            .header("host", "127.0.0.1:8090")
+            .header("content-type", content_type)
+            .body(Body::empty());
         // Text that is not a URI never reaches a server.
         prop_assume!(request.is_ok());
         let code = runtime().block_on(control(peer, request.unwrap()));

@@ -11,6 +11,7 @@ use futures::SinkExt;
 use switchboard_core::frame::decode_envelope;
 use switchboard_core::payload::BANDWIDTH_UPDATE;
 use switchboard_core::{Config, Connection, Event, Instant, SocketId};
+use switchboard_devserver::Control;
 use tokio_tungstenite::tungstenite::Message;
 
 const SEC: Duration = Duration::from_secs(1);
@@ -421,4 +422,75 @@ async fn an_ipv6_loopback_page_may_open_a_socket() {
             .await
             .is_err()
     );
+}
+
+#[tokio::test]
+async fn control_behind_a_proxy_needs_its_secret_and_a_host_this_server_answers_for() {
+    // DNS rebinding: a page on evil.example, its name pointed at this machine, sends GETs
+    // with its own Host. Loopback hosts and allowed origins' hosts are served.
+    let server = start_with(settings(), vec!["https://demo.example".into()], 8).await;
+    for (host, want) in [
+        ("evil.example", 403),
+        ("evil.example:8090", 403),
+        ("127.0.0.1:8090", 200),
+        ("localhost", 200),
+        ("[::1]:8090", 200),
+        ("demo.example", 200),
+    ] {
+        let out = http_to(&server, host, "GET", "/dev/config.json", "", "").await;
+        assert_eq!(status(&out), want, "Host: {host}: {out}");
+        assert_eq!(
+            out.contains("eyJ"),
+            want == 200,
+            "a token only for {host} if served"
+        );
+    }
+    // `--control` with a secret: every peer may look local behind a proxy, so the secret
+    // decides.
+    let secret = "a-control-secret-of-32-characters";
+    let server = start_controlled(settings(), vec![], 8, Control::Secret(secret.into())).await;
+    let json = "Content-Type: application/json\r\n";
+    for auth in [
+        "",
+        "Authorization: Bearer wrong\r\n",
+        "Authorization: a-control-secret-of-32-characters\r\n",
+    ] {
+        let out = http(
+            &server,
+            "POST",
+            "/_control/network/drop",
+            &format!("{auth}{json}"),
+            "",
+        )
+        .await;
+        assert_eq!(status(&out), 401, "{auth:?}: {out}");
+    }
+    let bearer = format!("Authorization: Bearer {secret}\r\n{json}");
+    let out = http(&server, "POST", "/_control/network/drop", &bearer, "").await;
+    assert_eq!(status(&out), 200, "{out}");
+    // A non-loopback bind without `--control`: not served at all.
+    let server = start_controlled(settings(), vec![], 8, Control::Off).await;
+    let out = http(&server, "GET", "/_control/report", "", "").await;
+    assert_eq!(status(&out), 404, "{out}");
+}
+
+#[test]
+fn a_public_bind_refuses_the_development_secret_and_control_without_a_secret() {
+    use switchboard_devserver::Control;
+    use switchboard_devserver::control_for;
+    assert!(
+        control_for(false, false, None, true).is_err(),
+        "dev secret, public bind"
+    );
+    assert_eq!(control_for(false, false, None, false), Ok(Control::Off));
+    assert!(
+        control_for(false, true, None, false).is_err(),
+        "--control needs a secret"
+    );
+    assert!(control_for(false, true, Some("short"), false).is_err());
+    assert_eq!(
+        control_for(false, true, Some("0123456789abcdef"), false),
+        Ok(Control::Secret("0123456789abcdef".into()))
+    );
+    assert_eq!(control_for(true, false, None, true), Ok(Control::Loopback));
 }

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
-use switchboard_devserver::{AppState, Settings, auth, serve};
+use switchboard_devserver::{AppState, Control, Settings, auth, serve};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -33,9 +33,20 @@ pub fn settings() -> Settings {
 }
 
 pub async fn start_with(settings: Settings, origins: Vec<String>, max: usize) -> Server {
+    start_controlled(settings, origins, max, Control::Loopback).await
+}
+
+/// A server whose `/_control` and `/dev` are open as `control` says.
+pub async fn start_controlled(
+    settings: Settings,
+    origins: Vec<String>,
+    max: usize,
+    control: Control,
+) -> Server {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (state, stop_tx) = AppState::new(settings, origins, max);
+    let state = state.with_control(control);
     let (stop, rx) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(serve(listener, state, stop_tx, async move {
         let _ = rx.await;
@@ -132,10 +143,22 @@ pub async fn control_body(server: &Server, path: &str, body: &str) -> String {
 /// Sends one HTTP/1.1 request with these extra header lines (each ending in `\r\n`) and
 /// returns the whole response.
 pub async fn http(server: &Server, method: &str, path: &str, headers: &str, body: &str) -> String {
+    http_to(server, "127.0.0.1", method, path, headers, body).await
+}
+
+/// As [`http`], for the `Host` named.
+pub async fn http_to(
+    server: &Server,
+    host: &str,
+    method: &str,
+    path: &str,
+    headers: &str,
+    body: &str,
+) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut stream = TcpStream::connect(server.addr).await.unwrap();
     let req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: x\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
     stream.write_all(req.as_bytes()).await.unwrap();
