@@ -224,7 +224,10 @@ async fn the_bandwidth_chart_text_alternative_shows_the_latest_live_figures() {
     assert!(label.starts_with("Bandwidth: Download "), "{label}");
     assert!(label.contains(" Mbps, Upload "), "{label}");
     assert!(!label.contains("simulated"), "{label}");
+    // webdriver.json runs the browser tests at a device pixel ratio of 2, so a backing store
+    // of the CSS size (blurry on HiDPI screens) fails here.
     let dpr = web_sys::window().unwrap().device_pixel_ratio();
+    assert_eq!(dpr, 2.0, "the browser tests run on a HiDPI screen");
     let css_width = canvas.get_bounding_client_rect().width();
     let canvas: web_sys::HtmlCanvasElement = wasm_bindgen::JsCast::dyn_into(canvas).unwrap();
     assert!(
