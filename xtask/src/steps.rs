@@ -271,8 +271,11 @@ pub fn test() -> Result<()> {
         browser.extend(["-p", krate]);
     }
     let mut cmd = cargo(&tools, &browser);
+    // chromedriver gets 60 s to bind its port, not the runner's 5: on a loaded 2-core machine
+    // it took longer once, and the runner killed it (SIGKILL) and failed the whole tier.
     cmd.env("CHROMEDRIVER", "/usr/bin/chromedriver")
-        .env("WASM_BINDGEN_TEST_TIMEOUT", "120");
+        .env("WASM_BINDGEN_TEST_TIMEOUT", "120")
+        .env("WASM_BINDGEN_TEST_DRIVER_TIMEOUT", "60");
     match Backend::start(&tools) {
         Ok(backend) => {
             // The browser tests read these at compile time (`option_env!`).
