@@ -42,6 +42,8 @@ pub struct Frame {
     data: Box<RawValue>,
     timestamp: Option<Instant>,
     provenance: Provenance,
+    /// Part of a snapshot's state (resume extension), not a change that just happened.
+    state: bool,
 }
 
 impl Frame {
@@ -57,6 +59,7 @@ impl Frame {
             data: serde_json::value::to_raw_value(data)?,
             timestamp,
             provenance,
+            state: false,
         })
     }
 
@@ -71,7 +74,23 @@ impl Frame {
             data,
             timestamp,
             provenance,
+            state: false,
         }
+    }
+
+    /// The same frame, marked as part of a snapshot's state.
+    pub(crate) fn into_state(self) -> Self {
+        Self {
+            state: true,
+            ..self
+        }
+    }
+
+    /// Whether the frame is part of a snapshot's state (resume extension): what is, rather
+    /// than what just changed. Its timestamp is when its entry last changed, so a chart of
+    /// counts over time records the snapshot as one point at its arrival, not as a ramp.
+    pub fn is_state(&self) -> bool {
+        self.state
     }
 
     /// The channel (the frame's `type`).

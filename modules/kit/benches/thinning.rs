@@ -34,7 +34,11 @@ fn measure(name: &str, ring: &Ring<Sample>, window_secs: f64, columns: usize) {
                     black_box(model::runs(
                         black_box(ring),
                         series,
-                        window_secs,
+                        model::Span {
+                            window_secs,
+                            end: Instant::default(),
+                            hold: false,
+                        },
                         columns,
                         f64::INFINITY,
                         &[],

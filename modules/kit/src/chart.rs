@@ -28,6 +28,7 @@ use web_sys::{HtmlCanvasElement, ResizeObserver};
 use yew::prelude::*;
 
 use crate::handle::now;
+use crate::hooks::use_now;
 use crate::probe;
 use crate::theme::{Palette, use_prefers_dark};
 pub use model::{MAX_SERIES, Sample, record};
@@ -90,6 +91,20 @@ impl History {
         }
     }
 
+    /// Records `values` as the state after `frame`, a change-only feed's count over time
+    /// (active sessions, open tickets, revenue): at the time the frame was taken, so a
+    /// replay after an outage is drawn where it happened, not as a flat line and a step at
+    /// the reconnect. A snapshot's state frames (`Frame::is_state`) describe what is, not
+    /// when it changed: they are recorded at their arrival, one point for the snapshot.
+    pub fn record_frame(&self, frame: &switchboard_core::Frame, values: &[f64]) {
+        let arrived = now();
+        let taken = match frame.timestamp() {
+            Some(at) if !frame.is_state() => at,
+            _ => arrived,
+        };
+        self.record_taken(taken, arrived, Sample::new(values, frame.provenance()));
+    }
+
     /// The samples, oldest first.
     pub fn ring(&self) -> Ref<'_, Ring<Sample>> {
         self.0.ring.borrow()
@@ -141,6 +156,11 @@ pub struct TimeSeriesChartProps {
     /// cadence. Default: none.
     #[prop_or_default]
     pub outages: crate::store::Outages,
+    /// The series are levels that stand until they change (counts such as active sessions
+    /// or open tickets, sent only when they change): the last value is drawn on to the clock.
+    /// Off for samples (bandwidth), which say nothing between them.
+    #[prop_or(false)]
+    pub hold: bool,
 }
 
 fn rgb(hex: &str) -> RGBColor {
@@ -165,6 +185,7 @@ fn series_color(palette: &Palette, n: u8) -> &'static str {
 struct Shape {
     series: &'static [SeriesSpec],
     window_secs: f64,
+    hold: bool,
     gap_secs: f64,
     thresholds: &'static [Threshold],
     height: u32,
@@ -173,6 +194,9 @@ struct Shape {
 
 struct Frame<'a> {
     ring: &'a Ring<Sample>,
+    /// The right edge of the chart: the clock, so a feed that stopped shows its samples
+    /// moving away from "now".
+    end: Instant,
     outages: &'a [(Instant, Option<Instant>)],
     shape: Shape,
     palette: Palette,
@@ -263,14 +287,12 @@ fn draw(canvas: &HtmlCanvasElement, f: &Frame<'_>) -> Result<(), String> {
     let mut first_runs = 0;
     for (i, spec) in shape.series.iter().enumerate() {
         let color = rgb(series_color(&f.palette, spec.color));
-        let runs = model::runs(
-            f.ring,
-            i,
-            shape.window_secs,
-            columns,
-            shape.gap_secs,
-            f.outages,
-        );
+        let span = model::Span {
+            window_secs: shape.window_secs,
+            end: f.end,
+            hold: shape.hold,
+        };
+        let runs = model::runs(f.ring, i, span, columns, shape.gap_secs, f.outages);
         if i == 0 {
             first_runs = runs.len();
         }
@@ -295,7 +317,7 @@ fn draw(canvas: &HtmlCanvasElement, f: &Frame<'_>) -> Result<(), String> {
     let _ = canvas.set_attribute("data-runs", &first_runs.to_string());
     let _ = canvas.set_attribute(
         "data-samples",
-        &model::in_window(f.ring, shape.window_secs).to_string(),
+        &model::in_window(f.ring, shape.window_secs, f.end).to_string(),
     );
     root.present().map_err(err)
 }
@@ -340,6 +362,8 @@ pub fn TimeSeriesChart(props: &TimeSeriesChartProps) -> Html {
     let width = use_width(wrap.clone());
     let dark = use_prefers_dark();
     let frozen = use_state(|| None::<Rc<Ring<Sample>>>);
+    // The x axis ends at the clock, so the chart moves on once a second without data too.
+    let clock = use_now(1000);
     let live = props.history.ring();
     let shown: &Ring<Sample> = frozen.as_deref().unwrap_or(&live);
 
@@ -351,13 +375,21 @@ pub fn TimeSeriesChart(props: &TimeSeriesChartProps) -> Html {
         let shape = Shape {
             series: props.series,
             window_secs: props.window_secs,
+            hold: props.hold,
             gap_secs: props.gap_secs,
             thresholds: props.thresholds,
             height: props.height,
             decimals: props.decimals,
         };
+        // A paused chart keeps its own end (its newest sample); a live one follows the clock.
+        let end = if frozen.is_some() {
+            Instant::default()
+        } else {
+            Instant::from_millis(clock.as_millis() / 1000 * 1000)
+        };
         let deps = (
             version,
+            end,
             width.to_bits(),
             frozen.is_some(),
             dark,
@@ -377,6 +409,7 @@ pub fn TimeSeriesChart(props: &TimeSeriesChartProps) -> Html {
                 let palette = if dark { Palette::DARK } else { Palette::LIGHT };
                 let frame = Frame {
                     ring,
+                    end,
                     outages: &outages,
                     shape,
                     palette,

@@ -614,3 +614,52 @@ async fn a_store_starts_from_the_snapshot_and_resumes_after_a_drop() {
     );
     app.destroy();
 }
+
+/// A change-only count is drawn where its frame was taken (a replay lands in the outage it
+/// fills), and a snapshot's state, which says what is rather than when it changed, at its
+/// arrival.
+#[wasm_bindgen_test]
+fn a_count_is_drawn_where_its_frame_was_taken_and_a_snapshot_at_its_arrival() {
+    use switchboard_core::{Command, Event, Instant, Provenance, SocketId};
+    use switchboard_kit::chart::History;
+    let history = History::new(100, None);
+    let start = switchboard_kit::handle::now();
+    let taken = Instant::from_millis(start.as_millis() - 30_000);
+    let replayed = Frame::new("x", &1, Some(taken), Provenance::Live).unwrap();
+    history.record_frame(&replayed, &[1.0]);
+    assert_eq!(history.ring().last().map(|(at, _)| *at), Some(taken));
+
+    let mut conn = switchboard_core::Connection::new(Config::default(), 1);
+    conn.handle(start, Event::Start);
+    conn.handle(
+        start,
+        Event::Opened {
+            socket: SocketId(0),
+            token: None,
+        },
+    );
+    let stamp = "2020-01-01T00:00:00Z";
+    let sync = format!(
+        r#"{{"type":"sync","data":{{"mode":"snapshot","epoch":"e","seq":1,"state":[{{"type":"x","data":2,"timestamp":"{stamp}"}}]}}}}"#
+    );
+    conn.handle(
+        start,
+        Event::Text {
+            socket: SocketId(0),
+            text: &sync,
+        },
+    );
+    let state: Vec<Frame> = std::iter::from_fn(|| conn.poll())
+        .filter_map(|c| match c {
+            Command::Deliver(f) => Some(f),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(state.len(), 1);
+    history.record_frame(&state[0], &[2.0]);
+    let (at, _) = *history.ring().last().unwrap();
+    assert!(
+        at >= start,
+        "the snapshot is recorded at its arrival, not in {stamp}"
+    );
+}

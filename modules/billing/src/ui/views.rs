@@ -7,9 +7,8 @@ use stylist::yew::styled_component;
 use switchboard_core::Frame;
 use switchboard_kit::WsHandle;
 use switchboard_kit::bars::{Bar, Bars};
-use switchboard_kit::chart::{History, Sample, SeriesSpec, TimeSeriesChart};
+use switchboard_kit::chart::{History, SeriesSpec, TimeSeriesChart};
 use switchboard_kit::format;
-use switchboard_kit::handle::now;
 use switchboard_kit::status::SourceTag;
 use switchboard_kit::store::{Store, use_store};
 use yew::prelude::*;
@@ -57,8 +56,7 @@ fn on_invoice(s: &mut State, inv: InvoiceUpdate, frame: &Frame) {
         return;
     };
     let major = s.ledger.paid(currency) as f64 / 100.0; // drawing only; totals stay integer
-    s.revenue
-        .record(now(), Sample::new(&[major], frame.provenance()));
+    s.revenue.record_frame(frame, &[major]);
 }
 
 fn on_subscriber(s: &mut State, u: SubscriberUpdate, _: &Frame) {
@@ -163,7 +161,7 @@ pub fn BillingPage() -> Html {
                     </p>
                 }
                 <Bars title="Totals by status" {bars} />
-                <TimeSeriesChart title={revenue_title} unit="" series={REVENUE}
+                <TimeSeriesChart title={revenue_title} unit="" series={REVENUE} hold={true}
                                  history={state.revenue.clone()} version={view.version()} outages={view.outages()} window_secs={1800.0}
                                  height={140} decimals={2} />
                 <div>

@@ -105,7 +105,7 @@ impl Connection {
             let frame = decode_envelope(raw.get(), self.config.max_frame_bytes)
                 .and_then(|env| self.data_frame(env));
             match frame {
-                Ok((frame, _)) => into.push(frame),
+                Ok((frame, _)) => into.push(frame.into_state()),
                 Err(reason) => self.dropped(now, reason),
             }
         }

@@ -680,9 +680,21 @@ mod resume {
             })
             .collect();
         assert_eq!(order, ["resync", "deliver", "deliver", "end"]);
+        assert!(
+            cmds.iter()
+                .all(|c| !matches!(c, Command::Deliver(f) if !f.is_state())),
+            "a snapshot's frames are state"
+        );
         assert_eq!(delivered(&cmds), [r#""a""#, r#""b""#]);
         assert_eq!(rig.conn.stats().drops(DropReason::MissingType), 1);
         assert_eq!(rig.conn.stats().snapshots, 1);
+        let after = rig.text(&data(10));
+        assert!(
+            after
+                .iter()
+                .any(|c| matches!(c, Command::Deliver(f) if !f.is_state())),
+            "a change after it is not"
+        );
     }
 
     #[test]

@@ -49,17 +49,19 @@ pub fn record(ring: &mut Ring<Sample>, at: Instant, sample: Sample) {
     ring.push_or_replace(at, sample);
 }
 
-/// How many samples lie within `window_secs` of the newest: what a chart of that window shows.
-pub fn in_window(ring: &Ring<Sample>, window_secs: f64) -> usize {
+/// How many samples lie within `window_secs` before `end` (the chart's right edge: the clock,
+/// or the newest sample if that is later): what a chart of that window shows.
+pub fn in_window(ring: &Ring<Sample>, window_secs: f64, end: Instant) -> usize {
     let Some((newest, _)) = ring.last() else {
         return 0;
     };
+    let end = end.max(*newest);
     ring.iter()
-        .filter(|(at, _)| newest.saturating_since(*at).as_secs_f64() <= window_secs)
+        .filter(|(at, _)| end.saturating_since(*at).as_secs_f64() <= window_secs)
         .count()
 }
 
-/// A run of consecutive points with the same provenance: `(seconds before newest, value)`.
+/// A run of consecutive points with the same provenance: `(seconds before the end, value)`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Run {
     /// Live or simulated: simulated runs are drawn dashed.
@@ -99,22 +101,41 @@ fn flush(runs: &mut Vec<Run>, col: Column) {
     }
 }
 
-/// The runs of `series`, x in seconds relative to the newest sample (so x ≤ 0), thinned to at
+/// How a chart places its samples in time (see [`runs`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Span {
+    /// Seconds across the chart.
+    pub window_secs: f64,
+    /// The right edge: the clock (or the newest sample, if that is later). A chart of
+    /// samples that stopped shows them moving left, not pinned to "now".
+    pub end: Instant,
+    /// The series is a level that stands until it changes (a count): its last value is drawn
+    /// on to the right edge, unless an outage is open, when nothing is known since.
+    pub hold: bool,
+}
+
+/// The runs of `series`, x in seconds relative to the span's end (so x ≤ 0), thinned to at
 /// most two points per pixel column (the column's min and max, so spikes survive). Samples
 /// more than `max_gap_secs` apart, or on either side of the start of one of `outages`, start
 /// a new run, so an outage is drawn as a gap, not as a line across it.
 pub fn runs(
     ring: &Ring<Sample>,
     series: usize,
-    window_secs: f64,
+    span: Span,
     columns: usize,
     max_gap_secs: f64,
     outages: &[(Instant, Option<Instant>)],
 ) -> Vec<Run> {
-    let Some((newest, _)) = ring.last() else {
+    let Some((newest, last)) = ring.last() else {
         return Vec::new();
     };
-    let newest = *newest;
+    let window_secs = span.window_secs;
+    let newest = span.end.max(*newest);
+    let held = span
+        .hold
+        .then(|| last.value(series))
+        .flatten()
+        .filter(|_| !outages.iter().any(|(_, end)| end.is_none()));
     let column_secs = window_secs / columns.max(1) as f64;
     let mut runs = Vec::new();
     let mut column: Option<Column> = None;
@@ -163,6 +184,11 @@ pub fn runs(
     }
     if let Some(c) = column {
         flush(&mut runs, c);
+    }
+    if let (Some(y), Some(run)) = (held, runs.last_mut())
+        && run.points.last().is_some_and(|(x, _)| *x < 0.0)
+    {
+        run.points.push((0.0, y));
     }
     runs
 }
@@ -404,6 +430,40 @@ mod tests {
         );
     }
 
+    /// A span that ends at the newest sample (an end before it), as before the clock mattered.
+    fn at_newest(window_secs: f64) -> Span {
+        Span {
+            window_secs,
+            end: Instant::default(),
+            hold: false,
+        }
+    }
+
+    #[test]
+    fn the_chart_ends_at_the_clock_and_a_level_stands_until_it_changes() {
+        use Provenance::Live;
+        // Open tickets changed to 4 at 10 s; the clock reads 40 s.
+        let ring = ring_of(&[(0, 3.0, Live), (10_000, 4.0, Live)]);
+        let at = |hold| Span {
+            window_secs: 60.0,
+            end: Instant::from_millis(40_000),
+            hold,
+        };
+        let plain = runs(&ring, 0, at(false), 600, f64::INFINITY, &[]);
+        assert_eq!(
+            plain[0].points,
+            [(-40.0, 3.0), (-30.0, 4.0)],
+            "not pinned to now"
+        );
+        let held = runs(&ring, 0, at(true), 600, f64::INFINITY, &[]);
+        assert_eq!(held[0].points, [(-40.0, 3.0), (-30.0, 4.0), (0.0, 4.0)]);
+        // While the feed is down the level is unknown: nothing is drawn past the last value.
+        let open = [(Instant::from_millis(20_000), None)];
+        let down = runs(&ring, 0, at(true), 600, f64::INFINITY, &open);
+        assert_eq!(down.last().unwrap().points.last(), Some(&(-30.0, 4.0)));
+        assert_eq!(in_window(&ring, 35.0, Instant::from_millis(40_000)), 1);
+    }
+
     #[test]
     fn live_data_drops_the_simulated_history() {
         use Provenance::*;
@@ -419,7 +479,7 @@ mod tests {
             2,
             "going offline keeps live history, drawn apart"
         );
-        let runs = runs(&ring, 0, 60.0, 100, f64::INFINITY, &[]);
+        let runs = runs(&ring, 0, at_newest(60.0), 100, f64::INFINITY, &[]);
         assert_eq!(
             runs.iter().map(|r| r.provenance).collect::<Vec<_>>(),
             [Live, Simulated]
@@ -437,7 +497,7 @@ mod tests {
                 Sample::new(&[v], Provenance::Live),
             );
         }
-        let runs = runs(&ring, 0, 60.0, 300, f64::INFINITY, &[]);
+        let runs = runs(&ring, 0, at_newest(60.0), 300, f64::INFINITY, &[]);
         assert_eq!(runs.len(), 1);
         let points = &runs[0].points;
         assert!(
@@ -462,9 +522,9 @@ mod tests {
             (30_000, 3.0, Live),
             (32_000, 4.0, Live),
         ]);
-        let joined = runs(&ring, 0, 60.0, 600, f64::INFINITY, &[]);
+        let joined = runs(&ring, 0, at_newest(60.0), 600, f64::INFINITY, &[]);
         assert_eq!(joined.len(), 1);
-        let split = runs(&ring, 0, 60.0, 600, 6.0, &[]);
+        let split = runs(&ring, 0, at_newest(60.0), 600, 6.0, &[]);
         assert_eq!(split.len(), 2, "28 s without data is a gap");
         assert_eq!(split[0].points.len(), 2);
         assert_eq!(split[1].points, [(-2.0, 3.0), (0.0, 4.0)]);
@@ -473,7 +533,7 @@ mod tests {
             Instant::from_millis(10_000),
             Some(Instant::from_millis(20_000)),
         )];
-        let marked = runs(&ring, 0, 60.0, 600, f64::INFINITY, &outage);
+        let marked = runs(&ring, 0, at_newest(60.0), 600, f64::INFINITY, &outage);
         assert_eq!(marked.len(), 2, "the line breaks where the feed went down");
     }
 
@@ -491,7 +551,7 @@ mod tests {
         let sample = Sample::new(&[1.0, 2.0], Provenance::Live);
         assert_eq!(sample.value(1), Some(2.0));
         assert_eq!(sample.value(MAX_SERIES), None);
-        assert!(runs(&ring, MAX_SERIES, 60.0, 100, f64::INFINITY, &[]).is_empty());
+        assert!(runs(&ring, MAX_SERIES, at_newest(60.0), 100, f64::INFINITY, &[]).is_empty());
         assert_eq!(figures(&ring, MAX_SERIES), None);
         assert!(figures(&ring, 0).is_some());
     }

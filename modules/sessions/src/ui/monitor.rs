@@ -7,7 +7,7 @@ use std::time::Duration;
 use stylist::yew::styled_component;
 use switchboard_core::{Frame, Provenance};
 use switchboard_kit::WsHandle;
-use switchboard_kit::chart::{History, Sample, SeriesSpec, TimeSeriesChart};
+use switchboard_kit::chart::{History, SeriesSpec, TimeSeriesChart};
 use switchboard_kit::format;
 use switchboard_kit::handle::now;
 use switchboard_kit::hooks::use_now;
@@ -59,10 +59,7 @@ fn fold(m: &mut Monitor, u: SessionUpdate, frame: &Frame) {
     m.table.apply(u, at);
     m.table.prune(at);
     m.seen = m.seen.saturating_add(1);
-    m.active.record(
-        at,
-        Sample::new(&[m.table.active() as f64], frame.provenance()),
-    );
+    m.active.record_frame(frame, &[m.table.active() as f64]);
 }
 
 /// The sessions store, beside the connection for its whole life (see
@@ -235,7 +232,7 @@ pub fn LiveSessionMonitor() -> Html {
                     <span>{ format!("{} updates for unknown sessions", m.table.unknown) }</span>
                 }
             </div>
-            <TimeSeriesChart title="Active sessions" unit="sessions" series={ACTIVE}
+            <TimeSeriesChart title="Active sessions" unit="sessions" series={ACTIVE} hold={true}
                              history={m.active.clone()} version={view.version()} outages={view.outages()}
                              window_secs={600.0} height={110} decimals={0} />
             <div class="scroll" style={sizes} {onscroll} data-testid="sessions-scroll">

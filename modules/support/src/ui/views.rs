@@ -7,9 +7,8 @@ use stylist::yew::styled_component;
 use switchboard_core::Frame;
 use switchboard_kit::WsHandle;
 use switchboard_kit::bars::{Bar, Bars};
-use switchboard_kit::chart::{History, Sample, SeriesSpec, TimeSeriesChart};
+use switchboard_kit::chart::{History, SeriesSpec, TimeSeriesChart};
 use switchboard_kit::format;
-use switchboard_kit::handle::now;
 use switchboard_kit::hooks::use_now;
 use switchboard_kit::status::SourceTag;
 use switchboard_kit::store::{Store, use_store};
@@ -45,9 +44,7 @@ impl State {
 fn fold(s: &mut State, t: TicketUpdate, frame: &Frame) {
     s.queue.apply(t);
     s.seen = s.seen.saturating_add(1);
-    let open = s.queue.active().len() as f64;
-    s.open
-        .record(now(), Sample::new(&[open], frame.provenance()));
+    s.open.record_frame(frame, &[s.queue.active().len() as f64]);
 }
 
 /// The support store, beside the connection for its whole life (see `switchboard_kit::store`).
@@ -143,7 +140,7 @@ pub fn SupportPage() -> Html {
                     </p>
                 }
                 <Bars title="Open tickets by priority" {bars} />
-                <TimeSeriesChart title="Open tickets" unit="tickets" series={OPEN} history={s.open.clone()}
+                <TimeSeriesChart title="Open tickets" unit="tickets" series={OPEN} hold={true} history={s.open.clone()}
                                  version={view.version()} outages={view.outages()} window_secs={1800.0} height={140} decimals={0} />
             </section>
         </div>
