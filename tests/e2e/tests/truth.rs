@@ -370,3 +370,64 @@ async fn t4_an_urgent_ticket_three_hours_old_is_past_sla_in_any_offset() -> Resu
     ensure!(sla.starts_with("4 ticket"), "{sla}");
     h.finish().await
 }
+
+/// A 128-character user name, the most the model keeps, at 1,280 px: the User column is cut
+/// with an ellipsis, every other column stays in view without scrolling sideways, and the
+/// whole name shows on hover (`title`) and on keyboard focus. Saves a screenshot to
+/// `target/screens/long-values.png` for a person to look at.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn t5_a_long_user_name_is_cut_and_shown_whole_on_hover_and_focus() -> Result<()> {
+    let h = scripted("/sessions").await?;
+    h.client.set_window_size(1280, 900).await?;
+    h.wait_status("sessions", "connected", 5 * SEC).await?;
+    let name = format!("{}@isp.example.net", "x".repeat(128 - 16));
+    let mut long = session("long", "new", 60);
+    long["data"]["session"]["username"] = json!(name);
+    send(&h, module("sessions"), &[long, session("short", "new", 30)]);
+    h.wait(
+        "both rows",
+        5 * SEC,
+        "return document.querySelectorAll('tr[data-session]').length === 2",
+    )
+    .await?;
+    let layout = h
+        .eval(
+            "const s = document.querySelector('[data-testid=sessions-scroll]'); \
+             const last = s.querySelector('thead th:last-child').getBoundingClientRect(); \
+             const box = s.getBoundingClientRect(); \
+             return [s.scrollWidth, s.clientWidth, last.right, box.right]",
+        )
+        .await?;
+    let n = |i: usize| layout[i].as_f64().unwrap_or(f64::NAN);
+    ensure!(
+        n(0) <= n(1),
+        "the table scrolls sideways: {} px of content in {} px",
+        n(0),
+        n(1)
+    );
+    ensure!(
+        n(2) <= n(3) + 0.5,
+        "the last column (Duration) is cut off: its right edge {} > {}",
+        n(2),
+        n(3)
+    );
+    let span = "tr[data-session=long] .cut";
+    let title = h
+        .eval(&format!("return document.querySelector('{span}').title"))
+        .await?;
+    ensure!(title.as_str() == Some(name.as_str()), "title: {title}");
+    let shown = h
+        .eval(&format!(
+            "const e = document.querySelector('{span}'); e.focus(); \
+             return getComputedStyle(e, '::after').content"
+        ))
+        .await?;
+    ensure!(
+        shown.as_str().is_some_and(|c| c.contains(&name)),
+        "on focus the whole name shows: {shown}"
+    );
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/screens");
+    std::fs::create_dir_all(&dir)?;
+    std::fs::write(dir.join("long-values.png"), h.client.screenshot().await?)?;
+    h.finish().await
+}

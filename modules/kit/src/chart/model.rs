@@ -141,14 +141,37 @@ pub fn runs(
     let mut column: Option<Column> = None;
     let mut previous: Option<f64> = None;
     let mut previous_at: Option<Instant> = None;
+    // A level set before the window still stands at its left edge.
+    let mut before: Option<(Instant, f64, Provenance)> = None;
     for (at, sample) in ring.iter() {
         let x = -(newest.saturating_since(*at).as_secs_f64());
         if x < -window_secs {
+            if span.hold
+                && let Some(y) = sample.value(series)
+            {
+                before = Some((*at, y, sample.provenance));
+            }
             continue;
         }
         let Some(y) = sample.value(series) else {
             continue;
         };
+        if let Some((at_before, y_before, provenance)) = before.take()
+            && provenance == sample.provenance
+            && !outages
+                .iter()
+                .any(|(start, _)| at_before < *start && *at >= *start)
+        {
+            column = Some(Column {
+                index: (-window_secs / column_secs).floor() as i64,
+                provenance,
+                after_gap: false,
+                lo: (-window_secs, y_before),
+                hi: (-window_secs, y_before),
+            });
+            previous = Some(-window_secs);
+            previous_at = Some(at_before);
+        }
         let straddles = |before: Instant| {
             outages
                 .iter()
@@ -184,6 +207,13 @@ pub fn runs(
     }
     if let Some(c) = column {
         flush(&mut runs, c);
+    }
+    if let Some((_, y, provenance)) = before.filter(|_| runs.is_empty() && held.is_some()) {
+        // Nothing changed within the window: the level stands across it.
+        runs.push(Run {
+            provenance,
+            points: vec![(-window_secs, y)],
+        });
     }
     if let (Some(y), Some(run)) = (held, runs.last_mut())
         && run.points.last().is_some_and(|(x, _)| *x < 0.0)
@@ -462,6 +492,13 @@ mod tests {
         let down = runs(&ring, 0, at(true), 600, f64::INFINITY, &open);
         assert_eq!(down.last().unwrap().points.last(), Some(&(-30.0, 4.0)));
         assert_eq!(in_window(&ring, 35.0, Instant::from_millis(40_000)), 1);
+        // A level set before the window stands across it, from its left edge.
+        let narrow = Span {
+            window_secs: 20.0,
+            ..at(true)
+        };
+        let across = runs(&ring, 0, narrow, 600, f64::INFINITY, &[]);
+        assert_eq!(across[0].points, [(-20.0, 4.0), (0.0, 4.0)]);
     }
 
     #[test]

@@ -83,6 +83,16 @@ const COLUMNS: [(SortKey, &str, bool); 7] = [
     (SortKey::Duration, "Duration", true),
 ];
 
+/// A value that may be long (a user name of 128 characters, an IPv6 address): cut to its
+/// column's width with an ellipsis, so the other columns stay in view, and shown whole on
+/// hover (`title`) and on keyboard focus (a popup drawn from `data-full`, which does not
+/// change the row's height).
+fn cut(text: &str) -> Html {
+    html! {
+        <span class="cut" tabindex="0" title={text.to_owned()} data-full={text.to_owned()}>{ text }</span>
+    }
+}
+
 fn row_html(
     row: &Row,
     index: usize,
@@ -101,9 +111,9 @@ fn row_html(
         <tr key={s.session_id.clone()} class={classes!(class, (provenance == Provenance::Simulated).then_some("simulated"))}
             data-session={s.session_id.clone()} data-provenance={provenance.as_str()}
             aria-rowindex={(index + 2).to_string()}>
-            <td>{ &s.username }</td>
-            <td class="mono">{ &s.ip_address }</td>
-            <td class="mono">{ &s.nas_ip_address }</td>
+            <td>{ cut(&s.username) }</td>
+            <td class="mono">{ cut(&s.ip_address) }</td>
+            <td class="mono">{ cut(&s.nas_ip_address) }</td>
             <td class="num">{ format::bytes(s.upload_bytes) }</td>
             <td class="num">{ format::bytes(s.download_bytes) }</td>
             <td class="num">{ format!("↓ {} · ↑ {}", format::rate(row.down_bps), format::rate(row.up_bps)) }</td>
@@ -174,6 +184,15 @@ pub fn LiveSessionMonitor() -> Html {
          tr.spacer td { padding:0; border:0; }
          .num { text-align:right; font-variant-numeric:tabular-nums; }
          .mono { font-family:ui-monospace, SFMono-Regular, Menlo, monospace; font-size:12px; }
+         .cut { display:inline-block; max-width:22ch; overflow:hidden; text-overflow:ellipsis;
+                vertical-align:bottom; }
+         .mono .cut { max-width:20ch; }
+         td { position:relative; }
+         .cut:focus-visible { outline:2px solid var(--sb-accent); outline-offset:1px; }
+         .cut:focus::after { content:attr(data-full); position:absolute; left:4px; top:2px; bottom:2px;
+                z-index:3; display:flex; align-items:center; white-space:nowrap; padding:0 8px;
+                background:var(--sb-surface); color:var(--sb-text); border:1px solid var(--sb-accent);
+                border-radius:4px; box-shadow:0 2px 8px rgba(0,0,0,.25); }
          tr.simulated td { font-style:italic; color:var(--sb-muted); }
          tr.simulated td:first-child { box-shadow:inset 3px 0 0 var(--sb-warn); }
          tr.entering { animation:sb-enter 1.5s ease-out; }
