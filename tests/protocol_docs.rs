@@ -25,6 +25,35 @@ fn envelope(block: &'static str) -> switchboard_core::frame::Envelope<'static> {
         .unwrap_or_else(|e| panic!("a JSON example is not a frame ({e:?}):\n{block}"))
 }
 
+/// A connection open on socket 0 (the documented examples' moment), fed one frame at a time.
+struct Client(switchboard_core::Connection);
+
+impl Client {
+    fn open(config: switchboard_core::Config) -> Self {
+        use switchboard_core::{Connection, Event, Instant, SocketId};
+        let now = Instant::from_millis(1_760_616_000_000);
+        let mut conn = Connection::new(config, 1);
+        conn.handle(now, Event::Start);
+        let (socket, token) = (SocketId(0), None);
+        conn.handle(now, Event::Opened { socket, token });
+        Self(conn)
+    }
+
+    /// The commands one frame's text leads to.
+    fn run(&mut self, text: &str) -> Vec<switchboard_core::Command> {
+        use switchboard_core::{Event, Instant, SocketId};
+        let now = Instant::from_millis(1_760_616_000_000);
+        self.0.handle(
+            now,
+            Event::Text {
+                socket: SocketId(0),
+                text,
+            },
+        );
+        std::iter::from_fn(|| self.0.poll()).collect()
+    }
+}
+
 /// Decodes with the payload type of the module that owns the channel, from the registry.
 fn decode(frame: &Frame) -> Result<(), String> {
     BACKENDS
@@ -76,7 +105,7 @@ fn every_documented_example_decodes() {
 #[test]
 fn the_resume_examples_drive_a_connection_as_documented() {
     use switchboard_core::resume::SyncMode;
-    use switchboard_core::{Command, Config, Connection, Event, Instant, SocketId};
+    use switchboard_core::{Command, Config};
 
     let blocks: Vec<(String, &str)> = json_blocks()
         .into_iter()
@@ -113,21 +142,8 @@ fn the_resume_examples_drive_a_connection_as_documented() {
             .collect(),
         ..Config::default()
     };
-    let mut conn = Connection::new(config, 1);
-    let now = Instant::from_millis(1_760_616_000_000);
-    let socket = SocketId(0);
-    conn.handle(now, Event::Start);
-    conn.handle(
-        now,
-        Event::Opened {
-            socket,
-            token: Some("t".into()),
-        },
-    );
-    let mut run = |text: &str| -> Vec<Command> {
-        conn.handle(now, Event::Text { socket, text });
-        std::iter::from_fn(|| conn.poll()).collect()
-    };
+    let mut client = Client::open(config);
+    let mut run = |text: &str| client.run(text);
     let syncs = of("sync");
     assert_eq!(
         syncs.len(),
@@ -157,19 +173,8 @@ fn the_resume_examples_drive_a_connection_as_documented() {
 
     // A replay from the offered position, then the documented frame right after it.
     let replay = syncs.iter().find(|b| b.contains("\"replay\"")).unwrap();
-    let mut conn = Connection::new(Config::default(), 1);
-    conn.handle(now, Event::Start);
-    conn.handle(
-        now,
-        Event::Opened {
-            socket,
-            token: None,
-        },
-    );
-    let mut run = |text: &str| -> Vec<Command> {
-        conn.handle(now, Event::Text { socket, text });
-        std::iter::from_fn(|| conn.poll()).collect()
-    };
+    let mut client = Client::open(Config::default());
+    let mut run = |text: &str| client.run(text);
     // Establish the offered position first, as a snapshot would have.
     let at =
         format!(r#"{{"type":"sync","data":{{"mode":"snapshot","epoch":"{epoch}","seq":{seq}}}}}"#);
@@ -205,7 +210,7 @@ fn the_resume_examples_drive_a_connection_as_documented() {
 /// second the whole state is, once, between `Resync` and `SnapshotEnd`.
 #[test]
 fn the_snapshot_in_parts_example_is_applied_whole_at_its_last_part() {
-    use switchboard_core::{Command, Config, Connection, Event, Instant, SocketId};
+    use switchboard_core::{Command, Config};
 
     let blocks: Vec<&str> = json_blocks();
     let first = blocks
@@ -216,21 +221,8 @@ fn the_snapshot_in_parts_example_is_applied_whole_at_its_last_part() {
         .iter()
         .find(|b| envelope(b).kind == "snapshot_part")
         .expect("a snapshot_part example");
-    let mut conn = Connection::new(Config::default(), 1);
-    let now = Instant::from_millis(1_760_616_000_000);
-    let socket = SocketId(0);
-    conn.handle(now, Event::Start);
-    conn.handle(
-        now,
-        Event::Opened {
-            socket,
-            token: None,
-        },
-    );
-    let mut run = |text: &str| -> Vec<Command> {
-        conn.handle(now, Event::Text { socket, text });
-        std::iter::from_fn(|| conn.poll()).collect()
-    };
+    let mut client = Client::open(Config::default());
+    let mut run = |text: &str| client.run(text);
     let delivered = |cmds: &[Command]| -> Vec<Frame> {
         cmds.iter()
             .filter_map(|c| match c {

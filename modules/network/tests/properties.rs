@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use proptest::prelude::*;
 use switchboard_core::{Instant, Provenance};
-use switchboard_kit::chart::model::{Axis, Plot, figures, runs, y_max};
+use switchboard_kit::chart::model::{Axis, Plot, Span, figures, runs, y_max};
 use switchboard_kit::chart::{History, Sample};
 use switchboard_kit::format;
 use switchboard_network::data::BandwidthData;
@@ -41,6 +41,8 @@ proptest! {
     fn the_charts_take_anything(
         frames in prop::collection::vec((bandwidth(), any::<u64>(), any::<bool>()), 1..200),
         columns in 0usize..3000,
+        end in any::<u64>(),
+        hold in any::<bool>(),
     ) {
         let rates = History::new(120, Some(Duration::from_secs(600)));
         for (b, at, live) in frames {
@@ -55,8 +57,10 @@ proptest! {
             let axis = Axis::new(top, 4);
             prop_assert!(axis.ticks().count() <= 8, "{axis:?}");
             let plot = Plot { left: 0, top: 0, right: 800, bottom: 200, window_secs: 300.0, y_top: axis.top };
-            for run in runs(&ring, series, 300.0, columns, 6.0, &[]) {
+            let span = Span { window_secs: 300.0, end: Instant::from_millis(end), hold };
+            for run in runs(&ring, series, span, columns, 6.0, &[]) {
                 for point in &run.points {
+                    prop_assert!((-300.0..=0.0).contains(&point.0), "x {} outside the window", point.0);
                     let (x, y) = plot.point(*point);
                     prop_assert!((0..=200).contains(&y), "{y}");
                     let _ = x;
