@@ -10,6 +10,8 @@ use crate::bootstrap::{self, Need, Toolchain};
 
 /// Crates whose tests run in headless Chromium.
 const BROWSER_CRATES: &[&str] = &["switchboard", "switchboard-kit"];
+/// The shell's feature that adds the fifth, test-only module (see `modules/registry`).
+const FIXTURE_SHELL: &str = "switchboard/fixture";
 /// The crates linted for wasm32: everything that ships in the page, which is the shell (the
 /// workspace root) and every crate under `modules/`, read from `cargo metadata` so a new
 /// module is linted without editing this file.
@@ -58,7 +60,18 @@ struct Backend {
 
 impl Backend {
     fn start(tools: &Toolchain) -> Result<Self> {
-        let build = cargo(tools, &["build", "--quiet", "-p", "switchboard-devserver"]).status()?;
+        let build = cargo(
+            tools,
+            &[
+                "build",
+                "--quiet",
+                "-p",
+                "switchboard-devserver",
+                "--features",
+                "switchboard-devserver/fixture",
+            ],
+        )
+        .status()?;
         if !build.success() {
             bail!("building the devserver failed");
         }
@@ -253,6 +266,9 @@ pub fn test() -> Result<()> {
         for krate in crates {
             args.extend(["-p", krate]);
         }
+        if scope == "--all-targets" {
+            args.extend(["--features", FIXTURE_SHELL]);
+        }
         args.extend(["--", "-D", "warnings"]);
         tally.check(name, cargo(&tools, &args));
     }
@@ -266,10 +282,13 @@ pub fn test() -> Result<()> {
         ),
     );
 
+    // With a fifth, test-only module in the registry (tests/fixture-module), served by the
+    // tests' backend too: every registry-wide check runs with a module nobody hard-coded.
     let mut browser = vec!["test", "--target", "wasm32-unknown-unknown"];
     for krate in BROWSER_CRATES {
         browser.extend(["-p", krate]);
     }
+    browser.extend(["--features", FIXTURE_SHELL]);
     let mut cmd = cargo(&tools, &browser);
     // chromedriver gets 60 s to bind its port, not the runner's 5: on a loaded 2-core machine
     // it took longer once, and the runner killed it (SIGKILL) and failed the whole tier.

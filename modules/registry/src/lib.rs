@@ -1,20 +1,24 @@
 //! The module registry: one static list, written once, that gives the shell every module's
 //! views ([`MODULES`], feature `ui`) and the development backend what it serves
-//! ([`BACKENDS`]), in navigation order. Adding a module is one crate and one line in
-//! [`registry!`]'s call below (plus its `Cargo.toml` entries); see `docs/ADDING_A_MODULE.md`.
+//! ([`BACKENDS`]), in navigation order. Adding a module is one crate under `modules/` (a
+//! workspace member by the `modules/*` glob), one line in [`registry!`]'s call below, and
+//! two lines in this crate's `Cargo.toml` (the dependency, and its `ui` in our `ui`); see
+//! `docs/ADDING_A_MODULE.md`. Feature `fixture` adds a fifth, test-only module
+//! (`tests/fixture-module`), so the tests prove a fifth module needs nothing more.
 
 use switchboard_core::simulator::Backend;
 
 /// Declares both lists from the module crates' names. Each crate provides `BACKEND` and, with
 /// its `ui` feature, `ui::MODULE`.
 macro_rules! registry {
-    ($($krate:ident),+ $(,)?) => {
+    ($($(#[$when:meta])* $krate:ident),+ $(,)?) => {
         /// What the development backend serves, one per module, in navigation order.
-        pub static BACKENDS: &[&Backend] = &[$(&$krate::BACKEND),+];
+        pub static BACKENDS: &[&Backend] = &[$($(#[$when])* &$krate::BACKEND),+];
 
         /// Every module the shell shows, in navigation order.
         #[cfg(feature = "ui")]
-        pub static MODULES: &[&dyn switchboard_kit::module::WsModule] = &[$(&$krate::ui::MODULE),+];
+        pub static MODULES: &[&dyn switchboard_kit::module::WsModule] =
+            &[$($(#[$when])* &$krate::ui::MODULE),+];
     };
 }
 
@@ -23,6 +27,8 @@ registry!(
     switchboard_sessions,
     switchboard_billing,
     switchboard_support,
+    #[cfg(feature = "fixture")]
+    switchboard_fixture,
 );
 
 #[cfg(test)]

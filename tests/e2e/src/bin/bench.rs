@@ -108,9 +108,17 @@ async fn boot() -> Result<(Vec<(String, f64)>, f64)> {
     let h = Harness::start_unrecorded().await?;
     let token = h.token();
     h.open_with_token("/", &token).await?;
-    let js = "return performance.getEntriesByType('mark').filter(m => m.name.startsWith('sb:first-live-paint:')).length === 4";
-    h.wait("four first live paints", Duration::from_secs(15), js)
-        .await?;
+    // One first live paint per module the backend serves (the registry's list).
+    let served = switchboard_devserver::endpoint::Module::all().count();
+    let js = format!(
+        "return performance.getEntriesByType('mark').filter(m => m.name.startsWith('sb:first-live-paint:')).length === {served}"
+    );
+    h.wait(
+        "every module's first live paint",
+        Duration::from_secs(15),
+        &js,
+    )
+    .await?;
     let marks = h
         .eval("return performance.getEntriesByType('mark').filter(m => m.name.startsWith('sb:first-live-paint:')).map(m => [m.name.split('/').pop(), m.startTime])")
         .await?;
