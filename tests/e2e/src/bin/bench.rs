@@ -109,7 +109,7 @@ async fn boot() -> Result<(Vec<(String, f64)>, f64)> {
     let token = h.token();
     h.open_with_token("/", &token).await?;
     // One first live paint per module the backend serves (the registry's list).
-    let served = switchboard_devserver::endpoint::Module::all().count();
+    let served = Module::all().count();
     let js = format!(
         "return performance.getEntriesByType('mark').filter(m => m.name.startsWith('sb:first-live-paint:')).length === {served}"
     );
