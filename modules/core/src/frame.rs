@@ -42,8 +42,9 @@ pub struct Frame {
     data: Box<RawValue>,
     timestamp: Option<Instant>,
     provenance: Provenance,
-    /// Part of a snapshot's state (resume extension), not a change that just happened.
-    state: bool,
+    /// Part of a snapshot's state (resume extension), not a change that just happened: when
+    /// the snapshot was applied.
+    state: Option<Instant>,
 }
 
 impl Frame {
@@ -59,7 +60,7 @@ impl Frame {
             data: serde_json::value::to_raw_value(data)?,
             timestamp,
             provenance,
-            state: false,
+            state: None,
         })
     }
 
@@ -74,22 +75,28 @@ impl Frame {
             data,
             timestamp,
             provenance,
-            state: false,
+            state: None,
         }
     }
 
-    /// The same frame, marked as part of a snapshot's state.
-    pub(crate) fn into_state(self) -> Self {
+    /// The same frame, marked as part of a snapshot's state applied at `at`.
+    pub(crate) fn into_state(self, at: Instant) -> Self {
         Self {
-            state: true,
+            state: Some(at),
             ..self
         }
     }
 
     /// Whether the frame is part of a snapshot's state (resume extension): what is, rather
-    /// than what just changed. Its timestamp is when its entry last changed, so a chart of
-    /// counts over time records the snapshot as one point at its arrival, not as a ramp.
+    /// than what just changed.
     pub fn is_state(&self) -> bool {
+        self.state.is_some()
+    }
+
+    /// For a snapshot's state, when the snapshot was applied: the same instant for all its
+    /// frames, so a chart of counts over time records the whole snapshot as one point (its
+    /// frames' timestamps say when each entry last changed, not when the count was true).
+    pub fn state_at(&self) -> Option<Instant> {
         self.state
     }
 

@@ -94,13 +94,16 @@ impl History {
     /// Records `values` as the state after `frame`, a change-only feed's count over time
     /// (active sessions, open tickets, revenue): at the time the frame was taken, so a
     /// replay after an outage is drawn where it happened, not as a flat line and a step at
-    /// the reconnect. A snapshot's state frames (`Frame::is_state`) describe what is, not
-    /// when it changed: they are recorded at their arrival, one point for the snapshot.
+    /// the reconnect. A snapshot's state frames (`Frame::state_at`) describe what is, not
+    /// when it changed: they are all recorded at the snapshot's instant, one point for the
+    /// whole snapshot however many slices applied it.
     pub fn record_frame(&self, frame: &switchboard_core::Frame, values: &[f64]) {
-        let arrived = now();
-        let taken = match frame.timestamp() {
-            Some(at) if !frame.is_state() => at,
-            _ => arrived,
+        let (taken, arrived) = match frame.state_at() {
+            Some(at) => (at, at),
+            None => {
+                let arrived = now();
+                (frame.timestamp().unwrap_or(arrived), arrived)
+            }
         };
         self.record_taken(taken, arrived, Sample::new(values, frame.provenance()));
     }

@@ -619,7 +619,7 @@ async fn a_store_starts_from_the_snapshot_and_resumes_after_a_drop() {
 /// fills), and a snapshot's state, which says what is rather than when it changed, at its
 /// arrival.
 #[wasm_bindgen_test]
-fn a_count_is_drawn_where_its_frame_was_taken_and_a_snapshot_at_its_arrival() {
+async fn a_count_is_drawn_where_its_frame_was_taken_and_a_snapshot_at_its_arrival() {
     use switchboard_core::{Command, Event, Instant, Provenance, SocketId};
     use switchboard_kit::chart::History;
     let history = History::new(100, None);
@@ -640,7 +640,7 @@ fn a_count_is_drawn_where_its_frame_was_taken_and_a_snapshot_at_its_arrival() {
     );
     let stamp = "2020-01-01T00:00:00Z";
     let sync = format!(
-        r#"{{"type":"sync","data":{{"mode":"snapshot","epoch":"e","seq":1,"state":[{{"type":"x","data":2,"timestamp":"{stamp}"}}]}}}}"#
+        r#"{{"type":"sync","data":{{"mode":"snapshot","epoch":"e","seq":1,"state":[{{"type":"x","data":2,"timestamp":"{stamp}"}},{{"type":"x","data":3,"timestamp":"{stamp}"}}]}}}}"#
     );
     conn.handle(
         start,
@@ -655,11 +655,21 @@ fn a_count_is_drawn_where_its_frame_was_taken_and_a_snapshot_at_its_arrival() {
             _ => None,
         })
         .collect();
-    assert_eq!(state.len(), 1);
-    history.record_frame(&state[0], &[2.0]);
-    let (at, _) = *history.ring().last().unwrap();
+    assert_eq!(state.len(), 2);
+    let before = history.ring().len();
+    // Applied in two slices, a moment apart: still one point, with the whole count.
+    history.record_frame(&state[0], &[1.0]);
+    gloo_timers::future::TimeoutFuture::new(5).await;
+    history.record_frame(&state[1], &[2.0]);
+    assert_eq!(
+        history.ring().len(),
+        before + 1,
+        "one point for the snapshot"
+    );
+    let (at, sample) = *history.ring().last().unwrap();
     assert!(
         at >= start,
         "the snapshot is recorded at its arrival, not in {stamp}"
     );
+    assert_eq!(sample.value(0), Some(2.0));
 }

@@ -105,7 +105,7 @@ impl Connection {
             let frame = decode_envelope(raw.get(), self.config.max_frame_bytes)
                 .and_then(|env| self.data_frame(env));
             match frame {
-                Ok((frame, _)) => into.push(frame.into_state()),
+                Ok((frame, _)) => into.push(frame),
                 Err(reason) => self.dropped(now, reason),
             }
         }
@@ -125,7 +125,7 @@ impl Connection {
                 }
                 self.commands.push_back(Command::Resync(mode));
                 for frame in state {
-                    self.deliver(now, frame);
+                    self.deliver(now, frame.into_state(now));
                 }
                 if mode == SyncMode::Snapshot {
                     self.commands.push_back(Command::SnapshotEnd);
