@@ -80,6 +80,8 @@ pub struct SessionTable {
     /// operator already saw is not new (see [`SessionTable::remember`]).
     known: HashMap<String, Instant>,
     arrivals: u64,
+    /// The rows by [`Row::arrival`], oldest first: who steps out when a new one comes.
+    by_arrival: BTreeMap<u64, String>,
     leaving: Vec<(Row, Instant)>,
     /// Most rows kept; a new session beyond it pushes the oldest row out (still counted).
     pub max_rows: usize,
@@ -96,6 +98,7 @@ impl SessionTable {
             uncounted: 0,
             known: HashMap::new(),
             arrivals: 0,
+            by_arrival: BTreeMap::new(),
             leaving: Vec::new(),
             max_rows,
             unknown: 0,
@@ -155,6 +158,7 @@ impl SessionTable {
         match (u.action, self.rows.get_mut(&id)) {
             (SessionAction::Terminate, Some(_)) => {
                 if let Some(mut row) = self.rows.remove(&id) {
+                    self.by_arrival.remove(&row.arrival);
                     row.session = u.session;
                     self.leaving.push((row, at));
                 }
@@ -184,12 +188,7 @@ impl SessionTable {
                 }
                 if self.rows.len() >= self.max_rows {
                     // The newest sessions are shown; the oldest row steps out, still counted.
-                    let oldest = self
-                        .rows
-                        .iter()
-                        .min_by_key(|(_, r)| r.arrival)
-                        .map(|(id, _)| id.clone());
-                    let Some(oldest) = oldest else {
+                    let Some((_, oldest)) = self.by_arrival.pop_first() else {
                         self.hide(id);
                         return;
                     };
@@ -205,6 +204,7 @@ impl SessionTable {
                     entered_at: self.known.get(&id).copied().unwrap_or(at),
                     arrival: self.arrivals,
                 };
+                self.by_arrival.insert(self.arrivals, id.clone());
                 self.rows.insert(id, row);
             }
         }
