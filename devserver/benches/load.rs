@@ -55,14 +55,16 @@ async fn concurrent(n: usize) -> usize {
 fn world_rate(module: &str) -> f64 {
     use switchboard_devserver::endpoint::Module;
     use switchboard_devserver::world::{World, WorldSettings};
+    use switchboard_gateway::feed::Feed;
     let module = Module::named(module).expect("a served module");
     let at = switchboard_core::Instant::from_millis(1_760_616_000_000);
-    let mut world = World::new(module, WorldSettings::default(), 1, at);
-    world.generate(1_000, at); // warm up
+    let mut feed = Feed::new(module, WorldSettings::default().feed(), at);
+    let mut world = World::new(module, 1);
+    world.generate(&mut feed, 1_000, at); // warm up
     let started = Instant::now();
     let mut published = 0;
     while started.elapsed() < Duration::from_secs(1) {
-        published += world.generate(1_000, at);
+        published += world.generate(&mut feed, 1_000, at);
     }
     published as f64 / started.elapsed().as_secs_f64()
 }

@@ -37,7 +37,8 @@ use serde::Deserialize;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::endpoint::{Fault, Module};
-use crate::{AppState, Control, unix_ms};
+use crate::{AppState, Control};
+use switchboard_gateway::{now, unix_ms};
 
 /// The longest `secs` a fault accepts: an hour.
 pub const MAX_SECS: u64 = 3600;
@@ -234,7 +235,7 @@ async fn report(State(state): State<AppState>) -> Response {
 
 async fn world(State(state): State<AppState>, Path(module): Path<String>) -> Response {
     match Module::named(&module).and_then(|m| state.endpoint(m)) {
-        Some(endpoint) => Json(endpoint.world().report(crate::now())).into_response(),
+        Some(endpoint) => Json(endpoint.world().report(now())).into_response(),
         None => (StatusCode::NOT_FOUND, "no such module").into_response(),
     }
 }

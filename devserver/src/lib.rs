@@ -1,44 +1,58 @@
-//! The Switchboard development backend: one WebSocket endpoint per module, speaking the
-//! protocol exactly, with JWT auth, limits and fault injection.
+//! The Switchboard development backend: the gateway library's protocol server, one
+//! WebSocket endpoint per module, in front of simulated worlds, with fault injection.
 //!
 //! - [`app`] builds the router from an [`AppState`]; tests bind port 0 and call [`serve`].
-//! - [`conn`]: one connection's life, generic over `Sink`/`Stream`.
+//! - [`world`]: each module's generator, publishing into the module's feed.
+//! - [`endpoint`]: the gateway library's endpoint plus the world and its faults.
 //! - [`control`]: the loopback-only fault injection and report endpoints.
-//! - [`auth`]: minting and checking HS256 tokens.
+//!
+//! The protocol itself (auth, positions, history, replay, snapshots, heartbeats, limits) is
+//! the gateway library's, the same code the production gateway runs.
 
-pub mod auth;
-pub mod conn;
 pub mod control;
 pub mod endpoint;
 pub mod world;
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use axum::Router;
-use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use switchboard_gateway::auth::Verifier;
+use switchboard_gateway::{Gateway, Limits, Origins};
 use tokio::net::TcpListener;
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::watch;
 
-pub use conn::Settings;
+pub use switchboard_gateway::auth;
+pub use switchboard_gateway::is_loopback_origin;
+
 use endpoint::{Endpoint, Module};
+use world::WorldSettings;
 
-/// Shared server state.
+/// What the development backend runs with.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// HS256 secret for tokens.
+    pub secret: String,
+    /// How long a client has to send its auth frame.
+    pub auth_timeout: Duration,
+    /// Inbound frames allowed per minute (the reference suggests 100).
+    pub rate_per_minute: u32,
+    /// Frames larger than this end the connection (1009); enforced by the upgrade.
+    pub max_frame_bytes: usize,
+    /// Seed for the worlds' generators; each module adds its own number.
+    pub seed: u64,
+    /// How each module's world keeps its history and speaks to clients.
+    pub world: WorldSettings,
+}
+
+/// Shared server state: the gateway library's, and the worlds.
 #[derive(Clone, Debug)]
 pub struct AppState {
+    gateway: Gateway,
     endpoints: Arc<HashMap<Module, Arc<Endpoint>>>,
     settings: Arc<Settings>,
-    origins: Arc<Vec<String>>,
-    slots: Arc<Semaphore>,
-    shutdown: watch::Receiver<bool>,
-    next_conn: Arc<AtomicU64>,
     control: Arc<Control>,
 }
 
@@ -64,24 +78,39 @@ impl AppState {
         origins: Vec<String>,
         max_connections: usize,
     ) -> (Self, watch::Sender<bool>) {
-        let (tx, rx) = watch::channel(false);
-        let endpoints = Module::all()
+        let served = switchboard_gateway::Settings {
+            auth: Arc::new(Verifier::hs256(&settings.secret)),
+            auth_timeout: settings.auth_timeout,
+            rate_per_minute: settings.rate_per_minute,
+            max_frame_bytes: settings.max_frame_bytes,
+            feed: settings.world.feed(),
+        };
+        let origins = Origins {
+            allowed: origins,
+            loopback: true,
+        };
+        // Every connection on a development machine comes from one address.
+        let limits = Limits {
+            max_connections,
+            max_per_ip: max_connections,
+        };
+        let (gateway, stop) = Gateway::new(served, origins, limits);
+        let endpoints = gateway
+            .endpoints()
             .enumerate()
-            .map(|(i, m)| {
+            .map(|(i, served)| {
                 let seed = settings.seed.wrapping_add(i as u64);
-                (m, Arc::new(Endpoint::new(m, &settings.world, seed)))
+                let endpoint = Endpoint::new(served.clone(), &settings.world, seed);
+                (served.module, Arc::new(endpoint))
             })
             .collect();
         let state = Self {
+            gateway,
             endpoints: Arc::new(endpoints),
             settings: Arc::new(settings),
-            origins: Arc::new(origins),
-            slots: Arc::new(Semaphore::new(max_connections)),
-            shutdown: rx,
-            next_conn: Arc::new(AtomicU64::new(0)),
             control: Arc::new(Control::Loopback),
         };
-        (state, tx)
+        (state, stop)
     }
 
     /// The same state with `/_control` and `/dev` open as `control` says.
@@ -93,6 +122,11 @@ impl AppState {
     /// Who may use `/_control` and `/dev`.
     pub(crate) fn control(&self) -> &Control {
         &self.control
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
     }
 
     /// Whether a `Host` header names this server as a control request may: a loopback host,
@@ -111,10 +145,16 @@ impl AppState {
         };
         let host_name = name(host);
         is_loopback_origin(&format!("http://{host}"))
-            || self.origins.iter().filter(|o| *o != "*").any(|o| {
-                let authority = o.split_once("://").map_or(o.as_str(), |(_, a)| a);
-                !host_name.is_empty() && name(authority) == host_name
-            })
+            || self
+                .gateway
+                .origins()
+                .allowed
+                .iter()
+                .filter(|o| *o != "*")
+                .any(|o| {
+                    let authority = o.split_once("://").map_or(o.as_str(), |(_, a)| a);
+                    !host_name.is_empty() && name(authority) == host_name
+                })
     }
 
     /// The endpoint of `module`.
@@ -122,17 +162,16 @@ impl AppState {
         self.endpoints.get(&module)
     }
 
-    /// Whether a WebSocket upgrade from a page on `origin` is allowed: no `Origin` (not a
-    /// browser), a loopback origin, a listed one, or any when `*` is listed.
-    fn origin_allowed(&self, origin: Option<&str>) -> bool {
-        let Some(origin) = origin else { return true };
-        is_loopback_origin(origin) || self.origins.iter().any(|o| o == "*" || o == origin)
-    }
-
     /// Whether a page on `origin` may call `/_control` and `/dev`: a loopback origin or one
     /// listed exactly. `*` does not count here: control is never open to every site.
     pub(crate) fn control_origin_allowed(&self, origin: &str) -> bool {
-        is_loopback_origin(origin) || self.origins.iter().any(|o| o != "*" && o == origin)
+        is_loopback_origin(origin)
+            || self
+                .gateway
+                .origins()
+                .allowed
+                .iter()
+                .any(|o| o != "*" && o == origin)
     }
 }
 
@@ -168,99 +207,20 @@ pub fn control_for(
     }
 }
 
-/// Whether `origin` (`scheme://host[:port]`, as browsers send it) names a loopback host:
-/// `localhost`, `127.0.0.0/8` or `[::1]`.
-pub fn is_loopback_origin(origin: &str) -> bool {
-    let Some(rest) = origin
-        .strip_prefix("http://")
-        .or_else(|| origin.strip_prefix("https://"))
-    else {
-        return false;
-    };
-    let host = match rest.strip_prefix('[') {
-        // An IPv6 literal: up to the closing bracket, which a port may follow.
-        Some(v6) => match v6.split_once(']') {
-            Some((ip, tail)) if tail.is_empty() || tail.starts_with(':') => ip,
-            _ => return false,
-        },
-        None => rest.split(':').next().unwrap_or(""),
-    };
-    host.eq_ignore_ascii_case("localhost")
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
-}
-
-fn unix_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
-
-/// The current time, as the core counts it.
-pub(crate) fn now() -> switchboard_core::Instant {
-    switchboard_core::Instant::from_millis(unix_ms())
-}
-
-async fn websocket(
-    Path(module): Path<String>,
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    upgrade: WebSocketUpgrade,
-) -> Response {
-    let Some(endpoint) = Module::named(&module)
-        .and_then(|m| state.endpoint(m))
-        .cloned()
-    else {
-        return (StatusCode::NOT_FOUND, "no such module").into_response();
-    };
-    let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
-    if !state.origin_allowed(origin) {
-        endpoint.count(|r| r.refused += 1);
-        tracing::warn!(module, origin, "origin not allowed");
-        return (StatusCode::FORBIDDEN, "origin not allowed").into_response();
-    }
-    if endpoint.refusing(unix_ms()) {
-        endpoint.count(|r| r.refused += 1);
-        return (StatusCode::SERVICE_UNAVAILABLE, "refusing connections").into_response();
-    }
-    let Ok(slot) = state.slots.clone().try_acquire_owned() else {
-        endpoint.count(|r| r.refused += 1);
-        return (StatusCode::SERVICE_UNAVAILABLE, "too many connections").into_response();
-    };
-    let number = state.next_conn.fetch_add(1, Ordering::Relaxed);
-    endpoint.count(|r| {
-        r.connections += 1;
-        r.open += 1;
-        r.accepted(unix_ms());
-    });
-    tracing::info!(module, number, "connection accepted");
-    let settings = state.settings.clone();
-    let shutdown = state.shutdown.clone();
-    upgrade
-        .max_message_size(settings.max_frame_bytes)
-        .max_frame_size(settings.max_frame_bytes)
-        .on_upgrade(move |socket| async move {
-            use futures_util::StreamExt;
-            let (sink, stream) = socket.split();
-            conn::run(sink, stream, endpoint.clone(), settings, shutdown, number).await;
-            endpoint.count(|r| r.open -= 1);
-            drop(slot);
-        })
-}
-
-/// The router: `/ws/{module}`, `/healthz`, `/dev/config.json` and `/_control/…`.
+/// The router: the gateway library's `/ws/{module}` and `/healthz`, and `/dev/config.json`
+/// and `/_control/…`.
 pub fn app(state: AppState) -> Router {
-    Router::new()
-        .route("/ws/{module}", get(websocket))
-        .route("/healthz", get(|| async { "ok" }))
-        .merge(control::routes(&state))
-        .with_state(state)
+    state
+        .gateway
+        .router()
+        .merge(control::routes(&state).with_state(state))
 }
 
-/// Serves `app(state)` on `listener` until `shutdown` resolves, then closes every WebSocket
-/// with 1001 and returns.
+/// How long connections get to close after a shutdown.
+const GRACE: Duration = Duration::from_secs(5);
+
+/// Runs every world and serves `app(state)` on `listener` until `shutdown` resolves, then
+/// closes every WebSocket with 1012 and returns.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
@@ -268,49 +228,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     for endpoint in state.endpoints.values() {
-        tokio::spawn(endpoint.clone().run_world(state.shutdown.clone()));
+        tokio::spawn(endpoint.clone().run_world(stop.subscribe()));
     }
-    let router = app(state).into_make_service_with_connect_info::<SocketAddr>();
-    let graceful = async move {
-        shutdown.await;
-        tracing::info!("shutting down: closing every connection with 1001");
-        let _ = stop.send(true);
-    };
-    axum::serve(listener, router)
-        .with_graceful_shutdown(graceful)
-        .await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::is_loopback_origin;
-
-    #[test]
-    fn loopback_origins_are_recognised_and_lookalikes_are_not() {
-        for yes in [
-            "http://127.0.0.1:8080",
-            "http://127.0.0.1",
-            "https://localhost:3000",
-            "http://LOCALHOST",
-            "http://[::1]:8080",
-            "http://[::1]",
-            "http://127.1.2.3:9",
-        ] {
-            assert!(is_loopback_origin(yes), "{yes}");
-        }
-        for no in [
-            "null",
-            "",
-            "file://",
-            "http://127.0.0.1.evil.example",
-            "http://localhost.evil.example",
-            "http://[::1].evil.example",
-            "http://[::2]:80",
-            "http://10.0.0.1",
-            "ws://127.0.0.1",
-            "http://[::1",
-        ] {
-            assert!(!is_loopback_origin(no), "{no}");
-        }
-    }
+    switchboard_gateway::serve(listener, app(state), stop, shutdown, GRACE).await
 }

@@ -14,8 +14,10 @@ use axum::http::{Request, StatusCode};
 use futures::StreamExt;
 use futures::channel::mpsc;
 use proptest::prelude::*;
-use switchboard_devserver::endpoint::{Endpoint, Module};
-use switchboard_devserver::{AppState, Settings, app, auth, conn};
+use switchboard_devserver::endpoint::Module;
+use switchboard_devserver::{AppState, Settings, app, auth};
+use switchboard_gateway::auth::Verifier;
+use switchboard_gateway::{Endpoint, conn};
 use tower::ServiceExt;
 
 const SECRET: &str = "prop-secret";
@@ -28,6 +30,18 @@ fn settings() -> Settings {
         max_frame_bytes: 64 * 1024,
         seed: 5,
         world: Default::default(),
+    }
+}
+
+/// The same settings, as the gateway library takes them.
+fn served() -> switchboard_gateway::Settings {
+    let s = settings();
+    switchboard_gateway::Settings {
+        auth: Arc::new(Verifier::hs256(&s.secret)),
+        auth_timeout: s.auth_timeout,
+        rate_per_minute: s.rate_per_minute,
+        max_frame_bytes: s.max_frame_bytes,
+        feed: s.world.feed(),
     }
 }
 
@@ -146,7 +160,7 @@ impl Inbound {
 async fn converse(module: Module, frames: &[Inbound]) -> Vec<Message> {
     let (to_server, server_rx) = mpsc::unbounded();
     let (server_tx, from_server) = mpsc::unbounded();
-    let endpoint = Arc::new(Endpoint::new(module, &settings().world, 5));
+    let endpoint = Arc::new(Endpoint::new(module, &settings().world.feed()));
     let (_shutdown, shutdown_rx) = tokio::sync::watch::channel(false);
     for f in frames {
         to_server.unbounded_send(Ok(f.message())).unwrap();
@@ -156,7 +170,7 @@ async fn converse(module: Module, frames: &[Inbound]) -> Vec<Message> {
         server_tx,
         server_rx,
         endpoint,
-        Arc::new(settings()),
+        Arc::new(served()),
         shutdown_rx,
         0,
     ));

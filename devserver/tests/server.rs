@@ -65,20 +65,16 @@ async fn a_valid_token_gets_protocol_conformant_traffic() {
 #[tokio::test]
 async fn bad_auth_closes_with_4001() {
     let server = start().await;
-    let expired = {
-        use jsonwebtoken::{EncodingKey, Header, encode};
-        let claims = switchboard_devserver::auth::Claims {
+    let expired = switchboard_devserver::auth::mint_claims(
+        SECRET,
+        &switchboard_devserver::auth::Claims {
             sub: "x".into(),
             iat: 1,
             exp: 2,
-        };
-        encode(
-            &Header::default(),
-            &claims,
-            &EncodingKey::from_secret(SECRET.as_bytes()),
-        )
-        .unwrap()
-    };
+            ..Default::default()
+        },
+    )
+    .unwrap();
     let wrong_key =
         switchboard_devserver::auth::mint("other", "x", Duration::from_secs(60)).unwrap();
     for first in [
@@ -282,14 +278,14 @@ async fn a_flood_arrives_at_the_requested_rate() {
 }
 
 #[tokio::test]
-async fn shutdown_closes_every_socket_with_1001() {
+async fn shutdown_closes_every_socket_with_1012() {
     let server = start().await;
     let mut a = authed(&server, "network").await;
     let mut b = authed(&server, "billing").await;
     next(&mut a, 5 * SEC).await.expect("a is live");
     let _ = server.stop.send(());
-    assert_eq!(close_code(&mut a, 5 * SEC).await, Some(1001));
-    assert_eq!(close_code(&mut b, 5 * SEC).await, Some(1001));
+    assert_eq!(close_code(&mut a, 5 * SEC).await, Some(1012));
+    assert_eq!(close_code(&mut b, 5 * SEC).await, Some(1012));
     tokio::time::timeout(5 * SEC, server.task)
         .await
         .expect("the server stops")

@@ -395,9 +395,7 @@ async fn replay(stage: Stage, frames: usize) -> Result<Replay> {
     let start = Harness::now_ms().saturating_sub(frames as u64);
     let mut at = start;
     while endpoint.world().head() - head0 < frames as u64 && at < start + 10 * frames as u64 {
-        endpoint
-            .world()
-            .generate(1, switchboard_core::Instant::from_millis(at));
+        endpoint.generate(1, switchboard_core::Instant::from_millis(at));
         at += 1;
     }
     let replayed = endpoint.world().head() - head0;

@@ -1,6 +1,7 @@
 //! The connection logic without a network: in-memory channels and paused time.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use axum::extract::ws::Message;
@@ -9,9 +10,9 @@ use futures::channel::mpsc;
 use tokio::sync::watch;
 
 use super::{Settings, run};
-use crate::auth::mint;
-use crate::endpoint::{Endpoint, Fault, Module};
-use crate::world::WorldSettings;
+use crate::auth::{Claims, Verifier, mint, mint_claims};
+use crate::endpoint::{Endpoint, Interrupt, Module};
+use crate::feed::FeedSettings;
 
 type Inbound = mpsc::UnboundedSender<Result<Message, axum::Error>>;
 
@@ -20,6 +21,8 @@ struct Pipe {
     from_server: mpsc::UnboundedReceiver<Message>,
     endpoint: Arc<Endpoint>,
     shutdown: watch::Sender<bool>,
+    /// The generator makes nothing while this is set.
+    paused: Arc<AtomicBool>,
 }
 
 fn module(name: &str) -> Module {
@@ -28,21 +31,38 @@ fn module(name: &str) -> Module {
 
 fn settings() -> Settings {
     Settings {
-        secret: "k".into(),
+        auth: Arc::new(Verifier::hs256("k")),
         auth_timeout: Duration::from_secs(5),
         rate_per_minute: 100,
         max_frame_bytes: 1024,
-        seed: 3,
-        world: WorldSettings::default(),
+        feed: FeedSettings::default(),
+    }
+}
+
+/// Publishes the module's generated traffic into the endpoint's feed on the module's
+/// cadence (the development backend's world, reduced to what these tests need).
+async fn generate(endpoint: Arc<Endpoint>, paused: Arc<AtomicBool>) {
+    let mut sim = endpoint.module.simulator();
+    let mut rng = fastrand::Rng::with_seed(3);
+    let mut every = tokio::time::interval(sim.interval());
+    every.tick().await;
+    loop {
+        every.tick().await;
+        if !paused.load(Ordering::Relaxed) {
+            let now = crate::now();
+            let frames = sim.tick(now, &mut rng);
+            endpoint.feed().publish(frames, now);
+        }
     }
 }
 
 fn pipe(module: Module) -> Pipe {
     let (to_server, server_rx) = mpsc::unbounded();
     let (server_tx, from_server) = mpsc::unbounded();
-    let endpoint = Arc::new(Endpoint::new(module, &settings().world, 3));
+    let endpoint = Arc::new(Endpoint::new(module, &settings().feed));
     let (shutdown, shutdown_rx) = watch::channel(false);
-    tokio::spawn(endpoint.clone().run_world(shutdown_rx.clone()));
+    let paused = Arc::new(AtomicBool::new(false));
+    tokio::spawn(generate(endpoint.clone(), paused.clone()));
     tokio::spawn(run(
         server_tx,
         server_rx,
@@ -56,6 +76,7 @@ fn pipe(module: Module) -> Pipe {
         from_server,
         endpoint,
         shutdown,
+        paused,
     }
 }
 
@@ -122,11 +143,11 @@ async fn traffic_follows_the_module_cadence() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_drop_fault_ends_without_a_close_frame_and_shutdown_sends_1001() {
+async fn a_drop_ends_without_a_close_frame_and_shutdown_sends_1012() {
     let mut p = pipe(module("billing"));
     auth(&p);
     p.from_server.next().await.unwrap();
-    p.endpoint.faults.send(Fault::Drop).unwrap();
+    p.endpoint.interrupt(Interrupt::Drop);
     while let Some(msg) = p.from_server.next().await {
         assert!(
             !matches!(msg, Message::Close(_)),
@@ -142,7 +163,7 @@ async fn a_drop_fault_ends_without_a_close_frame_and_shutdown_sends_1001() {
     while let Some(msg) = q.from_server.next().await {
         last = Some(msg);
     }
-    assert_eq!(close_code(last), Some(1001));
+    assert_eq!(close_code(last), Some(1012));
 }
 
 #[tokio::test(start_paused = true)]
@@ -163,9 +184,7 @@ async fn a_resuming_client_gets_a_snapshot_positions_heartbeats_and_replays() {
     assert_eq!(second["seq"], 2);
 
     // Quiet: a heartbeat with the last position sent, at the announced interval.
-    p.endpoint
-        .paused
-        .store(true, std::sync::atomic::Ordering::Relaxed);
+    p.paused.store(true, Ordering::Relaxed);
     let mut last = 2;
     let beat = loop {
         let v = json(&mut p).await;
@@ -192,9 +211,61 @@ async fn a_resuming_client_gets_a_snapshot_positions_heartbeats_and_replays() {
 async fn a_client_without_resume_gets_no_sync_and_no_heartbeat() {
     let mut p = pipe(module("network"));
     auth(&p);
-    p.endpoint
-        .paused
-        .store(true, std::sync::atomic::Ordering::Relaxed);
+    p.paused.store(true, Ordering::Relaxed);
     let quiet = tokio::time::timeout(Duration::from_secs(30), p.from_server.next()).await;
     assert!(quiet.is_err(), "nothing at all: {quiet:?}");
+}
+
+fn auth_claims(pipe: &Pipe, claims: &Claims) {
+    let token = mint_claims("k", claims).unwrap();
+    send(pipe, &format!(r#"{{"type":"auth","token":"{token}"}}"#));
+}
+
+fn claims_for(modules: Option<&[&str]>, ttl: Duration) -> Claims {
+    let now = crate::unix_ms() / 1000;
+    Claims {
+        sub: "op".into(),
+        iat: now,
+        exp: now + ttl.as_secs(),
+        modules: modules.map(|m| m.iter().map(|s| (*s).to_owned()).collect()),
+        ..Claims::default()
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_module_the_token_does_not_name_is_closed_with_4003() {
+    let mut p = pipe(module("billing"));
+    auth_claims(
+        &p,
+        &claims_for(Some(&["network", "sessions"]), Duration::from_secs(60)),
+    );
+    let msg = p.from_server.next().await;
+    assert_eq!(close_code(msg), Some(4003));
+    let report = p.endpoint.report();
+    assert_eq!(report.auth_failures.get("forbidden"), Some(&1));
+
+    let mut q = pipe(module("network"));
+    auth_claims(
+        &q,
+        &claims_for(Some(&["network", "sessions"]), Duration::from_secs(60)),
+    );
+    let first = q.from_server.next().await;
+    assert!(matches!(first, Some(Message::Text(_))), "{first:?}");
+}
+
+#[tokio::test]
+async fn a_token_that_expires_while_connected_is_closed_with_4001_at_its_exp() {
+    let mut p = pipe(module("support"));
+    // Expiry is in whole seconds: a token with 1 s left expires within 1 s.
+    auth_claims(&p, &claims_for(None, Duration::from_secs(1)));
+    let started = std::time::Instant::now();
+    let mut last = None;
+    while let Ok(Some(msg)) =
+        tokio::time::timeout(Duration::from_secs(5), p.from_server.next()).await
+    {
+        last = Some(msg);
+    }
+    assert_eq!(close_code(last), Some(4001));
+    assert!(started.elapsed() <= Duration::from_millis(1500));
+    assert_eq!(p.endpoint.report().expired_while_open, 1);
 }

@@ -1,16 +1,21 @@
-//! One client connection: auth first, then the world's frames and faults until either side
-//! stops.
+//! One client connection: auth first, then the feed's frames until either side stops.
 //!
 //! The logic is generic over a `Sink` and a `Stream` of messages, so the unit tests drive it
 //! through in-memory channels with no network at all. One task runs both directions with
-//! `select!`: inbound frames, the world's broadcast, the heartbeat, faults and shutdown, and
-//! whichever ends the connection ends all of it.
+//! `select!`: inbound frames, the feed's broadcast, the heartbeat, the token's expiry,
+//! interrupts and shutdown, and whichever ends the connection ends all of it.
 //!
 //! A client whose auth frame carries `resume` (docs/PROTOCOL.md, "Resume") first gets the
-//! world's answer to its position (a replay, a snapshot, or "live"), then every frame after
+//! feed's answer to its position (a replay, a snapshot, or "live"), then every frame after
 //! it, a heartbeat whenever the socket has been quiet for the announced interval, a new
-//! answer when it sends `resync`, and a snapshot when the world starts a new epoch. Other
+//! answer when it sends `resync`, and a snapshot when the feed starts a new epoch. Other
 //! clients get the frames only, as from the reference server.
+//!
+//! Close codes (docs/PROTOCOL.md, "Close codes"): 4001 for a missing, bad or expired token
+//! (also when it expires while the socket is open), 4003 for a module the token does not
+//! name, 1008 for the inbound rate limit, 1009 for an oversized frame, 4008 for a client so
+//! slow that the feed's broadcast ring passed it (it resumes from its position), and 1012
+//! when the server shuts down (restarting: reconnect at once, to another node).
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -19,29 +24,33 @@ use std::time::Duration;
 use axum::extract::ws::{CloseFrame, Message};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use governor::{Quota, RateLimiter};
-use switchboard_core::resume::RESYNC;
+use switchboard_core::resume::{RESYNC, SyncMode};
 use tokio::sync::{broadcast, watch};
 
-use crate::auth::{AuthError, check_auth_frame};
-use crate::endpoint::{Endpoint, Fault};
+use crate::auth::{AuthError, Claims, Verifier, check_auth_frame};
+use crate::endpoint::{Endpoint, Interrupt};
+use crate::feed::{FeedSettings, Published, ResumeFrom, heartbeat};
 use crate::now;
-use crate::world::{Published, ResumeFrom, WorldSettings, heartbeat};
 
-/// Limits and secrets every connection shares.
+/// The close code for a client that fell so far behind that frames meant for it were
+/// overwritten: it reconnects and resumes from its position.
+pub const CLOSE_TOO_SLOW: u16 = 4008;
+/// The close code when the server shuts down: the client reconnects at once.
+pub const CLOSE_RESTART: u16 = 1012;
+
+/// Limits and keys every connection shares.
 #[derive(Clone, Debug)]
 pub struct Settings {
-    /// HS256 secret for tokens.
-    pub secret: String,
+    /// Checks operator tokens.
+    pub auth: Arc<Verifier>,
     /// How long a client has to send its auth frame.
     pub auth_timeout: Duration,
     /// Inbound frames allowed per minute (the reference suggests 100).
     pub rate_per_minute: u32,
     /// Frames larger than this end the connection (1009); enforced by the upgrade.
     pub max_frame_bytes: usize,
-    /// Seed for the worlds' generators; each module adds its own number.
-    pub seed: u64,
-    /// How each module's world keeps its history and speaks to clients.
-    pub world: WorldSettings,
+    /// How each module's feed keeps its history and speaks to clients.
+    pub feed: FeedSettings,
 }
 
 fn close(code: u16, reason: &'static str) -> Message {
@@ -51,7 +60,17 @@ fn close(code: u16, reason: &'static str) -> Message {
     }))
 }
 
-/// The malformed frames of [`Fault::Malformed`], one of each kind the client must survive.
+/// How long a close frame may take to go out: a client too slow to take it is simply
+/// dropped.
+const CLOSE_WITHIN: Duration = Duration::from_secs(1);
+
+/// Sends a close frame, waiting no longer than [`CLOSE_WITHIN`].
+async fn close_with<S: Sink<Message> + Unpin>(sink: &mut S, code: u16, reason: &'static str) {
+    let _ = tokio::time::timeout(CLOSE_WITHIN, sink.send(close(code, reason))).await;
+}
+
+/// Malformed frames, one of each kind a client must survive (the development backend's
+/// `malformed` fault sends them).
 pub fn malformed_frames(main_channel: &str) -> Vec<Message> {
     let huge = "x".repeat(switchboard_core::frame::DEFAULT_MAX_FRAME_BYTES + 1);
     vec![
@@ -80,12 +99,13 @@ fn redact(text: &str) -> String {
     }
 }
 
-/// Checks the auth frame; on success, returns the client's resume request, if it made one.
+/// Checks the auth frame; on success, returns the token's claims and the client's resume
+/// request, if it made one.
 async fn authenticate<R>(
     stream: &mut R,
     endpoint: &Endpoint,
     settings: &Settings,
-) -> Result<Option<ResumeFrom>, AuthError>
+) -> Result<(Claims, Option<ResumeFrom>), AuthError>
 where
     R: Stream<Item = Result<Message, axum::Error>> + Unpin,
 {
@@ -95,20 +115,24 @@ where
         _ => return Err(AuthError::Missing),
     };
     endpoint.count(|r| r.first_frame(&redact(&text)));
-    check_auth_frame(&settings.secret, &text)?;
+    let claims = check_auth_frame(&settings.auth, &text)?;
     if endpoint
         .reject_auth
         .load(std::sync::atomic::Ordering::Relaxed)
     {
         return Err(AuthError::Rejected);
     }
+    if !claims.may_see(endpoint.module.name()) {
+        return Err(AuthError::Forbidden);
+    }
     #[derive(serde::Deserialize)]
     struct Resume {
         resume: Option<ResumeFrom>,
     }
-    Ok(serde_json::from_str::<Resume>(&text)
+    let resume = serde_json::from_str::<Resume>(&text)
         .ok()
-        .and_then(|r| r.resume))
+        .and_then(|r| r.resume);
+    Ok((claims, resume))
 }
 
 /// A client's `resync` frame: where it stands.
@@ -176,7 +200,7 @@ async fn send_answer<S: Sink<Message> + Unpin>(
     true
 }
 
-/// What one connection has sent of the world.
+/// What one connection has sent of the feed.
 struct Cursor {
     /// The client speaks the resume extension (and the server does).
     resume: bool,
@@ -189,10 +213,18 @@ struct Cursor {
 }
 
 impl Cursor {
-    /// The world's answer to a client at `from`, as messages; moves the cursor to the head.
+    /// The feed's answer to a client at `from`, as messages; moves the cursor to the head.
     fn answer(&mut self, endpoint: &Endpoint, from: Option<&ResumeFrom>) -> Vec<Message> {
-        let (texts, head) = endpoint.world().answer(from, now());
+        let feed = endpoint.feed();
+        let mode = feed.mode_for(from);
+        let (texts, head) = feed.answer(from, now());
+        drop(feed);
         self.sent = head;
+        endpoint.count(|r| match mode {
+            SyncMode::Snapshot => r.snapshots += 1,
+            SyncMode::Replay => r.replays += 1,
+            SyncMode::Live => {}
+        });
         texts.iter().map(|t| Message::text(t.as_ref())).collect()
     }
 
@@ -236,24 +268,31 @@ pub async fn run<S, R>(
     use std::sync::atomic::Ordering::Relaxed;
     let module = endpoint.module.name();
     // Subscribe before auth, so a fault sent right after the client authenticates is not lost.
-    let mut faults = endpoint.faults.subscribe();
-    let request = match authenticate(&mut stream, &endpoint, &settings).await {
-        Ok(request) => request,
+    let mut interrupts = endpoint.interrupts.subscribe();
+    let (claims, request) = match authenticate(&mut stream, &endpoint, &settings).await {
+        Ok(accepted) => accepted,
         Err(e) => {
-            endpoint.count(|r| r.auth_rejected += 1);
+            endpoint.count(|r| {
+                r.auth_rejected += 1;
+                *r.auth_failures.entry(e.label()).or_default() += 1;
+            });
             tracing::info!(
                 module,
                 number,
                 reason = e.reason(),
-                "auth refused; closing with 4001"
+                code = e.close_code(),
+                "auth refused"
             );
-            let _ = sink.send(close(4001, e.reason())).await;
+            close_with(&mut sink, e.close_code(), e.reason()).await;
             return;
         }
     };
     endpoint.count(|r| r.auth_ok += 1);
-    let resume = settings.world.resume && request.is_some();
-    tracing::info!(module, number, resume, "authenticated");
+    let resume = settings.feed.resume && request.is_some();
+    tracing::info!(module, number, resume, sub = claims.sub, "authenticated");
+    // The socket lives no longer than its token.
+    let expiry = tokio::time::sleep(claims.remaining());
+    tokio::pin!(expiry);
 
     let per_minute = NonZeroU32::new(settings.rate_per_minute).unwrap_or(NonZeroU32::MIN);
     let limiter = RateLimiter::direct(Quota::per_minute(per_minute));
@@ -266,10 +305,10 @@ pub async fn run<S, R>(
         last_send: tokio::time::Instant::now(),
     };
     let (mut published, intro) = {
-        let world = endpoint.world();
-        let rx = world.subscribe();
-        cursor.sent = world.head();
-        drop(world);
+        let feed = endpoint.feed();
+        let rx = feed.subscribe();
+        cursor.sent = feed.head();
+        drop(feed);
         let intro = if resume {
             cursor.answer(&endpoint, request.as_ref())
         } else {
@@ -280,7 +319,7 @@ pub async fn run<S, R>(
     if !send_answer(&mut sink, &endpoint, intro).await {
         return;
     }
-    let beat = settings.world.heartbeat.max(Duration::from_millis(10));
+    let beat = settings.feed.heartbeat.max(Duration::from_millis(10));
     let mut beat_tick = tokio::time::interval(beat / 2);
 
     let reason = loop {
@@ -290,7 +329,7 @@ pub async fn run<S, R>(
                     endpoint.count(|r| r.frames_received += 1);
                     if limiter.check().is_err() {
                         endpoint.count(|r| r.rate_limited += 1);
-                        let _ = sink.send(close(1008, "rate limit exceeded")).await;
+                        close_with(&mut sink, 1008, "rate limit exceeded").await;
                         break "inbound rate limit";
                     }
                     let from = match &message {
@@ -316,7 +355,7 @@ pub async fn run<S, R>(
                     } else {
                         (1002, "protocol error")
                     };
-                    let _ = sink.send(close(code, why)).await;
+                    close_with(&mut sink, code, why).await;
                     break why;
                 }
                 Some(Ok(_)) => {}
@@ -325,10 +364,13 @@ pub async fn run<S, R>(
                 let mut items = match item {
                     Ok(item) => vec![item],
                     Err(broadcast::error::RecvError::Lagged(n)) => {
-                        // The frames are lost to this socket; a resuming client sees the gap
-                        // at the next frame or heartbeat and asks for them.
-                        tracing::warn!(module, number, lost = n, "connection fell behind");
-                        continue;
+                        // The ring passed this socket: the frames meant for it are gone, and
+                        // a socket that slow would only fall further behind. Close it; the
+                        // client resumes from its position, from the history.
+                        tracing::warn!(module, number, lost = n, "connection fell behind; closing with 4008");
+                        endpoint.count(|r| r.slow_closed += 1);
+                        close_with(&mut sink, CLOSE_TOO_SLOW, "too slow: resume from your position").await;
+                        break "too slow";
                     }
                     Err(broadcast::error::RecvError::Closed) => break "endpoint gone",
                 };
@@ -363,27 +405,30 @@ pub async fn run<S, R>(
                 endpoint.count(|r| r.heartbeats += 1);
                 cursor.last_send = tokio::time::Instant::now();
             }
-            fault = faults.recv() => match fault {
-                Ok(Fault::Drop) => break "dropped by fault injection",
-                Ok(Fault::Malformed) => {
-                    if !send_batch(&mut sink, &endpoint, malformed_frames(endpoint.module.main_channel())).await {
+            () = &mut expiry => {
+                endpoint.count(|r| r.expired_while_open += 1);
+                close_with(&mut sink, 4001, AuthError::Expired.reason()).await;
+                break "token expired";
+            }
+            interrupt = interrupts.recv() => match interrupt {
+                Ok(Interrupt::Drop) => break "dropped by an interrupt",
+                Ok(Interrupt::Send(messages)) => {
+                    if !send_batch(&mut sink, &endpoint, messages.to_vec()).await {
                         break "send failed";
                     }
                 }
-                Ok(Fault::Repeat { frames }) => {
-                    let again = endpoint.world().sent_before(cursor.sent, frames);
+                Ok(Interrupt::Repeat { frames }) => {
+                    let again = endpoint.feed().sent_before(cursor.sent, frames);
                     let again = again.iter().map(|t| Message::text(t.as_ref())).collect();
                     if !send_batch(&mut sink, &endpoint, again).await {
                         break "send failed";
                     }
                 }
-                // The world's faults: their frames arrive through the broadcast.
-                Ok(Fault::Flood { .. } | Fault::Script(_) | Fault::NewEpoch) => {}
                 Err(broadcast::error::RecvError::Lagged(_)) => {}
                 Err(broadcast::error::RecvError::Closed) => break "endpoint gone",
             },
             _ = shutdown.changed() => {
-                let _ = sink.send(close(1001, "server shutting down")).await;
+                close_with(&mut sink, CLOSE_RESTART, "server restarting").await;
                 break "server shutdown";
             }
         }
