@@ -130,7 +130,7 @@ pub fn Overview(props: &OverviewProps) -> Html {
                 <article data-module={m.id()}>
                     <WsScope handle={handle.clone()}>
                         <header>{ title }<StatusBadge controls={false} /><DataAge /></header>
-                        <OfflineBanner />
+                        <OfflineBanner title={m.title()} />
                         { m.card() }
                     </WsScope>
                 </article>
@@ -182,7 +182,7 @@ pub fn ModulePage(props: &ModulePageProps) -> Html {
         Ok(handle) => html! {
             <WsScope handle={handle.clone()}>
                 <header><h2>{ icon(m.icon()) }{ m.title() }</h2><StatusBadge /></header>
-                <OfflineBanner />
+                <OfflineBanner title={m.title()} />
                 <Counters />
                 <div class="body">{ m.page() }</div>
             </WsScope>

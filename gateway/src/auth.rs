@@ -85,7 +85,7 @@ impl AuthError {
             AuthError::WrongIssuer => "token from another issuer",
             AuthError::Invalid => "token invalid",
             AuthError::Rejected => "token rejected",
-            AuthError::Forbidden => "this operator may not see this module",
+            AuthError::Forbidden => "module not in the token's modules claim",
         }
     }
 

@@ -26,6 +26,12 @@ pub fn is_page_path(url: &str) -> bool {
 pub const DEFAULT_FATAL_CLOSE_CODES: [u16; 3] = [4001, 4003, CLOSE_POLICY];
 /// Policy violation: the server refused what the client sent (for example, too many frames).
 pub const CLOSE_POLICY: u16 = 1008;
+/// The token is good but does not include this module.
+pub const CLOSE_FORBIDDEN: u16 = 4003;
+/// Service restart: the server (one gateway node) is going away and another will take the
+/// connection; reconnecting at once is right, with a little jitter so that every client of
+/// the node does not arrive in the same millisecond.
+pub const CLOSE_RESTART: u16 = 1012;
 
 /// A bounded queue for frames sent while disconnected.
 #[derive(Clone, Debug, PartialEq)]
@@ -79,6 +85,10 @@ pub struct Config {
     /// After a gap, a `resync` not answered within this long closes the socket, and the
     /// reconnect asks again in its auth frame. Default 10 s.
     pub resync_timeout: Duration,
+    /// After a close with 1012 (a server restarting), reconnect after a random delay below
+    /// this, not after the backoff. Once per stable connection: a server that keeps sending
+    /// 1012 gets the backoff from the second time. Default 750 ms.
+    pub restart_jitter: Duration,
 }
 
 impl Default for Config {
@@ -98,6 +108,7 @@ impl Default for Config {
             rate_limit: RateLimit::default(),
             warn_every: Duration::from_secs(5),
             resume: true,
+            restart_jitter: Duration::from_millis(750),
             resync_timeout: Duration::from_secs(10),
         }
     }

@@ -194,6 +194,8 @@ pub struct Connection {
     attempt: u32,
     /// True while attempts come from the slow probe.
     probing: bool,
+    /// A 1012 took the quick reconnect, and the connection has not been stable since.
+    restarted: bool,
     last_close: Option<CloseInfo>,
     error: Option<ConnectionError>,
     /// See [`StatusSnapshot::down_since`].
@@ -239,6 +241,7 @@ impl Connection {
             next_socket: 0,
             attempt: 0,
             probing: false,
+            restarted: false,
             last_close: None,
             error: None,
             down_since: None,

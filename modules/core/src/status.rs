@@ -62,6 +62,13 @@ pub enum ConnectionError {
         /// The server's reason.
         reason: String,
     },
+    /// The server closed with 4003: the token is good, but this operator may not see this
+    /// module. The other modules are not affected.
+    #[error("this operator may not see this module ({})", or_unstated(reason))]
+    Forbidden {
+        /// The server's reason.
+        reason: String,
+    },
     /// The server closed with 1008 (policy violation): it refused what this client sent,
     /// for example more frames a minute than it allows. The token is not the problem.
     #[error("closed by the server for a policy violation: {}", or_unstated(reason))]
@@ -84,6 +91,9 @@ impl ConnectionError {
     pub const fn advice(&self) -> &'static str {
         match self {
             ConnectionError::AuthRejected { .. } => "Fix the token, then reconnect.",
+            ConnectionError::Forbidden { .. } => {
+                "Ask an administrator to add it to your access; the other modules are not affected."
+            }
             ConnectionError::PolicyViolation { .. } => {
                 "Nothing retries on its own; reconnect when the cause is fixed."
             }

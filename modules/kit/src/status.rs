@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use stylist::yew::styled_component;
-use switchboard_core::{Instant, Provenance, Status, StatusSnapshot};
+use switchboard_core::{ConnectionError, Instant, Provenance, Status, StatusSnapshot};
 use yew::prelude::*;
 
 use crate::hooks::{use_now, use_status, use_ws_handle};
@@ -164,11 +164,30 @@ fn clock_time(at: Instant) -> String {
     )
 }
 
+/// Props of [`OfflineBanner`].
+#[derive(Properties, PartialEq, Debug)]
+pub struct OfflineBannerProps {
+    /// The module's title, to name it when the operator may not see it.
+    #[prop_or_default]
+    pub title: Option<AttrValue>,
+}
+
+/// What the banner says when the server refused this operator the module (4003).
+pub fn forbidden_notice(title: Option<&str>) -> String {
+    let module = title.unwrap_or("this module");
+    format!(
+        "Not allowed: this operator may not see {module}. Nothing retries until the token \
+         changes; ask an administrator to add {module} to your access. The other modules are \
+         not affected."
+    )
+}
+
 /// "Live feed offline since 14:02:10 …", shown while the feed is down after a real failure.
 /// It says what the panels do, but the panels label themselves ([`SourceTag`]): a page-level
-/// banner alone cannot tell which figures are simulated.
+/// banner alone cannot tell which figures are simulated. When the server refused this
+/// operator the module (4003), it says that instead, naming the module.
 #[styled_component]
-pub fn OfflineBanner() -> Html {
+pub fn OfflineBanner(props: &OfflineBannerProps) -> Html {
     let snapshot = use_status();
     let handle = use_ws_handle();
     let style = css!(
@@ -176,6 +195,13 @@ pub fn OfflineBanner() -> Html {
          font-size:13px; font-weight:600; color:var(--sb-warn);
          border:1px dashed var(--sb-warn); background:color-mix(in srgb, var(--sb-warn) 10%, transparent);"
     );
+    if let Some(ConnectionError::Forbidden { .. }) = snapshot.error {
+        return html! {
+            <div class={style} role="alert" data-testid="forbidden">
+                { forbidden_notice(props.title.as_deref()) }
+            </div>
+        };
+    }
     let Some(since) = snapshot
         .down_since
         .filter(|_| snapshot.status != Status::Connected)
@@ -197,7 +223,7 @@ pub fn OfflineBanner() -> Html {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use switchboard_core::{ConnectionError, Instant};
+    use switchboard_core::Instant;
 
     fn snapshot(status: Status) -> StatusSnapshot {
         StatusSnapshot {
@@ -244,6 +270,18 @@ mod tests {
             "closed by the server for a policy violation: rate limit. Nothing retries on its own; reconnect when the cause is fixed."
         );
         assert!(!detail.contains("token"), "{detail}");
+        e.error = Some(ConnectionError::Forbidden {
+            reason: "module not in the token's modules claim".into(),
+        });
+        assert_eq!(
+            status_detail(&e, now),
+            "this operator may not see this module (module not in the token's modules claim). \
+             Ask an administrator to add it to your access; the other modules are not affected."
+        );
+        assert!(
+            forbidden_notice(Some("Billing"))
+                .starts_with("Not allowed: this operator may not see Billing.")
+        );
         let mut c = snapshot(Status::Connected);
         c.connected_since = Some(Instant::from_millis(40_000));
         assert_eq!(status_detail(&c, now), "up 1 min 0 s");

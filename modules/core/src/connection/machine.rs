@@ -120,6 +120,7 @@ impl Connection {
         if self.config.is_fatal(code) {
             let error = match code {
                 crate::config::CLOSE_POLICY => ConnectionError::PolicyViolation { reason },
+                crate::config::CLOSE_FORBIDDEN => ConnectionError::Forbidden { reason },
                 c if crate::config::DEFAULT_FATAL_CLOSE_CODES.contains(&c) => {
                     ConnectionError::AuthRejected {
                         code: Some(code),
@@ -130,6 +131,13 @@ impl Connection {
             };
             self.error = Some(error);
             self.phase = Phase::Failed;
+        } else if code == crate::config::CLOSE_RESTART && !self.restarted {
+            // A node going away: another takes the connection now, not after the backoff.
+            self.restarted = true;
+            let jitter = self.config.restart_jitter.mul_f64(self.rng.f64());
+            self.phase = Phase::Waiting {
+                due: now.plus(jitter),
+            };
         } else {
             self.schedule_retry(now);
         }
@@ -193,9 +201,10 @@ impl Connection {
                 }
             }
             Phase::Open { socket, since } => {
-                if self.attempt > 0 && now.saturating_since(since) >= self.config.stable_after {
+                if now.saturating_since(since) >= self.config.stable_after {
                     self.attempt = 0;
                     self.probing = false;
+                    self.restarted = false;
                 }
                 if woke {
                     // Judge the connection on what happens next, not on the time we slept.

@@ -101,7 +101,8 @@ impl Connection {
         match self.phase {
             Phase::Opening { started, .. } => Some(started.plus(self.config.connect_timeout)),
             Phase::Open { since, .. } => {
-                let stable = (self.attempt > 0).then(|| since.plus(self.config.stable_after));
+                let stable = (self.attempt > 0 || self.restarted)
+                    .then(|| since.plus(self.config.stable_after));
                 let stale = self.stale_limit().map(|limit| self.quiet_since.plus(limit));
                 let token = (!self.outbox.is_empty()).then(|| self.bucket.next_token_at(now));
                 let resync = self.answer_due().map(|(due, _)| due);

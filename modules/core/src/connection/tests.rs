@@ -16,8 +16,12 @@ struct Rig {
 
 impl Rig {
     fn new(config: Config) -> Self {
+        Self::new_seeded(config, 42)
+    }
+
+    fn new_seeded(config: Config, seed: u64) -> Self {
         Self {
-            conn: Connection::new(config, 42),
+            conn: Connection::new(config, seed),
             now: Instant::from_millis(T0),
         }
     }
@@ -219,6 +223,12 @@ fn fatal_close_codes_stop_retries_until_the_token_changes() {
                 snap.error,
                 Some(ConnectionError::PolicyViolation { .. })
             ));
+        } else if code == 4003 {
+            // A good token without this module: said in words, not as a bad token.
+            assert!(matches!(
+                snap.error,
+                Some(ConnectionError::Forbidden { .. })
+            ));
         } else {
             assert!(
                 matches!(snap.error, Some(ConnectionError::AuthRejected { code: Some(c), .. }) if c == code)
@@ -235,6 +245,35 @@ fn fatal_close_codes_stop_retries_until_the_token_changes() {
         assert_eq!(rig.status(), Status::Connecting);
         assert_eq!(rig.conn.snapshot().error, None);
     }
+}
+
+#[test]
+fn a_server_restart_1012_reconnects_at_once_with_jitter_not_after_the_backoff() {
+    let mut delays = Vec::new();
+    for seed in 0..20 {
+        let mut rig = Rig::new_seeded(Config::default(), seed);
+        rig.on(Event::Start);
+        rig.open();
+        rig.close(1012);
+        let delay = rig.retry_delay();
+        assert!(delay < Duration::from_millis(750), "{delay:?}");
+        assert_eq!(rig.conn.snapshot().attempt, 0, "not a failure");
+        assert_eq!(opens(&rig.advance(delay)), 1);
+        delays.push(delay);
+        // A second 1012 before the connection was stable: the backoff, not a loop.
+        rig.open();
+        rig.close(1012);
+        assert!(rig.retry_delay() >= Duration::from_secs(3));
+        // Stable again: the next 1012 is quick once more.
+        rig.advance(rig.retry_delay());
+        rig.open();
+        rig.advance(Duration::from_secs(6));
+        rig.close(1012);
+        assert!(rig.retry_delay() < Duration::from_millis(750));
+    }
+    delays.sort();
+    delays.dedup();
+    assert!(delays.len() > 10, "jittered: {delays:?}");
 }
 
 #[test]
