@@ -63,6 +63,37 @@ impl Module {
         self.0.channels
     }
 
+    /// Checks a frame on one of the module's channels against its payload type: `None` when
+    /// the channel is not the module's (see [`Backend::check`]).
+    pub fn check(self, frame: &Frame) -> Option<Result<(), String>> {
+        (self.0.check)(frame)
+    }
+
+    /// A frame of this module from its JSON text (`{"type","data","timestamp"}`), checked:
+    /// the type is one of the module's channels and the data decodes as its payload type.
+    /// The error says why not, in words.
+    pub fn frame_from(self, text: &str) -> Result<Frame, String> {
+        let envelope = switchboard_core::frame::decode_envelope(text, usize::MAX)
+            .map_err(|e| format!("not a frame: {e:?}"))?;
+        let frame = Frame::new(
+            envelope.kind.into_owned(),
+            envelope.data,
+            envelope.timestamp,
+            switchboard_core::Provenance::Live,
+        )
+        .map_err(|e| format!("not a frame: {e}"))?;
+        match self.check(&frame) {
+            Some(Ok(())) => Ok(frame),
+            Some(Err(why)) => Err(format!("{}: {why}", frame.channel())),
+            None => Err(format!(
+                "`{}` is not a channel of {} (its channels: {})",
+                frame.channel(),
+                self.name(),
+                self.channels().join(", ")
+            )),
+        }
+    }
+
     /// How a frame changes the module's state (see [`Backend::keep`]).
     pub fn keep(self) -> fn(&Frame) -> Keep {
         self.0.keep

@@ -11,10 +11,15 @@
 //! - [`endpoint`]: a module's feed, counters and levers.
 //! - [`auth`]: HS256, and RS256/ES256 from a JWKS file; operator and publisher audiences.
 
+pub mod app;
 pub mod auth;
+pub mod broker;
+pub mod config;
 pub mod conn;
 pub mod endpoint;
 pub mod feed;
+pub mod metrics;
+pub mod publish;
 
 use std::collections::HashMap;
 use std::future::{Future, IntoFuture};
