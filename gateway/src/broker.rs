@@ -6,6 +6,10 @@
 //!   module; each node consumes every stream and appends what it reads to its own feeds at
 //!   the stream's sequence, so every node's positions, history and state are the stream's.
 
+pub mod nats;
+
+use std::sync::Arc;
+
 use switchboard_core::Frame;
 
 use crate::{Gateway, Module, now};
@@ -26,6 +30,8 @@ pub enum BrokerError {
 pub enum Broker {
     /// In memory, one node.
     Memory,
+    /// NATS JetStream.
+    Nats(Arc<nats::Nats>),
 }
 
 impl Broker {
@@ -44,6 +50,7 @@ impl Broker {
                 feed.publish(frames, now());
                 Ok((first..=feed.head()).collect())
             }
+            Broker::Nats(nats) => nats.publish(module, frames).await,
         }
     }
 
@@ -51,6 +58,7 @@ impl Broker {
     pub fn ready(&self) -> Result<(), String> {
         match self {
             Broker::Memory => Ok(()),
+            Broker::Nats(nats) => nats.ready(),
         }
     }
 
@@ -58,6 +66,7 @@ impl Broker {
     pub fn reconnects(&self) -> u64 {
         match self {
             Broker::Memory => 0,
+            Broker::Nats(nats) => nats.reconnects(),
         }
     }
 
@@ -65,6 +74,7 @@ impl Broker {
     pub fn name(&self) -> &'static str {
         match self {
             Broker::Memory => "memory",
+            Broker::Nats(_) => "nats",
         }
     }
 }

@@ -196,6 +196,10 @@ pub struct Endpoint {
     feed: Mutex<Feed>,
     /// Reject every auth frame.
     pub reject_auth: AtomicBool,
+    /// Sockets are accepted: the feed is complete. A broker that rebuilds the feed from a
+    /// stream at start clears it until it has read the stream to its end, so that no client
+    /// gets a snapshot of half of it (the upgrade answers 503 meanwhile).
+    pub serving: AtomicBool,
     /// Refuse upgrades until this time (ms since the epoch).
     pub refuse_until: AtomicU64,
     /// Counters.
@@ -211,6 +215,7 @@ impl Endpoint {
             silent: AtomicBool::new(false),
             feed: Mutex::new(Feed::new(module, settings.clone(), crate::now())),
             reject_auth: AtomicBool::new(false),
+            serving: AtomicBool::new(true),
             refuse_until: AtomicU64::new(0),
             report: Mutex::new(Report::default()),
         }

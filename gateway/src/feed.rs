@@ -402,6 +402,20 @@ impl Feed {
         let _ = self.tx.send(Published::NewEpoch);
     }
 
+    /// Starts over in `epoch`, empty: a broker whose stream was recreated, or lost its
+    /// storage, holds none of what this feed knew, so neither the history nor the state
+    /// stays. Every resuming connection gets a snapshot (of what the new stream holds).
+    pub fn restart(&mut self, epoch: String) {
+        self.epoch = epoch;
+        self.head = 0;
+        self.history.clear();
+        self.state.clear();
+        self.by_order.clear();
+        self.settled.clear();
+        self.recent.clear();
+        let _ = self.tx.send(Published::NewEpoch);
+    }
+
     /// The state frames, in the order they rebuild it: recent samples oldest first, then
     /// each entry in the order it first appeared.
     pub fn state(&self) -> Vec<&Frame> {

@@ -269,6 +269,10 @@ async fn websocket(
         tracing::warn!(module, origin, "origin not allowed");
         return (StatusCode::FORBIDDEN, "origin not allowed").into_response();
     }
+    if !endpoint.serving.load(Ordering::Relaxed) {
+        endpoint.count(|r| r.refused += 1);
+        return (StatusCode::SERVICE_UNAVAILABLE, "reading the stream").into_response();
+    }
     if endpoint.refusing(unix_ms()) {
         endpoint.count(|r| r.refused += 1);
         return (StatusCode::SERVICE_UNAVAILABLE, "refusing connections").into_response();

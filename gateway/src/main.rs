@@ -9,6 +9,7 @@ use anyhow::Context;
 use clap::Parser;
 use switchboard_gateway::auth::Verifier;
 use switchboard_gateway::broker::Broker;
+use switchboard_gateway::broker::nats::Nats;
 use switchboard_gateway::config::{Config, ENV_OVERRIDES};
 use switchboard_gateway::{app, serve};
 use tokio::net::TcpListener;
@@ -107,10 +108,13 @@ async fn main() -> anyhow::Result<()> {
     let (gateway, stop) = app::gateway(&config, verifier);
     let broker = match &config.nats {
         None => Broker::Memory,
-        Some(nats) => anyhow::bail!(
-            "nats ({}) is not available in this build yet; remove [nats] to run in memory",
-            nats.url
-        ),
+        Some(nats) => {
+            let nats = Nats::connect(nats, &config.streams)
+                .await
+                .map_err(anyhow::Error::msg)?;
+            nats.follow_all(&gateway);
+            Broker::Nats(nats)
+        }
     };
     let listener = TcpListener::bind(config.listen)
         .await

