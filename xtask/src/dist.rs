@@ -102,6 +102,10 @@ pub struct DeployArgs {
     /// Where the files will live on the nginx host. Default: this dist folder.
     #[arg(long)]
     pub root: Option<PathBuf>,
+    /// Gateway nodes (`host:port`, comma-separated) for `/ws/` and `/publish/`: writes their
+    /// `upstream` and a systemd unit beside the server block, whose locations proxy to it.
+    #[arg(long, value_delimiter = ',')]
+    pub gateway: Vec<String>,
 }
 
 pub fn dist(args: &DeployArgs) -> Result<Vec<Sizes>> {
@@ -129,9 +133,22 @@ pub fn dist(args: &DeployArgs) -> Result<Vec<Sizes>> {
             Some(root) => root.clone(),
             None => dist.canonicalize()?,
         },
+        gateways: args.gateway.clone(),
     };
     let conf = bootstrap::root().join("target/nginx/switchboard.conf");
     let written = xtask::deploy::write(&dist, config.as_deref(), &source, &nginx, &conf)?;
+    if !args.gateway.is_empty() {
+        let folder = bootstrap::root().join("target/nginx");
+        let upstream = folder.join("gateway-upstream.conf");
+        std::fs::write(
+            &upstream,
+            xtask::deploy::gateway_upstream(&args.gateway, &source),
+        )?;
+        let unit = folder.join("switchboard-gateway.service");
+        std::fs::write(&unit, xtask::deploy::gateway_systemd_unit())?;
+        println!("gateway upstream: {}", upstream.display());
+        println!("gateway unit: {}", unit.display());
+    }
     let kb = |n: usize| format!("{:.1} KB", n as f64 / 1000.0);
     println!(
         "{:<44} {:>10} {:>10} {:>10}",

@@ -174,6 +174,12 @@ pub struct Options {
     pub recorded: bool,
     /// The backend's worlds.
     pub world: WorldSettings,
+    /// Gateway nodes: the site proxies `/ws/` to them (the nginx `upstream` of
+    /// `cargo xtask dist --gateway`), and its config points every module there, on the
+    /// site's own origin. None: the modules connect to the devserver.
+    pub gateways: Vec<SocketAddr>,
+    /// The site's port, when the test must know its origin before it starts; else a free one.
+    pub site_port: Option<u16>,
 }
 
 impl Default for Options {
@@ -185,6 +191,8 @@ impl Default for Options {
                 backfill: BACKFILL,
                 ..WorldSettings::default()
             },
+            gateways: Vec::new(),
+            site_port: None,
         }
     }
 }
@@ -253,10 +261,18 @@ impl Harness {
             },
         ));
 
-        let site_port = free_port()?;
+        let site_port = match options.site_port {
+            Some(port) => port,
+            None => free_port()?,
+        };
         let folder = std::env::temp_dir().join(format!("sb-e2e-site-{site_port}"));
+        let config = if options.gateways.is_empty() {
+            Self::live_config(backend_addr)
+        } else {
+            Self::gateway_config()
+        };
         let deployment =
-            nginx::Site::start(&dist, &Self::live_config(backend_addr), &folder, site_port).await?;
+            nginx::Site::start(&dist, &config, &folder, site_port, &options.gateways).await?;
 
         let port = free_port()?;
         let chromedriver = Browser(
@@ -326,6 +342,18 @@ impl Harness {
     pub fn live_config(backend: SocketAddr) -> String {
         let modules: Vec<String> = Module::all()
             .map(|m| format!(r#""{0}":{{"url":"ws://{backend}/ws/{0}"}}"#, m.name()))
+            .collect();
+        format!(
+            r#"{{"token_key":"{TOKEN_KEY}","modules":{{{}}}}}"#,
+            modules.join(",")
+        )
+    }
+
+    /// A config pointing every module at `/ws/{module}` on the site's own origin, which
+    /// nginx proxies to the gateway nodes.
+    pub fn gateway_config() -> String {
+        let modules: Vec<String> = Module::all()
+            .map(|m| format!(r#""{0}":{{"url":"/ws/{0}"}}"#, m.name()))
             .collect();
         format!(
             r#"{{"token_key":"{TOKEN_KEY}","modules":{{{}}}}}"#,

@@ -51,8 +51,15 @@ fn copy_dist(dist: &Path, root: &Path) -> Result<()> {
 
 impl Site {
     /// Deploys `dist` with `config` into a fresh folder under `dir` and starts nginx on
-    /// `port`.
-    pub async fn start(dist: &Path, config: &str, dir: &Path, port: u16) -> Result<Self> {
+    /// `port`; with `gateways`, `/ws/` and `/publish/` go to their upstream, as
+    /// `cargo xtask dist --gateway` deploys them.
+    pub async fn start(
+        dist: &Path,
+        config: &str,
+        dir: &Path,
+        port: u16,
+        gateways: &[SocketAddr],
+    ) -> Result<Self> {
         let nginx = nginx_binary()?;
         if !Path::new(BROTLI_MODULE).is_file() {
             bail!("{BROTLI_MODULE} is missing (apt install libnginx-mod-http-brotli-static)");
@@ -69,9 +76,21 @@ impl Site {
                 listen: format!("127.0.0.1:{port}"),
                 server_name: "_".into(),
                 root: root.clone(),
+                gateways: gateways.iter().map(ToString::to_string).collect(),
             },
             &server_conf,
         )?;
+        let upstream = if gateways.is_empty() {
+            String::new()
+        } else {
+            let path = dir.join("gateway-upstream.conf");
+            let nodes: Vec<String> = gateways.iter().map(ToString::to_string).collect();
+            std::fs::write(
+                &path,
+                deploy::gateway_upstream(&nodes, "the end-to-end harness"),
+            )?;
+            format!("  include {};\n", path.display())
+        };
         let d = dir.display();
         let main_conf = dir.join("nginx.conf");
         std::fs::write(
@@ -84,7 +103,7 @@ impl Site {
                  \x20 access_log {d}/access.log;\n\
                  \x20 client_body_temp_path {d}/body;\n  proxy_temp_path {d}/proxy;\n\
                  \x20 fastcgi_temp_path {d}/fastcgi;\n  uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n\
-                 \x20 include {};\n}}\n",
+                 {upstream}\x20 include {};\n}}\n",
                 server_conf.display()
             ),
         )?;

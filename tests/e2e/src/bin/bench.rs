@@ -365,6 +365,7 @@ async fn replay(stage: Stage, frames: usize) -> Result<Replay> {
             heartbeat: HEARTBEAT,
             ..WorldSettings::default()
         },
+        ..Options::default()
     })
     .await?;
     let token = h.token();
