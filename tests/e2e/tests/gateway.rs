@@ -78,7 +78,7 @@ impl Gateway {
         let child = Command::new(gateway_binary())
             .arg("--config")
             .arg(&self.config)
-            .env("RUST_LOG", "info")
+            .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(
                 std::fs::OpenOptions::new()
@@ -148,6 +148,7 @@ impl Drop for Gateway {
     fn drop(&mut self) {
         self.kill();
         let _ = std::fs::remove_file(&self.config);
+        let _ = std::fs::remove_file(self.config.with_extension("log"));
     }
 }
 
@@ -417,18 +418,8 @@ async fn g1_two_gateway_nodes_behind_nginx_on_a_nats_cluster_lose_and_double_not
     // not the badge, which still reads "connected" in the instant before the close lands).
     let modules = switchboard_devserver::endpoint::Module::all().count() as u64;
     while a.connections().await < modules {
-        if sigterm.elapsed() > 2 * SEC {
-            eprintln!(
-                "DEBUG {:?}: {} on A; badge {:?}; detail {:?}",
-                sigterm.elapsed(),
-                a.connections().await,
-                h.status("sessions").await?,
-                h.text("[data-module=sessions] [data-testid=status]")
-                    .await?
-            );
-        }
         ensure!(
-            sigterm.elapsed() < 15 * SEC,
+            sigterm.elapsed() < 2 * SEC,
             "after B's SIGTERM only {} of {modules} modules were on A within 2 s",
             a.connections().await
         );
