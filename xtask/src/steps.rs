@@ -316,13 +316,27 @@ pub fn test() -> Result<()> {
     {
         Ok(dist) => {
             tally.record("release build", true, release);
+            // The gateway scenarios run the gateway as its own processes (SIGKILL, SIGTERM).
+            tally.check(
+                "gateway binary",
+                cargo(
+                    &tools,
+                    &[
+                        "build",
+                        "-p",
+                        "switchboard-gateway",
+                        "--bin",
+                        "switchboard-gateway",
+                    ],
+                ),
+            );
             let mut e2e = cargo(
                 &tools,
                 &["test", "-p", "switchboard-e2e", "--", "--test-threads=2"],
             );
             e2e.env("SWITCHBOARD_E2E_DIST", &dist);
             tally.tests(
-                "end-to-end tests (release build behind nginx, WebDriver, devserver)",
+                "end-to-end tests (release build behind nginx, WebDriver, devserver, gateway on NATS)",
                 e2e,
             );
         }
