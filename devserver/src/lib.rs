@@ -84,6 +84,7 @@ impl AppState {
             rate_per_minute: settings.rate_per_minute,
             max_frame_bytes: settings.max_frame_bytes,
             feed: settings.world.feed(),
+            per_token: Default::default(),
         };
         let origins = Origins {
             allowed: origins,

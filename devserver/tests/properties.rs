@@ -42,6 +42,7 @@ fn served() -> switchboard_gateway::Settings {
         rate_per_minute: s.rate_per_minute,
         max_frame_bytes: s.max_frame_bytes,
         feed: s.world.feed(),
+        per_token: Default::default(),
     }
 }
 

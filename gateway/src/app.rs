@@ -39,6 +39,7 @@ pub fn gateway(
             heartbeat: config.streams.heartbeat,
             settled_age: config.streams.settled_age,
         },
+        per_token: crate::conn::TokenSlots::new(config.limits.max_connections_per_token),
     };
     let origins = Origins {
         allowed: config.origins.clone(),

@@ -65,6 +65,9 @@ pub struct LimitsConfig {
     pub max_connections: usize,
     /// Open sockets from one client address.
     pub max_connections_per_ip: usize,
+    /// Open sockets one token may hold, over every module (an operator's tabs share it);
+    /// beyond it the socket is closed with 1013 and the dashboard retries with backoff.
+    pub max_connections_per_token: usize,
     /// Time a client has to send its auth frame.
     #[serde(with = "humantime_serde")]
     pub auth_timeout: Duration,
@@ -83,6 +86,7 @@ impl Default for LimitsConfig {
         Self {
             max_connections: 10_000,
             max_connections_per_ip: 256,
+            max_connections_per_token: 64,
             auth_timeout: Duration::from_secs(5),
             client_frames_per_minute: 100,
             max_client_frame_bytes: 64 * 1024,

@@ -51,6 +51,71 @@ pub struct Settings {
     pub max_frame_bytes: usize,
     /// How each module's feed keeps its history and speaks to clients.
     pub feed: FeedSettings,
+    /// Sockets one token may hold open at once, over every module.
+    pub per_token: TokenSlots,
+}
+
+/// The close code for a token over its socket limit: try again later (with backoff).
+pub const CLOSE_TRY_LATER: u16 = 1013;
+
+/// How many sockets each token holds open, against a limit.
+#[derive(Clone, Debug)]
+pub struct TokenSlots {
+    max: usize,
+    open: Arc<std::sync::Mutex<std::collections::HashMap<u64, usize>>>,
+}
+
+impl TokenSlots {
+    /// At most `max` sockets per token.
+    pub fn new(max: usize) -> Self {
+        Self {
+            max,
+            open: Arc::default(),
+        }
+    }
+
+    /// Takes a slot for the token these claims came from (told apart by subject, issue and
+    /// expiry, kept as a hash), or `None` at the limit.
+    fn take(&self, claims: &Claims) -> Option<TokenSlot> {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        (&claims.sub, claims.iat, claims.exp, &claims.iss).hash(&mut hasher);
+        let key = hasher.finish();
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        let count = open.entry(key).or_default();
+        if *count >= self.max {
+            return None;
+        }
+        *count += 1;
+        Some(TokenSlot {
+            key,
+            open: self.open.clone(),
+        })
+    }
+}
+
+impl Default for TokenSlots {
+    fn default() -> Self {
+        Self::new(usize::MAX)
+    }
+}
+
+/// A socket's place under its token's limit, given back when it ends.
+struct TokenSlot {
+    key: u64,
+    open: Arc<std::sync::Mutex<std::collections::HashMap<u64, usize>>>,
+}
+
+impl Drop for TokenSlot {
+    fn drop(&mut self) {
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(count) = open.get_mut(&self.key) {
+            *count -= 1;
+            if *count == 0 {
+                open.remove(&self.key);
+            }
+        }
+    }
 }
 
 fn close(code: u16, reason: &'static str) -> Message {
@@ -160,15 +225,29 @@ async fn send_batch<S: Sink<Message> + Unpin>(
     if n == 0 {
         return true;
     }
-    let ok = sink
-        .send_all(&mut futures_util::stream::iter(batch.into_iter().map(Ok)))
-        .await
-        .is_ok();
-    if ok {
-        endpoint.count(|r| r.frames_sent += n);
+    let sent = tokio::time::timeout(
+        SEND_WITHIN,
+        sink.send_all(&mut futures_util::stream::iter(batch.into_iter().map(Ok))),
+    )
+    .await;
+    match sent {
+        Ok(Ok(())) => {
+            endpoint.count(|r| r.frames_sent += n);
+            true
+        }
+        Ok(Err(_)) => false,
+        Err(_) => {
+            // A client that takes nothing for this long is not reading: it holds no queue
+            // here (the ring is shared), but it would hold its task for ever.
+            endpoint.count(|r| r.slow_closed += 1);
+            close_with(sink, CLOSE_TOO_SLOW, "too slow: resume from your position").await;
+            false
+        }
     }
-    ok
 }
+
+/// A batch that cannot be sent within this long closes the socket with 4008.
+const SEND_WITHIN: Duration = Duration::from_secs(10);
 
 /// The most published frames a connection sends in one batch.
 const BATCH: usize = 512;
@@ -286,6 +365,21 @@ pub async fn run<S, R>(
             close_with(&mut sink, e.close_code(), e.reason()).await;
             return;
         }
+    };
+    let Some(_slot) = settings.per_token.take(&claims) else {
+        endpoint.count(|r| r.refused += 1);
+        tracing::info!(
+            module,
+            number,
+            "too many sockets for this token; closing with 1013"
+        );
+        close_with(
+            &mut sink,
+            CLOSE_TRY_LATER,
+            "too many connections for this token",
+        )
+        .await;
+        return;
     };
     endpoint.count(|r| r.auth_ok += 1);
     let resume = settings.feed.resume && request.is_some();

@@ -109,6 +109,69 @@ async fn two_nodes_send_the_same_frames_at_the_same_positions_and_a_new_node_the
     assert_eq!(seqs(&frames(&mut resumed, 2).await), vec![3, 4]);
 }
 
+/// The documented example frame of every module (docs/GATEWAY.md's `nats pub` lines):
+/// `(module, subject, frame)`.
+fn examples() -> Vec<(String, String, String)> {
+    include_str!("../../docs/GATEWAY.md")
+        .lines()
+        .filter_map(|l| l.strip_prefix("nats pub "))
+        .filter_map(|rest| {
+            let (subject, body) = rest.split_once(' ')?;
+            let module = subject.split('.').nth(1)?.to_owned();
+            Some((
+                module,
+                subject.to_owned(),
+                body.trim().trim_matches('\'').to_owned(),
+            ))
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_module_reaches_clients_on_both_nodes_with_the_same_frames_at_the_same_positions() {
+    let nats_nodes = nats(1).await;
+    let url = urls(&nats_nodes);
+    let a = start_node(config(Some(&url), 1)).await;
+    let b = start_node(config(Some(&url), 1)).await;
+    let js = async_nats::jetstream::new(async_nats::connect(&url).await.unwrap());
+    let examples = examples();
+    assert!(examples.len() >= 4);
+    for (module, subject, frame) in examples {
+        let mut on_a = connect(a.addr, &module, None).await;
+        let mut on_b = connect(b.addr, &module, None).await;
+        let (sa, sb) = (sync(&mut on_a).await, sync(&mut on_b).await);
+        assert_eq!(
+            (&sa["epoch"], &sa["seq"]),
+            (&sb["epoch"], &sb["seq"]),
+            "{module}"
+        );
+        // Straight to NATS, then the same frame through node B's HTTP route.
+        js.publish(subject, frame.clone().into())
+            .await
+            .unwrap()
+            .await
+            .unwrap();
+        let (status, body) = publish(b.addr, &module, &frame).await;
+        assert_eq!(status, 200, "{module}: {body}");
+        let (fa, fb) = (frames(&mut on_a, 2).await, frames(&mut on_b, 2).await);
+        let at = |f: &[(u64, Value)]| {
+            f.iter()
+                .map(|(s, v)| (*s, v["data"].clone()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            at(&fa),
+            at(&fb),
+            "{module}: the same frames at the same positions"
+        );
+        let want: Value = serde_json::from_str(&frame).unwrap();
+        assert!(
+            fa.iter().all(|(_, v)| v["data"] == want["data"]),
+            "{module}"
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_invalid_message_in_the_stream_keeps_its_position_and_reaches_clients_as_malformed() {
     let nats_nodes = nats(1).await;

@@ -9,7 +9,7 @@ use futures::StreamExt;
 use futures::channel::mpsc;
 use tokio::sync::watch;
 
-use super::{Settings, run};
+use super::{Settings, TokenSlots, run};
 use crate::auth::{Claims, Verifier, mint, mint_claims};
 use crate::endpoint::{Endpoint, Interrupt, Module};
 use crate::feed::FeedSettings;
@@ -36,6 +36,7 @@ fn settings() -> Settings {
         rate_per_minute: 100,
         max_frame_bytes: 1024,
         feed: FeedSettings::default(),
+        per_token: TokenSlots::new(2),
     }
 }
 
@@ -268,4 +269,128 @@ async fn a_token_that_expires_while_connected_is_closed_with_4001_at_its_exp() {
     assert_eq!(close_code(last), Some(4001));
     assert!(started.elapsed() <= Duration::from_millis(1500));
     assert_eq!(p.endpoint.report().expired_while_open, 1);
+}
+
+/// One more connection to `endpoint` with `settings`: its inbound sender and what it sends.
+fn connection(
+    endpoint: &Arc<Endpoint>,
+    settings: &Arc<Settings>,
+    shutdown: &watch::Receiver<bool>,
+) -> (Inbound, mpsc::UnboundedReceiver<Message>) {
+    let (to_server, server_rx) = mpsc::unbounded();
+    let (server_tx, from_server) = mpsc::unbounded();
+    tokio::spawn(run(
+        server_tx,
+        server_rx,
+        endpoint.clone(),
+        settings.clone(),
+        shutdown.clone(),
+        0,
+    ));
+    (to_server, from_server)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_token_over_its_socket_limit_is_closed_with_1013_and_a_slot_frees_when_one_ends() {
+    let endpoint = Arc::new(Endpoint::new(module("network"), &FeedSettings::default()));
+    let settings = Arc::new(settings()); // two sockets a token
+    let (_shutdown, shutdown_rx) = watch::channel(false);
+    let token = mint("k", "op", Duration::from_secs(60)).unwrap();
+    let auth = Message::text(format!(
+        r#"{{"type":"auth","token":"{token}","resume":{{}}}}"#
+    ));
+    let mut open = Vec::new();
+    for _ in 0..2 {
+        let (tx, mut rx) = connection(&endpoint, &settings, &shutdown_rx);
+        tx.unbounded_send(Ok(auth.clone())).unwrap();
+        assert!(matches!(rx.next().await, Some(Message::Text(_))), "a sync");
+        open.push((tx, rx));
+    }
+    let (tx, mut rx) = connection(&endpoint, &settings, &shutdown_rx);
+    tx.unbounded_send(Ok(auth.clone())).unwrap();
+    assert_eq!(close_code(rx.next().await), Some(1013));
+    // Another token is not affected.
+    let other = mint("k", "someone-else", Duration::from_secs(60)).unwrap();
+    let (tx, mut rx) = connection(&endpoint, &settings, &shutdown_rx);
+    tx.unbounded_send(Ok(Message::text(format!(
+        r#"{{"type":"auth","token":"{other}","resume":{{}}}}"#
+    ))))
+    .unwrap();
+    assert!(matches!(rx.next().await, Some(Message::Text(_))));
+    // One of the first two ends: its slot is free again.
+    drop(open.pop());
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    let (tx, mut rx) = connection(&endpoint, &settings, &shutdown_rx);
+    tx.unbounded_send(Ok(auth)).unwrap();
+    assert!(matches!(rx.next().await, Some(Message::Text(_))));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_client_that_stops_reading_is_closed_with_4008_and_holds_up_nobody() {
+    use crate::feed::BROADCAST_CAPACITY;
+    let endpoint = Arc::new(Endpoint::new(module("network"), &FeedSettings::default()));
+    let settings = Arc::new(settings());
+    // A client that reads nothing: its socket's buffer is one message.
+    let (to_server, server_rx) = mpsc::unbounded();
+    let (server_tx, slow_rx) = mpsc::channel::<Message>(0);
+    let (_shutdown, shutdown_rx) = watch::channel(false);
+    let slow = tokio::spawn(run(
+        server_tx,
+        server_rx,
+        endpoint.clone(),
+        settings.clone(),
+        shutdown_rx.clone(),
+        0,
+    ));
+    let token = mint("k", "slow", Duration::from_secs(60)).unwrap();
+    to_server
+        .unbounded_send(Ok(Message::text(format!(
+            r#"{{"type":"auth","token":"{token}"}}"#
+        ))))
+        .unwrap();
+    // A fast client of another token beside it.
+    let (fast_tx, mut fast_rx) = connection(&endpoint, &settings, &shutdown_rx);
+    let other = mint("k", "fast", Duration::from_secs(60)).unwrap();
+    fast_tx
+        .unbounded_send(Ok(Message::text(format!(
+            r#"{{"type":"auth","token":"{other}"}}"#
+        ))))
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let total = (BROADCAST_CAPACITY / 500 + 4) * 500;
+    let frame = switchboard_core::Frame::new(
+        "bandwidth_update",
+        &serde_json::json!({"timestamp":"2026-12-02T10:00:00Z","upload_mbps":1.0,"download_mbps":2.0,"latency_ms":3}),
+        None,
+        switchboard_core::Provenance::Live,
+    )
+    .unwrap();
+    let reader = tokio::spawn(async move {
+        let mut n = 0;
+        while n < total {
+            match fast_rx.next().await {
+                Some(Message::Text(_)) => n += 1,
+                other => panic!("the fast client lost its feed after {n}: {other:?}"),
+            }
+        }
+        n
+    });
+    for chunk in 0..total / 500 {
+        let frames = vec![frame.clone(); 500];
+        endpoint.feed().publish(frames, crate::now());
+        if chunk % 4 == 0 {
+            tokio::task::yield_now().await;
+        }
+    }
+    assert_eq!(
+        reader.await.unwrap(),
+        total,
+        "the fast client got every frame"
+    );
+    tokio::time::timeout(Duration::from_secs(30), slow)
+        .await
+        .expect("the slow client's connection ended")
+        .unwrap();
+    assert_eq!(endpoint.report().slow_closed, 1);
+    drop(slow_rx);
 }
