@@ -80,7 +80,8 @@ impl Node {
             format!(
                 "listen = \"127.0.0.1:{port}\"\n[auth]\nhs256_secret = \"{SECRET}\"\n\
                  audience = \"switchboard\"\npublisher_audience = \"switchboard-publisher\"\n\
-                 [limits]\nmax_connections_per_ip = 5000\npublishes_per_minute = 1000000\n\
+                 [limits]\nmax_connections_per_ip = 5000\nmax_connections_per_token = 5000\n\
+                 publishes_per_minute = 1000000\n\
                  max_publish_bytes = 4194304\n{nats}"
             ),
         )
@@ -115,6 +116,23 @@ impl Node {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         node
+    }
+
+    /// Sockets open, from `/metrics`.
+    async fn open_sockets(&self) -> u64 {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let Ok(mut s) = tokio::net::TcpStream::connect(("127.0.0.1", self.port)).await else {
+            return 0;
+        };
+        let _ = s
+            .write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .await;
+        let mut out = String::new();
+        let _ = s.read_to_string(&mut out).await;
+        out.lines()
+            .filter(|l| l.starts_with("switchboard_connections{"))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum::<f64>() as u64
     }
 
     /// CPU seconds (user + system) the process has used.
@@ -247,8 +265,15 @@ async fn run(label: &str, nodes: &[Node]) -> Vec<Row> {
         }
     }
     tokio::time::sleep(Duration::from_secs(3)).await;
+    for node in nodes {
+        eprintln!(
+            "{label}: {} sockets open on :{}",
+            node.open_sockets().await,
+            node.port
+        );
+    }
     let mut rows = Vec::new();
-    for rate in [10u32, 25, 50, 100, 200, 400] {
+    for rate in [10u32, 25, 50, 100, 200, 400, 800, 1600, 3200] {
         received.frames.store(0, Ordering::Relaxed);
         received.latencies.lock().await.clear();
         let cpu0: f64 = nodes.iter().map(Node::cpu_secs).sum();
