@@ -20,7 +20,6 @@ use std::time::{Duration, Instant};
 
 use futures::{SinkExt, StreamExt};
 use switchboard_gateway::auth::{Claims, mint_claims};
-use tokio::sync::Mutex;
 use tokio_tungstenite::tungstenite::Message;
 
 const SECRET: &str = "bench-secret-0123456789abcdef0123456789";
@@ -174,11 +173,49 @@ impl Drop for Node {
     }
 }
 
-/// What the clients have received.
-#[derive(Default)]
+/// The slowest latency the histogram tells apart, in ms; slower ones count here.
+const MAX_MS: usize = 5_000;
+
+/// What the clients have received: a count, and a histogram of publish-to-client latency by
+/// millisecond (lock-free, so that counting does not slow the clients down).
 struct Received {
     frames: AtomicU64,
-    latencies: Mutex<Vec<u32>>,
+    latency: Vec<AtomicU64>,
+}
+
+impl Received {
+    fn new() -> Self {
+        Self {
+            frames: AtomicU64::new(0),
+            latency: (0..=MAX_MS).map(|_| AtomicU64::new(0)).collect(),
+        }
+    }
+
+    fn reset(&self) {
+        self.frames.store(0, Ordering::Relaxed);
+        for bucket in &self.latency {
+            bucket.store(0, Ordering::Relaxed);
+        }
+    }
+
+    /// The latency at quantile `q` (0 to 1), in ms.
+    fn quantile(&self, q: f64) -> u32 {
+        let counts: Vec<u64> = self
+            .latency
+            .iter()
+            .map(|b| b.load(Ordering::Relaxed))
+            .collect();
+        let total: u64 = counts.iter().sum();
+        let want = (total as f64 * q).ceil() as u64;
+        let mut seen = 0;
+        for (ms, n) in counts.iter().enumerate() {
+            seen += n;
+            if seen >= want.max(1) {
+                return ms as u32;
+            }
+        }
+        MAX_MS as u32
+    }
 }
 
 async fn client(port: u16, received: Arc<Received>) {
@@ -190,7 +227,6 @@ async fn client(port: u16, received: Arc<Received>) {
     if ws.send(Message::text(auth)).await.is_err() {
         return;
     }
-    let mut local = Vec::new();
     while let Some(Ok(msg)) = ws.next().await {
         let Message::Text(text) = msg else { continue };
         // The envelope's timestamp is the publish time (ms): `"timestamp":"…"` at the end.
@@ -201,10 +237,8 @@ async fn client(port: u16, received: Arc<Received>) {
             .and_then(switchboard_core::Instant::parse_rfc3339);
         received.frames.fetch_add(1, Ordering::Relaxed);
         if let Some(at) = at {
-            local.push(now_ms().saturating_sub(at.as_millis()) as u32);
-        }
-        if local.len() >= 256 {
-            received.latencies.lock().await.append(&mut local);
+            let ms = (now_ms().saturating_sub(at.as_millis()) as usize).min(MAX_MS);
+            received.latency[ms].fetch_add(1, Ordering::Relaxed);
         }
     }
 }
@@ -257,7 +291,7 @@ struct Row {
 }
 
 async fn run(label: &str, nodes: &[Node]) -> Vec<Row> {
-    let received = Arc::new(Received::default());
+    let received = Arc::new(Received::new());
     let per_node = CLIENTS / nodes.len();
     for node in nodes {
         for _ in 0..per_node {
@@ -274,8 +308,7 @@ async fn run(label: &str, nodes: &[Node]) -> Vec<Row> {
     }
     let mut rows = Vec::new();
     for rate in [10u32, 25, 50, 100, 200, 400, 800, 1600, 3200] {
-        received.frames.store(0, Ordering::Relaxed);
-        received.latencies.lock().await.clear();
+        received.reset();
         let cpu0: f64 = nodes.iter().map(Node::cpu_secs).sum();
         let started = Instant::now();
         publish_for(nodes[0].port, rate).await;
@@ -284,13 +317,7 @@ async fn run(label: &str, nodes: &[Node]) -> Vec<Row> {
         let cpu = nodes.iter().map(Node::cpu_secs).sum::<f64>() - cpu0;
         let frames = received.frames.load(Ordering::Relaxed) as f64;
         let owed = f64::from(rate) * STEP.as_secs_f64() * (per_node * nodes.len()) as f64;
-        let mut lat = received.latencies.lock().await.clone();
-        lat.sort_unstable();
-        let q = |p: f64| {
-            lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1)))
-                .copied()
-                .unwrap_or(0)
-        };
+        let q = |p: f64| received.quantile(p);
         let row = Row {
             rate,
             delivered_per_sec: frames / secs / nodes.len() as f64,

@@ -375,6 +375,28 @@ pub fn bench(quick: bool, only: Option<&str>) -> Result<()> {
     .output()?;
     let native_path = root.join("target/bench-native.txt");
     std::fs::write(&native_path, &native.stdout)?;
+    // The gateway under load: its release binary, run as its own process by the bench.
+    let gateway_path = root.join("target/bench-gateway.txt");
+    let built = cargo(
+        &tools,
+        &["build", "-q", "--release", "-p", "switchboard-gateway"],
+    )
+    .status()?;
+    if built.success() {
+        let gateway = cargo(
+            &tools,
+            &[
+                "bench",
+                "-q",
+                "-p",
+                "switchboard-gateway",
+                "--bench",
+                "load",
+            ],
+        )
+        .output()?;
+        std::fs::write(&gateway_path, &gateway.stdout)?;
+    }
     let dist = crate::dist::build_release(&tools)?;
     crate::dist::precompress(&dist)?;
     let commit = Command::new("git")
@@ -397,6 +419,7 @@ pub fn bench(quick: bool, only: Option<&str>) -> Result<()> {
         "bench",
         "--",
     ];
+    let gateway_arg = gateway_path.display().to_string();
     let (native_arg, out_arg, json_arg) = (
         native_path.display().to_string(),
         out.display().to_string(),
@@ -405,6 +428,8 @@ pub fn bench(quick: bool, only: Option<&str>) -> Result<()> {
     args.extend([
         "--native",
         &native_arg,
+        "--gateway",
+        &gateway_arg,
         "--out",
         &out_arg,
         "--json",
