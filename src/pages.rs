@@ -84,7 +84,8 @@ fn Counters() -> Html {
         <p class="counters" data-testid="counters" data-replays={stats.replays.to_string()}
            data-snapshots={stats.snapshots.to_string()} data-duplicates={stats.duplicates.to_string()}
            data-gaps={stats.gaps.to_string()} data-heartbeats={stats.heartbeats.to_string()}
-           data-lost={stats.lost.to_string()} data-applied={applied.to_string()}>
+           data-lost={stats.lost.to_string()} data-applied={applied.to_string()}
+           data-position={handle.position().unwrap_or_default()}>
             { format!(
                 "{} frames received · dropped: {drops} · {} payloads of the wrong shape · {} reconnects{resume}",
                 stats.frames_in,

@@ -298,6 +298,11 @@ impl Connection {
         &self.stats
     }
 
+    /// The last applied position (resume extension), if the server gives positions.
+    pub fn position(&self) -> Option<&resume::Position> {
+        self.tracker.position()
+    }
+
     /// The next command for the transport, if any.
     pub fn poll(&mut self) -> Option<Command> {
         self.commands.pop_front()

@@ -234,6 +234,13 @@ impl WsHandle {
         self.0.conn.borrow().stats().clone()
     }
 
+    /// The last applied position, as `epoch:seq` (resume extension); `None` before the
+    /// first one, or from a server without positions.
+    pub fn position(&self) -> Option<String> {
+        let conn = self.0.conn.borrow();
+        conn.position().map(|p| format!("{}:{}", p.epoch, p.seq))
+    }
+
     /// Simulated frames delivered so far.
     pub fn simulated_frames(&self) -> u64 {
         self.0.sim_frames.get()
