@@ -137,6 +137,17 @@ pub struct StatusSnapshot {
     pub down_since: Option<Instant>,
 }
 
+impl StatusSnapshot {
+    /// Whether the module should show simulated data now: its feed is down after it was up
+    /// or tried, and not because the server refused this operator the module (4003). An
+    /// operator told "you may not see billing" is not shown invoices, simulated or not.
+    pub fn wants_simulation(&self) -> bool {
+        self.status != Status::Connected
+            && self.down_since.is_some()
+            && !matches!(self.error, Some(ConnectionError::Forbidden { .. }))
+    }
+}
+
 /// Per-channel counters.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ChannelStats {
@@ -209,5 +220,48 @@ impl Stats {
 
     pub(crate) fn count_drop(&mut self, reason: DropReason) {
         self.drops[reason.index()] += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_feed_that_is_down_simulates_unless_the_module_is_forbidden() {
+        let mut s = StatusSnapshot {
+            status: Status::Connecting,
+            attempt: 1,
+            max_attempts: 10,
+            next_retry_at: None,
+            gave_up: false,
+            last_close: None,
+            connected_since: None,
+            error: None,
+            down_since: Some(Instant::from_millis(1)),
+        };
+        assert!(s.wants_simulation());
+        s.status = Status::Error;
+        s.error = Some(ConnectionError::AuthRejected {
+            code: Some(4001),
+            reason: "expired".into(),
+        });
+        assert!(
+            s.wants_simulation(),
+            "a bad token: the module still shows labelled simulation"
+        );
+        s.error = Some(ConnectionError::Forbidden {
+            reason: "module not in the token's modules claim".into(),
+        });
+        assert!(!s.wants_simulation());
+        s.error = None;
+        s.status = Status::Connected;
+        assert!(!s.wants_simulation());
+        s.status = Status::Disconnected;
+        s.down_since = None;
+        assert!(
+            !s.wants_simulation(),
+            "never connected, never tried: nothing to stand in for"
+        );
     }
 }

@@ -506,6 +506,19 @@ async fn g2_an_operator_without_billing_and_a_bad_batch_through_nginx() -> Resul
     )
     .await?;
     ensure!(h.status("billing").await? == "error");
+    // Nothing of billing is shown instead, not even simulated: this operator may not see it.
+    // (The billing simulator makes its first frames 3 s after it starts.)
+    tokio::time::sleep(4 * SEC).await;
+    let simulated = h
+        .eval(
+            "return !!document.querySelector('[data-module=billing] [data-testid=simulated], \
+             [data-module=billing] [data-provenance=simulated], [data-module=billing] .sim')",
+        )
+        .await?;
+    ensure!(
+        simulated == Value::Bool(false),
+        "the forbidden billing page shows simulated data"
+    );
     h.go("/sessions").await?;
     h.wait_status("sessions", "connected", 10 * SEC).await?;
     table_is(&h, &log, 10 * SEC).await?;

@@ -188,11 +188,7 @@ impl WsHandle {
     /// `down_since`), and stops it when the feed comes back. A healthy load, whose first
     /// socket is still opening, shows no simulated data.
     pub(super) fn update_simulation(&self) {
-        let down = {
-            let conn = self.0.conn.borrow();
-            let snap = conn.snapshot();
-            snap.status != Status::Connected && snap.down_since.is_some()
-        };
+        let down = self.0.conn.borrow().snapshot().wants_simulation();
         let want = down && self.0.simulator.borrow().is_some();
         let running = self.0.sim_timer.borrow().is_some();
         if want == running || self.0.shut.get() {
