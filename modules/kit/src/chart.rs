@@ -510,7 +510,10 @@ pub fn TimeSeriesChart(props: &TimeSeriesChartProps) -> Html {
     html! {
         <figure class={style} data-testid="chart">
             <figcaption>
-                { props.title.clone() }<span class="unit">{ format!("({})", props.unit) }</span>
+                { props.title.clone() }
+                if !props.unit.is_empty() {
+                    <span class="unit">{ format!("({})", props.unit) }</span>
+                }
                 if frozen.is_some() { <span class="paused">{ "Paused" }</span> }
                 <button type="button" onclick={toggle} aria-pressed={frozen.is_some().to_string()}>
                     { if frozen.is_some() { "Resume" } else { "Pause" } }
