@@ -231,5 +231,6 @@ pub async fn serve(
     for endpoint in state.endpoints.values() {
         tokio::spawn(endpoint.clone().run_world(stop.subscribe()));
     }
-    switchboard_gateway::serve(listener, app(state), stop, shutdown, GRACE).await
+    let gateway = state.gateway.clone();
+    switchboard_gateway::serve(gateway, listener, app(state), stop, shutdown, GRACE).await
 }

@@ -185,6 +185,12 @@ impl Gateway {
         })
     }
 
+    /// Resolves once no socket is open: every connection slot is back.
+    pub async fn drained(&self) {
+        let all = u32::try_from(self.limits.max_connections).unwrap_or(u32::MAX);
+        let _ = self.slots.acquire_many(all).await;
+    }
+
     /// `/ws/{module}` and `/healthz`, with this state.
     pub fn router(&self) -> Router {
         Router::new()
@@ -308,9 +314,12 @@ async fn websocket(
 }
 
 /// Serves `router` on `listener` until `shutdown` resolves: then stops accepting, tells
-/// every connection to close with 1012 (`stop`), and returns once they have, or after
-/// `grace`, whichever is first.
+/// every connection of `gateway` to close with 1012 (`stop`), and returns once they have,
+/// or after `grace`, whichever is first. (The HTTP server's own graceful shutdown does not
+/// wait for upgraded sockets, so a process that exited when it returned would cut them off
+/// before their 1012 went out.)
 pub async fn serve(
+    gateway: Gateway,
     listener: TcpListener,
     router: Router,
     stop: watch::Sender<bool>,
@@ -336,8 +345,13 @@ pub async fn serve(
             std::future::pending::<()>().await;
         }
     };
+    let drained = async move {
+        let served = server.await;
+        gateway.drained().await;
+        served
+    };
     tokio::select! {
-        served = server => served,
+        served = drained => served,
         () = bounded => {
             tracing::warn!(?grace, "connections still open after the grace period; exiting");
             Ok(())

@@ -127,7 +127,15 @@ async fn main() -> anyhow::Result<()> {
     }
     tracing::info!(%addr, broker = broker.name(), "gateway ready: /ws/{{module}}, /publish/{{module}}, /healthz, /readyz, /metrics");
     let router = app::router(&gateway, &broker, &config);
-    serve(listener, router, stop, terminated(), config.shutdown_grace).await?;
+    serve(
+        gateway,
+        listener,
+        router,
+        stop,
+        terminated(),
+        config.shutdown_grace,
+    )
+    .await?;
     tracing::info!("stopped");
     Ok(())
 }

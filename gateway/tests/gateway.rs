@@ -47,6 +47,7 @@ async fn start(config: Config) -> Node {
     let addr = listener.local_addr().unwrap();
     let (stop, rx) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(serve(
+        gateway.clone(),
         listener,
         router,
         stop_tx,

@@ -90,6 +90,7 @@ pub async fn start_node(config: Config) -> Node {
     let addr = listener.local_addr().unwrap();
     let (stop, rx) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(serve(
+        gateway.clone(),
         listener,
         router,
         stop_tx,
