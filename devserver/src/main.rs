@@ -112,24 +112,6 @@ struct ServeArgs {
     settled_age: Duration,
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => return ctrl_c.await.unwrap_or_default(),
-            };
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    ctrl_c.await.unwrap_or_default();
-}
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
@@ -203,7 +185,7 @@ async fn main() -> anyhow::Result<()> {
     }
     let served: Vec<&str> = Module::all().map(Module::name).collect();
     tracing::info!(%addr, modules = ?served, "devserver ready: /ws/{{module}}");
-    serve(listener, state, stop, shutdown_signal()).await?;
+    serve(listener, state, stop, switchboard_gateway::terminated()).await?;
     tracing::info!("stopped");
     Ok(())
 }

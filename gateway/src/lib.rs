@@ -313,6 +313,25 @@ async fn websocket(
         })
 }
 
+/// Resolves on SIGTERM or Ctrl-C: the shutdown signal of both servers' binaries.
+pub async fn terminated() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => return ctrl_c.await.unwrap_or_default(),
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    ctrl_c.await.unwrap_or_default();
+}
+
 /// Serves `router` on `listener` until `shutdown` resolves: then stops accepting, tells
 /// every connection of `gateway` to close with 1012 (`stop`), and returns once they have,
 /// or after `grace`, whichever is first. (The HTTP server's own graceful shutdown does not

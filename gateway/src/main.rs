@@ -11,7 +11,7 @@ use switchboard_gateway::auth::Verifier;
 use switchboard_gateway::broker::Broker;
 use switchboard_gateway::broker::nats::Nats;
 use switchboard_gateway::config::{Config, ENV_OVERRIDES};
-use switchboard_gateway::{app, serve};
+use switchboard_gateway::{app, serve, terminated};
 use tokio::net::TcpListener;
 
 #[derive(Parser)]
@@ -57,24 +57,6 @@ fn overrides(cli: &Cli) -> Vec<(&'static str, String)> {
         }
     }
     out
-}
-
-async fn terminated() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => return ctrl_c.await.unwrap_or_default(),
-            };
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    ctrl_c.await.unwrap_or_default();
 }
 
 #[tokio::main]
