@@ -38,4 +38,5 @@ pub const BACKEND: switchboard_core::simulator::Backend = switchboard_core::simu
         })
         .unwrap_or(Keep::Skip)
     },
+    actions: &[],
 };

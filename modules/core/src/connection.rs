@@ -13,6 +13,10 @@ use std::collections::{BTreeMap, VecDeque};
 
 use serde::Serialize;
 
+use crate::action::{
+    ACTION_RESULT, ActError, ActionPayload, GRANTS, Grants, Ledger, Request, TypedAction,
+    new_request_id,
+};
 use crate::channel::AUTH_ERROR;
 use crate::config::Config;
 use crate::frame::{DropReason, Frame, Provenance, decode_envelope, encode_auth, encode_frame};
@@ -35,6 +39,8 @@ pub struct SocketId(pub u64);
 pub const CLOSE_NORMAL: u16 = 1000;
 /// Close code recorded when the browser reports no close frame.
 pub const CLOSE_ABNORMAL: u16 = 1006;
+/// A settled action's entry is forgotten this long after its answer.
+const ENTRY_AGE: std::time::Duration = std::time::Duration::from_secs(300);
 
 /// Something that happened.
 #[derive(Clone, Debug, PartialEq)]
@@ -129,6 +135,9 @@ pub enum Command {
     /// The last frame of a snapshot's state was delivered: the replacement state is whole. A
     /// transport that applies commands in slices shows it only now, never half of it.
     SnapshotEnd,
+    /// An action was sent, answered or given up, or the grants changed: re-read
+    /// [`Connection::actions`] and [`Connection::grants`].
+    ActionsChanged,
 }
 
 /// What became of a successful send.
@@ -217,6 +226,9 @@ pub struct Connection {
     early_since: Option<Instant>,
     /// Resume extension: a snapshot whose parts are still arriving.
     pending: Option<resuming::PendingSnapshot>,
+    /// Actions: what this token may do (from the server's `grants`), and what was asked.
+    grants: Option<Grants>,
+    actions: Ledger,
 }
 
 impl Connection {
@@ -256,6 +268,8 @@ impl Connection {
             early: VecDeque::new(),
             early_since: None,
             pending: None,
+            grants: None,
+            actions: Ledger::default(),
         }
     }
 
@@ -321,6 +335,90 @@ impl Connection {
         &self.tracker
     }
 
+    /// What the token may do on this module: `None` until the server's `grants` (a server
+    /// that sends none carries out no actions), and again while a new socket authenticates.
+    pub fn grants(&self) -> Option<&Grants> {
+        self.grants.as_ref()
+    }
+
+    /// The actions taken on this connection and where each stands.
+    pub fn actions(&self) -> &Ledger {
+        &self.actions
+    }
+
+    /// Sends an action (see [`crate::action`]) and returns its request id. It is refused at
+    /// once, never queued, while offline; the same action on the same entity is not sent
+    /// twice while the first waits for its answer; and with no answer within
+    /// [`ANSWER_WITHIN`](crate::action::ANSWER_WITHIN) it becomes "no answer".
+    pub fn act<T: ActionPayload>(
+        &mut self,
+        now: Instant,
+        action: TypedAction<T>,
+        payload: T,
+    ) -> Result<String, ActError> {
+        let result = self.try_act(now, action, payload);
+        self.after(now);
+        result
+    }
+
+    fn try_act<T: ActionPayload>(
+        &mut self,
+        now: Instant,
+        action: TypedAction<T>,
+        payload: T,
+    ) -> Result<String, ActError> {
+        let Phase::Open { socket, .. } = self.phase else {
+            return Err(ActError::Offline);
+        };
+        let grants = self.grants.as_ref().ok_or(ActError::Unsupported)?;
+        if !grants.allows(action.name()) {
+            return Err(ActError::NotPermitted);
+        }
+        let entity = payload.entity();
+        let request_id = new_request_id(&mut self.rng);
+        let request = Request {
+            request_id,
+            payload,
+        };
+        let text = encode_frame(action.name(), &request, now)
+            .map_err(|e| ActError::Encode(e.to_string()))?;
+        let request_id = request.request_id;
+        self.actions.prune(now, ENTRY_AGE);
+        self.actions
+            .begin(now, &request_id, action.name(), &entity, text.clone())?;
+        if !self.bucket.try_take(now) {
+            self.actions.abandon(&request_id, &entity);
+            self.stats.rate_limited += 1;
+            return Err(ActError::RateLimited);
+        }
+        self.commands.push_back(Command::Send(socket, text));
+        self.stats.frames_out += 1;
+        self.commands.push_back(Command::ActionsChanged);
+        Ok(request_id)
+    }
+
+    /// An `action_result` or `grants` frame.
+    fn on_action_frame(
+        &mut self,
+        now: Instant,
+        kind: &str,
+        data: &serde_json::value::RawValue,
+    ) -> Result<(), DropReason> {
+        if kind == GRANTS {
+            let grants = serde_json::from_str(data.get()).map_err(|_| DropReason::BadAnswer)?;
+            self.grants = Some(grants);
+        } else {
+            let result = serde_json::from_str(data.get()).map_err(|_| DropReason::BadAnswer)?;
+            if self.actions.answer(now, result).is_none() {
+                self.warn(now, Cow::Borrowed("unmatched_answer"), || {
+                    "an action_result answered no action of this client".to_owned()
+                });
+            }
+        }
+        self.commands.push_back(Command::ActionsChanged);
+        Ok(())
+    }
+
     /// Frames waiting in the outbox.
     pub fn outbox_len(&self) -> usize {
         self.outbox.len()
@@ -367,6 +465,9 @@ impl Connection {
                 .unwrap_or_else(|| "auth_error".to_owned());
             self.fail(now, ConnectionError::AuthRejected { code: None, reason });
             return Ok(());
+        }
+        if env.kind == ACTION_RESULT || env.kind == GRANTS {
+            return self.on_action_frame(now, &env.kind, env.data);
         }
         if self.config.resume {
             if env.kind == resume::SYNC {

@@ -141,17 +141,20 @@ pub enum DropReason {
     UnknownChannel,
     /// A `seq` (resume extension) that is not a whole number from 0 to 2^64 - 1.
     BadPosition,
+    /// An `action_result` or `grants` frame (actions) whose data does not decode.
+    BadAnswer,
 }
 
 impl DropReason {
     /// Every reason, in a fixed order (for counters and reports).
-    pub const ALL: [DropReason; 6] = [
+    pub const ALL: [DropReason; 7] = [
         DropReason::NotJson,
         DropReason::MissingType,
         DropReason::Binary,
         DropReason::TooLarge,
         DropReason::UnknownChannel,
         DropReason::BadPosition,
+        DropReason::BadAnswer,
     ];
 
     /// A short, stable name, e.g. for logs and test assertions.
@@ -163,6 +166,7 @@ impl DropReason {
             DropReason::TooLarge => "too_large",
             DropReason::UnknownChannel => "unknown_channel",
             DropReason::BadPosition => "bad_position",
+            DropReason::BadAnswer => "bad_answer",
         }
     }
 
@@ -180,6 +184,7 @@ impl fmt::Display for DropReason {
             DropReason::TooLarge => "frame over the size limit",
             DropReason::UnknownChannel => "undeclared channel",
             DropReason::BadPosition => "`seq` is not a position",
+            DropReason::BadAnswer => "an action answer or grants frame that does not decode",
         })
     }
 }
@@ -286,12 +291,18 @@ pub fn encode_auth(
         token: Option<&'a str>,
         #[serde(skip_serializing_if = "Option::is_none")]
         resume: Option<crate::resume::ResumeRequest<'a>>,
+        /// Asks for `grants` and action answers (docs/PROTOCOL.md, "Actions"), which a
+        /// server that knows nothing of actions ignores. Asked for with resume: a client in
+        /// the reference's mode speaks neither extension.
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        actions: bool,
     }
     // Serialising strings and numbers cannot fail; an empty string would only make the
     // server refuse.
     serde_json::to_string(&Auth {
         kind: crate::channel::AUTH,
         token,
+        actions: resume.is_some(),
         resume,
     })
     .unwrap_or_default()
@@ -378,7 +389,7 @@ mod tests {
         };
         assert_eq!(
             encode_auth(Some("t"), Some(crate::resume::ResumeRequest::at(Some(&p)))),
-            r#"{"type":"auth","token":"t","resume":{"epoch":"e1","seq":9,"parts":true}}"#
+            r#"{"type":"auth","token":"t","resume":{"epoch":"e1","seq":9,"parts":true},"actions":true}"#
         );
     }
 }

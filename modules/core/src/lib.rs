@@ -8,6 +8,7 @@
 //! - [`simulator`]: the trait behind the labelled simulated data shown while offline.
 //! - [`history`]: bounded rings for chart and counter history.
 //! - [`payload`]: the reference's `BandwidthData` and `SessionUpdate`.
+//! - [`action`]: actions an operator takes, their answers, and the client's ledger of them.
 //! - [`text`]: cutting wire strings to a size a store can keep.
 //! - [`app_config`]: the deployment's `config.json`, parsed and checked, shared by the shell
 //!   (at run time) and `cargo xtask dist --config` (before a build).
@@ -15,6 +16,7 @@
 //! Time ([`Instant`]) and randomness (a seeded `fastrand::Rng`) are always passed in, so
 //! every behaviour here is tested natively and exactly.
 
+pub mod action;
 pub mod app_config;
 pub mod backoff;
 pub mod channel;

@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use crate::action::{ActionPayload, TypedAction};
 use crate::frame::Frame;
 use crate::time::Instant;
 
@@ -18,6 +19,71 @@ pub trait Simulator {
 
     /// Advances the simulation to `now` and returns the frames a backend would have sent.
     fn tick(&mut self, now: Instant, rng: &mut fastrand::Rng) -> Vec<Frame>;
+
+    /// Carries out an action in the simulated world (the development backend's; the
+    /// browser never calls it: simulated data offers no action). The change reaches every
+    /// client as the frames returned, like any other. Default: refused.
+    fn act(&mut self, now: Instant, call: &Call<'_>) -> Acted {
+        let _ = now;
+        Acted::Refused(format!("`{}` is not carried out here", call.action))
+    }
+}
+
+/// An action to carry out: checked against the module's [`ActionSpec`] and authorised
+/// already.
+#[derive(Clone, Copy, Debug)]
+pub struct Call<'a> {
+    /// The action's name.
+    pub action: &'a str,
+    /// The frame's `data`, JSON text (the payload and its `request_id`).
+    pub data: &'a str,
+    /// Who asked, as actions are attributed (the token's `name`, or its subject).
+    pub operator: &'a str,
+}
+
+impl Call<'_> {
+    /// The payload, when this is `action`'s call.
+    pub fn payload<T: ActionPayload>(&self, action: TypedAction<T>) -> Option<T> {
+        (self.action == action.name())
+            .then(|| action.decode(self.data).ok())
+            .flatten()
+            .map(|(request, _)| request.payload)
+    }
+}
+
+/// What became of an action.
+#[derive(Debug)]
+pub enum Acted {
+    /// Carried out: these frames say what changed, and a query's result goes back with the
+    /// answer.
+    Done {
+        /// The change, as frames of the module's channels.
+        frames: Vec<Frame>,
+        /// A query's result.
+        result: Option<serde_json::Value>,
+    },
+    /// Not carried out, with the reason in words ("session already ended").
+    Refused(String),
+}
+
+/// An action a module's backend carries out (see [`crate::action`]).
+#[derive(Debug)]
+pub struct ActionSpec {
+    /// The frame's `type`; the grant is `<module>.<name>`.
+    pub name: &'static str,
+    /// Decodes the frame's `data`: its request id and the entity acted on, or why not, in
+    /// words. Build it from [`check_action`].
+    pub check: fn(&str) -> Result<(String, String), String>,
+}
+
+/// The piece each [`ActionSpec::check`] is made of.
+pub fn check_action<T: ActionPayload>(
+    action: TypedAction<T>,
+    data: &str,
+) -> Result<(String, String), String> {
+    action
+        .decode(data)
+        .map(|(request, entity)| (request.request_id, entity))
 }
 
 /// What the development backend needs to serve a module, without a browser: each module
@@ -39,6 +105,16 @@ pub struct Backend {
     /// How a frame changes the state a snapshot carries (resume extension): the backend
     /// folds every frame it sends through this, and a snapshot is the frames it kept.
     pub keep: fn(&Frame) -> Keep,
+    /// The actions the module's backend carries out (its simulator's [`Simulator::act`] in
+    /// the development backend).
+    pub actions: &'static [ActionSpec],
+}
+
+impl Backend {
+    /// The action named `name`, if the module has it.
+    pub fn action(&self, name: &str) -> Option<&'static ActionSpec> {
+        self.actions.iter().find(|a| a.name == name)
+    }
 }
 
 /// What a frame means for a module's state (see [`Backend::keep`]).

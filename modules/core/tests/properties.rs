@@ -212,7 +212,8 @@ fn run(ops: Vec<Op>, outbox: bool, seed: u64) -> Result<(), TestCaseError> {
                 | Command::StatusChanged
                 | Command::Warn(_)
                 | Command::Resync(_)
-                | Command::SnapshotEnd => {}
+                | Command::SnapshotEnd
+                | Command::ActionsChanged => {}
             }
         }
         prop_assert!(

@@ -196,7 +196,10 @@ impl Client {
                     self.applied_frames += 1;
                 }
                 Command::Close { .. } => self.socket = None,
-                Command::Timer(_) | Command::StatusChanged | Command::Warn(_) => {}
+                Command::Timer(_)
+                | Command::StatusChanged
+                | Command::Warn(_)
+                | Command::ActionsChanged => {}
             }
         }
         Ok(())

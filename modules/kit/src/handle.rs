@@ -9,6 +9,7 @@ use std::rc::{Rc, Weak};
 
 use gloo_events::EventListener;
 use gloo_timers::callback::{Interval, Timeout};
+use switchboard_core::action::{ActError, ActionPayload, Entry, Grants, TypedAction};
 use switchboard_core::resume::SyncMode;
 use switchboard_core::simulator::Simulator;
 use switchboard_core::subscriptions::{Pattern, SubscriptionId, Subscriptions};
@@ -288,6 +289,38 @@ impl WsHandle {
         let result = self.0.conn.borrow_mut().send(now(), kind, data);
         self.run_commands();
         result
+    }
+
+    /// Sends an action (see `switchboard_core::action`) and returns its request id; refused
+    /// at once while offline, without the grant, or while the same action on the same entity
+    /// waits for its answer. Status subscribers ([`WsHandle::on_status`]) hear when it is
+    /// answered or given up.
+    pub fn act<T: ActionPayload>(
+        &self,
+        action: TypedAction<T>,
+        payload: T,
+    ) -> Result<String, ActError> {
+        let result = self.0.conn.borrow_mut().act(now(), action, payload);
+        self.run_commands();
+        result
+    }
+
+    /// What the token may do on this module: `None` while offline, or when the backend
+    /// carries out no actions.
+    pub fn grants(&self) -> Option<Grants> {
+        self.0.conn.borrow().grants().cloned()
+    }
+
+    /// Whether `action` may be offered now: connected, and granted to this token.
+    pub fn may(&self, action: &str) -> bool {
+        let conn = self.0.conn.borrow();
+        conn.snapshot().status == Status::Connected
+            && conn.grants().is_some_and(|g| g.allows(action))
+    }
+
+    /// The latest action on `entity` and where it stands.
+    pub fn action_on(&self, entity: &str) -> Option<Entry> {
+        self.0.conn.borrow().actions().entry(entity).cloned()
     }
 
     /// Subscribes `callback` to a channel or `"*"`.

@@ -21,4 +21,5 @@ pub const BACKEND: switchboard_core::simulator::Backend = switchboard_core::simu
     check: |f| check(data::BANDWIDTH_UPDATE, f).or_else(|| check(data::NETWORK_STATUS, f)),
     simulator: || Box::new(sim::NetworkSimulator::default()),
     keep: |f| keep_as(data::NETWORK_STATUS, f, |_| "status".to_owned()).unwrap_or(Keep::Recent),
+    actions: &[],
 };

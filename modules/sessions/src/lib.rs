@@ -17,7 +17,7 @@ pub mod table;
 pub mod ui;
 
 use switchboard_core::payload::SessionAction;
-use switchboard_core::simulator::{Keep, check};
+use switchboard_core::simulator::{ActionSpec, Keep, check, check_action};
 use switchboard_core::{Frame, Provenance};
 
 /// What the development backend serves for this module (see
@@ -29,6 +29,10 @@ pub const BACKEND: switchboard_core::simulator::Backend = switchboard_core::simu
     check: |f| check(data::SESSION_UPDATE, f),
     simulator: || Box::new(sim::SessionSimulator::default()),
     keep,
+    actions: &[ActionSpec {
+        name: data::DISCONNECT.name(),
+        check: |d| check_action(data::DISCONNECT, d),
+    }],
 };
 
 /// A session's entry in the backend's state is its latest figures as a `new`, so a snapshot

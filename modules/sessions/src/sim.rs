@@ -4,10 +4,10 @@
 
 use std::time::Duration;
 
-use switchboard_core::simulator::Simulator;
+use switchboard_core::simulator::{Acted, Call, Simulator};
 use switchboard_core::{Frame, Instant, Provenance};
 
-use crate::data::{SESSION_UPDATE, Session, SessionAction, SessionUpdate};
+use crate::data::{DISCONNECT, SESSION_UPDATE, Session, SessionAction, SessionUpdate};
 
 /// One tick every 2 s.
 pub const INTERVAL: Duration = Duration::from_secs(2);
@@ -152,6 +152,35 @@ impl Simulator for SessionSimulator {
             })
             .collect()
     }
+
+    /// `disconnect`: the session ends now, and its `terminate` goes to every client.
+    fn act(&mut self, now: Instant, call: &Call<'_>) -> Acted {
+        let Some(request) = call.payload(DISCONNECT) else {
+            return Acted::Refused(format!("`{}` is not a sessions action", call.action));
+        };
+        if let Some(problem) = request.problem() {
+            return Acted::Refused(problem.to_owned());
+        }
+        let Some(at) = self
+            .live
+            .iter()
+            .position(|l| l.session.session_id == request.session_id)
+        else {
+            return Acted::Refused("session already ended".to_owned());
+        };
+        let mut session = self.live.swap_remove(at).session;
+        session.last_update = now.to_rfc3339();
+        let update = SessionUpdate {
+            action: SessionAction::Terminate,
+            session,
+        };
+        Acted::Done {
+            frames: Frame::new(SESSION_UPDATE.name(), &update, Some(now), Provenance::Live)
+                .into_iter()
+                .collect(),
+            result: None,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -208,6 +237,41 @@ mod tests {
             terminate > 100 && new > 100,
             "sessions come and go: {counts:?}"
         );
+    }
+
+    #[test]
+    fn a_disconnect_ends_the_session_once() {
+        let mut sim = SessionSimulator::default();
+        let mut rng = fastrand::Rng::with_seed(3);
+        let now = Instant::from_millis(1_760_616_000_000);
+        let first = sim.updates(now, &mut rng);
+        let id = first[0].session.session_id.clone();
+        let before = sim.active();
+        let data = format!(r#"{{"session_id":"{id}","reason":"abuse","request_id":"r1"}}"#);
+        let call = Call {
+            action: "disconnect",
+            data: &data,
+            operator: "ada",
+        };
+        let Acted::Done { frames, .. } = sim.act(now, &call) else {
+            panic!("a live session can be disconnected");
+        };
+        let update = SESSION_UPDATE.decode(&frames[0]).unwrap();
+        assert_eq!(update.action, SessionAction::Terminate);
+        assert_eq!(update.session.session_id, id);
+        assert_eq!(sim.active(), before - 1);
+        let Acted::Refused(why) = sim.act(now, &call) else {
+            panic!("a session ends once");
+        };
+        assert_eq!(why, "session already ended");
+        let other = format!(
+            r#"{{"session_id":"{}","reason":"other","request_id":"r2"}}"#,
+            first[1].session.session_id
+        );
+        assert!(matches!(
+            sim.act(now, &Call { data: &other, ..call }),
+            Acted::Refused(why) if why.contains("note is required")
+        ));
     }
 
     #[test]

@@ -62,6 +62,7 @@ pub const BACKEND: Backend = Backend {
     check: |f| check(LAB_READING, f),
     simulator: || Box::new(LabSimulator),
     keep: |f| keep_as(LAB_READING, f, |r| r.probe.clone()).unwrap_or(Keep::Skip),
+    actions: &[],
 };
 
 /// The views and the `WsModule` declaration.

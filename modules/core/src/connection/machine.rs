@@ -106,6 +106,17 @@ impl Connection {
         self.commands
             .push_back(Command::Send(socket, encode_auth(token, resume)));
         self.stats.frames_out += 1;
+        // This socket's grants come after its auth; until then, no action is offered.
+        if self.grants.take().is_some() {
+            self.commands.push_back(Command::ActionsChanged);
+        }
+        // Actions still waiting for an answer go again: the server carries out a request id
+        // once and answers it again, so one sent just before the old socket died is safe.
+        for text in self.actions.resend() {
+            self.commands
+                .push_back(Command::Send(socket, text.to_owned()));
+            self.stats.frames_out += 1;
+        }
         self.flush_outbox(now);
     }
 
@@ -186,6 +197,9 @@ impl Connection {
     }
 
     fn on_tick(&mut self, now: Instant) {
+        if !self.actions.expire(now).is_empty() {
+            self.commands.push_back(Command::ActionsChanged);
+        }
         let woke = self
             .armed
             .is_some_and(|at| now.saturating_since(at) > self.config.wake_gap);

@@ -98,6 +98,16 @@ impl Connection {
 
     /// The earliest moment something must be checked, given the phase.
     fn deadline(&mut self, now: Instant) -> Option<Instant> {
+        let phase = self.phase_deadline(now);
+        // An action's answer is awaited in every phase: offline, it still becomes "no
+        // answer" on time.
+        match (phase, self.actions.deadline()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    fn phase_deadline(&mut self, now: Instant) -> Option<Instant> {
         match self.phase {
             Phase::Opening { started, .. } => Some(started.plus(self.config.connect_timeout)),
             Phase::Open { since, .. } => {

@@ -120,7 +120,7 @@ fn auth_is_the_first_frame_with_the_current_token() {
     let cmds = rig.open();
     assert_eq!(
         sends(&cmds),
-        [r#"{"type":"auth","token":"tok","resume":{"parts":true}}"#]
+        [r#"{"type":"auth","token":"tok","resume":{"parts":true},"actions":true}"#]
     );
     assert_eq!(rig.status(), Status::Connected);
     assert_eq!(rig.conn.snapshot().connected_since, Some(rig.now));
@@ -677,7 +677,7 @@ mod resume {
         let mut rig = Rig::started();
         assert_eq!(
             sends(&rig.open()),
-            [r#"{"type":"auth","token":"tok","resume":{"parts":true}}"#]
+            [r#"{"type":"auth","token":"tok","resume":{"parts":true},"actions":true}"#]
         );
         rig.text(&sync("snapshot", "e1", 4, ""));
         rig.text(&data(5));
@@ -685,7 +685,9 @@ mod resume {
         rig.advance(Duration::from_secs(60));
         assert_eq!(
             sends(&rig.open()),
-            [r#"{"type":"auth","token":"tok","resume":{"epoch":"e1","seq":5,"parts":true}}"#]
+            [
+                r#"{"type":"auth","token":"tok","resume":{"epoch":"e1","seq":5,"parts":true},"actions":true}"#
+            ]
         );
     }
 
@@ -954,3 +956,5 @@ mod resume {
         );
     }
 }
+
+mod actions;

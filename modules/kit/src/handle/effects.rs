@@ -43,16 +43,22 @@ impl WsHandle {
             }
             Command::StatusChanged => {
                 self.update_simulation();
-                let listeners = self.0.status_subs.borrow().matching("");
-                for (_, callback) in listeners {
-                    callback.emit(());
-                }
+                self.notify_status();
             }
+            // Views that show actions re-read them with the status.
+            Command::ActionsChanged => self.notify_status(),
             Command::Resync(mode) => self.resynced(Resync::Began(mode)),
             Command::SnapshotEnd => self.resynced(Resync::SnapshotEnd),
             Command::Warn(message) => {
                 web_sys::console::warn_1(&format!("[{}] {message}", self.0.url).into());
             }
+        }
+    }
+
+    fn notify_status(&self) {
+        let listeners = self.0.status_subs.borrow().matching("");
+        for (_, callback) in listeners {
+            callback.emit(());
         }
     }
 
