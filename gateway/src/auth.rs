@@ -37,6 +37,14 @@ pub struct Claims {
     /// The modules this token may see (or publish to); `None`: every module.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub modules: Option<Vec<String>>,
+    /// The operator's name as actions are attributed to them ("Ada Lovelace"); `None`: the
+    /// subject.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The actions this token may take, as `<module>.<action>` (`sessions.disconnect`),
+    /// `<module>.*` or `*`; `None` or empty: none. Actions are granted, never assumed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actions: Option<Vec<String>>,
 }
 
 impl Claims {
@@ -45,6 +53,25 @@ impl Claims {
         self.modules
             .as_ref()
             .is_none_or(|m| m.iter().any(|name| name == module))
+    }
+
+    /// Whether this token may take `action` on `module` (see [`Claims::actions`]).
+    pub fn may_act(&self, module: &str, action: &str) -> bool {
+        self.may_see(module)
+            && self.actions.iter().flatten().any(|grant| {
+                grant == "*"
+                    || grant
+                        .split_once('.')
+                        .is_some_and(|(m, a)| m == module && (a == "*" || a == action))
+            })
+    }
+
+    /// The operator, as actions are attributed: the `name` claim, or the subject.
+    pub fn operator(&self) -> &str {
+        self.name
+            .as_deref()
+            .filter(|n| !n.trim().is_empty())
+            .unwrap_or(&self.sub)
     }
 
     /// How long until it expires, from now.

@@ -27,6 +27,13 @@ use governor::{Quota, RateLimiter};
 use switchboard_core::resume::{RESYNC, SyncMode};
 use tokio::sync::{broadcast, watch};
 
+use futures_util::FutureExt;
+use futures_util::future::BoxFuture;
+use futures_util::stream::FuturesUnordered;
+use switchboard_core::action::{ACTION_RESULT, ActionResult, GRANTS};
+use switchboard_core::frame::encode_frame;
+
+use crate::action::{Inbound, MAX_IN_FLIGHT};
 use crate::auth::{AuthError, Claims, Verifier, check_auth_frame};
 use crate::endpoint::{Endpoint, Interrupt};
 use crate::feed::{FeedSettings, Published, ResumeFrom, heartbeat};
@@ -170,7 +177,7 @@ async fn authenticate<R>(
     stream: &mut R,
     endpoint: &Endpoint,
     settings: &Settings,
-) -> Result<(Claims, Option<ResumeFrom>), AuthError>
+) -> Result<Accepted, AuthError>
 where
     R: Stream<Item = Result<Message, axum::Error>> + Unpin,
 {
@@ -191,13 +198,73 @@ where
         return Err(AuthError::Forbidden);
     }
     #[derive(serde::Deserialize)]
-    struct Resume {
+    struct Extensions {
         resume: Option<ResumeFrom>,
+        #[serde(default)]
+        actions: bool,
     }
-    let resume = serde_json::from_str::<Resume>(&text)
-        .ok()
-        .and_then(|r| r.resume);
-    Ok((claims, resume))
+    let (resume, actions) = serde_json::from_str::<Extensions>(&text)
+        .map(|e| (e.resume, e.actions))
+        .unwrap_or((None, false));
+    Ok(Accepted {
+        claims,
+        resume,
+        actions,
+    })
+}
+
+/// A client that passed auth.
+struct Accepted {
+    claims: Claims,
+    /// Its resume request, if it made one.
+    resume: Option<ResumeFrom>,
+    /// It asked for actions (`"actions": true`): it gets `grants` and its answers.
+    actions: bool,
+}
+
+/// Takes a client's frame that is not `resync`: an action is checked and carried out (its
+/// answer joins `answers`); anything else is ignored, as the reference server does.
+fn client_frame(
+    endpoint: &Endpoint,
+    claims: &Claims,
+    text: &str,
+    answers: &mut FuturesUnordered<BoxFuture<'static, ActionResult>>,
+) {
+    let Ok(envelope) = switchboard_core::frame::decode_envelope(text, usize::MAX) else {
+        return;
+    };
+    if endpoint.module.action(&envelope.kind).is_none() {
+        return;
+    }
+    endpoint.count(|r| r.actions_received += 1);
+    if answers.len() >= MAX_IN_FLIGHT {
+        // Answered at once, and not remembered: a resend later is carried out.
+        let id = serde_json::from_str::<serde_json::Value>(envelope.data.get())
+            .ok()
+            .and_then(|v| v.get("request_id")?.as_str().map(str::to_owned));
+        if let Some(id) = id {
+            let refused = ActionResult::refused(
+                &id,
+                &envelope.kind,
+                "too many actions waiting for their answers; try again",
+            );
+            answers.push(futures_util::future::ready(refused).boxed());
+        }
+        return;
+    }
+    match endpoint.act(claims, &envelope.kind, envelope.data.get()) {
+        Inbound::NotAnAction => {}
+        Inbound::Unanswerable(why) => {
+            endpoint.count(|r| r.actions_unanswerable += 1);
+            tracing::warn!(module = endpoint.module.name(), action = %envelope.kind, why, "an action that cannot be answered");
+        }
+        Inbound::Answer { answer, repeat } => {
+            if repeat {
+                endpoint.count(|r| r.actions_repeated += 1);
+            }
+            answers.push(answer);
+        }
+    }
 }
 
 /// A client's `resync` frame: where it stands.
@@ -348,7 +415,11 @@ pub async fn run<S, R>(
     let module = endpoint.module.name();
     // Subscribe before auth, so a fault sent right after the client authenticates is not lost.
     let mut interrupts = endpoint.interrupts.subscribe();
-    let (claims, request) = match authenticate(&mut stream, &endpoint, &settings).await {
+    let Accepted {
+        claims,
+        resume: request,
+        actions,
+    } = match authenticate(&mut stream, &endpoint, &settings).await {
         Ok(accepted) => accepted,
         Err(e) => {
             endpoint.count(|r| {
@@ -410,9 +481,19 @@ pub async fn run<S, R>(
         };
         (rx, intro)
     };
+    if actions {
+        let grants = endpoint.actions.grants(endpoint.module, &claims);
+        let Ok(text) = encode_frame(GRANTS, &grants, now()) else {
+            return;
+        };
+        if sink.send(Message::text(text)).await.is_err() {
+            return;
+        }
+    }
     if !send_answer(&mut sink, &endpoint, intro).await {
         return;
     }
+    let mut answers = FuturesUnordered::new();
     let beat = settings.feed.heartbeat.max(Duration::from_millis(10));
     let mut beat_tick = tokio::time::interval(beat / 2);
 
@@ -437,6 +518,8 @@ pub async fn run<S, R>(
                             break "send failed";
                         }
                         cursor.last_send = tokio::time::Instant::now();
+                    } else if let Message::Text(text) = &message {
+                        client_frame(&endpoint, &claims, text, &mut answers);
                     }
                 }
                 Some(Ok(Message::Close(_))) | None => break "client closed",
@@ -498,6 +581,13 @@ pub async fn run<S, R>(
                 }
                 endpoint.count(|r| r.heartbeats += 1);
                 cursor.last_send = tokio::time::Instant::now();
+            }
+            Some(result) = answers.next(), if !answers.is_empty() => {
+                let Ok(text) = encode_frame(ACTION_RESULT, &result, now()) else { continue };
+                if sink.send(Message::text(text)).await.is_err() {
+                    break "send failed";
+                }
+                endpoint.count(|r| r.actions_answered += 1);
             }
             () = &mut expiry => {
                 endpoint.count(|r| r.expired_while_open += 1);

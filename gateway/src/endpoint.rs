@@ -7,10 +7,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use axum::extract::ws::Message;
 use serde::Serialize;
 use switchboard_core::Frame;
-use switchboard_core::simulator::{Backend, Keep, Simulator};
+use switchboard_core::simulator::{ActionSpec, Backend, Keep, Simulator};
 use switchboard_registry::BACKENDS;
 use tokio::sync::broadcast;
 
+use crate::action::Actions;
 use crate::feed::{Feed, FeedSettings};
 
 /// A module served at `/ws/<name>`: one of the registry's [`BACKENDS`], so every module in
@@ -94,6 +95,16 @@ impl Module {
         }
     }
 
+    /// The module's actions.
+    pub fn actions(self) -> &'static [ActionSpec] {
+        self.0.actions
+    }
+
+    /// The action named `name`, if the module has it.
+    pub fn action(self, name: &str) -> Option<&'static ActionSpec> {
+        self.0.action(name)
+    }
+
     /// How a frame changes the module's state (see [`Backend::keep`]).
     pub fn keep(self) -> fn(&Frame) -> Keep {
         self.0.keep
@@ -149,6 +160,14 @@ pub struct Report {
     pub expired_while_open: u64,
     /// Heartbeats sent (resume extension); not in `frames_sent`.
     pub heartbeats: u64,
+    /// Action frames received, repeats included.
+    pub actions_received: u64,
+    /// Actions whose request id was seen before: answered again, not carried out again.
+    pub actions_repeated: u64,
+    /// Action frames with no usable `request_id`: not answerable, ignored.
+    pub actions_unanswerable: u64,
+    /// Answers sent (`action_result`), repeats included.
+    pub actions_answered: u64,
     /// Accept times, in ms since the Unix epoch (for backoff measurements): the latest
     /// [`Report::KEEP`].
     pub accepted_at: Vec<u64>,
@@ -204,6 +223,8 @@ pub struct Endpoint {
     pub refuse_until: AtomicU64,
     /// Counters.
     pub report: Mutex<Report>,
+    /// The module's actions: who carries them out, the request ids seen, the audit log.
+    pub actions: Actions,
 }
 
 impl Endpoint {
@@ -218,6 +239,7 @@ impl Endpoint {
             serving: AtomicBool::new(true),
             refuse_until: AtomicU64::new(0),
             report: Mutex::new(Report::default()),
+            actions: Actions::default(),
         }
     }
 

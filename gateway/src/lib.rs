@@ -10,7 +10,10 @@
 //! - [`conn`]: one connection's life, generic over `Sink`/`Stream`.
 //! - [`endpoint`]: a module's feed, counters and levers.
 //! - [`auth`]: HS256, and RS256/ES256 from a JWKS file; operator and publisher audiences.
+//! - [`action`]: actions: authorised per action, carried out once per request id,
+//!   answered once, audited.
 
+pub mod action;
 pub mod app;
 pub mod auth;
 pub mod broker;

@@ -394,3 +394,64 @@ async fn a_client_that_stops_reading_is_closed_with_4008_and_holds_up_nobody() {
     assert_eq!(endpoint.report().slow_closed, 1);
     drop(slow_rx);
 }
+
+/// Carries out every action at once.
+#[derive(Debug)]
+struct Agree;
+
+impl crate::action::Carrier for Agree {
+    fn carry_out(
+        &self,
+        _call: crate::action::Call,
+    ) -> futures::future::BoxFuture<'static, crate::action::Verdict> {
+        Box::pin(async { crate::action::Verdict::Done(None) })
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_client_that_asks_for_actions_gets_its_grants_then_one_answer_per_action() {
+    let mut p = pipe(module("sessions"));
+    p.paused.store(true, Ordering::Relaxed);
+    p.endpoint.actions.set_carrier(Arc::new(Agree));
+    let now = crate::unix_ms() / 1000;
+    let claims = Claims {
+        sub: "ada".into(),
+        iat: now,
+        exp: now + 60,
+        actions: Some(vec!["sessions.disconnect".into()]),
+        ..Claims::default()
+    };
+    let token = mint_claims("k", &claims).unwrap();
+    send(
+        &p,
+        &format!(r#"{{"type":"auth","token":"{token}","actions":true}}"#),
+    );
+    let grants = json(&mut p).await;
+    assert_eq!(grants["type"], "grants");
+    assert_eq!(grants["data"]["operator"], "ada");
+    assert_eq!(grants["data"]["actions"], serde_json::json!(["disconnect"]));
+    let action =
+        r#"{"type":"disconnect","data":{"session_id":"s1","reason":"abuse","request_id":"r1"}}"#;
+    send(&p, action);
+    send(&p, action);
+    for _ in 0..2 {
+        let answer = json(&mut p).await;
+        assert_eq!(answer["type"], "action_result");
+        assert_eq!(answer["data"]["request_id"], "r1");
+        assert_eq!(answer["data"]["outcome"], "done");
+    }
+    let report = p.endpoint.report();
+    assert_eq!(report.actions_received, 2);
+    assert_eq!(report.actions_repeated, 1);
+    assert_eq!(report.actions_answered, 2);
+    assert_eq!(p.endpoint.actions.audit().len(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_client_that_does_not_ask_gets_no_grants() {
+    let mut p = pipe(module("sessions"));
+    p.paused.store(true, Ordering::Relaxed);
+    auth(&p);
+    let quiet = tokio::time::timeout(Duration::from_secs(30), p.from_server.next()).await;
+    assert!(quiet.is_err(), "nothing at all: {quiet:?}");
+}
