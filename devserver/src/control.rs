@@ -13,6 +13,10 @@
 //! | `POST /_control/{module}/reject-auth?on=true` | refuse every auth frame (4001) |
 //! | `POST /_control/{module}/flood?rate=N&secs=D` | N frames a second (≤ 50,000) for D seconds (≤ 3600) |
 //! | `POST /_control/{module}/script` (body: JSON array of frames) | send these frames |
+//! | `POST /_control/{module}/action?fault=refuse` | the next action is refused ("refused by the backend (injected fault)") |
+//! | `POST /_control/{module}/action?fault=late&secs=N` | the next action is carried out and answered N seconds late |
+//! | `POST /_control/{module}/action?fault=never` | the next action is never carried out nor answered |
+//! | `GET /_control/audit` | every module's audit log: each action carried out or refused, oldest first |
 //! | `GET /_control/report` | counters of every endpoint |
 //! | `GET /_control/{module}/state` | the world: epoch, head position, history size, state frames |
 //! | `GET /dev/config.json` | a dashboard config with a fresh dev token |
@@ -36,7 +40,7 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
-use crate::endpoint::{Fault, Module};
+use crate::endpoint::{ActionFault, Fault, Module};
 use crate::{AppState, Control};
 use switchboard_gateway::{now, unix_ms};
 
@@ -52,6 +56,7 @@ struct Params {
     on: Option<bool>,
     rate: Option<u32>,
     frames: Option<usize>,
+    fault: Option<String>,
 }
 
 /// The most frames one `repeat` fault sends again.
@@ -145,6 +150,24 @@ async fn fault(
             endpoint.reject_auth.store(on, Ordering::Relaxed);
             Ok(())
         }
+        "action" => {
+            let fault = match (p.fault.as_deref(), p.secs) {
+                (Some("refuse"), _) => ActionFault::Refuse,
+                (Some("never"), _) => ActionFault::Never,
+                (Some("late"), _) => match p.secs(5) {
+                    Ok(d) => ActionFault::Late(d),
+                    Err(e) => return bad_request(e),
+                },
+                (other, _) => {
+                    return bad_request(format!(
+                        "fault={}: must be refuse, late or never",
+                        other.unwrap_or("")
+                    ));
+                }
+            };
+            endpoint.action_fault(fault);
+            Ok(())
+        }
         _ => return (StatusCode::NOT_FOUND, "unknown fault").into_response(),
     };
     tracing::info!(module, action, "fault injected");
@@ -233,6 +256,16 @@ async fn report(State(state): State<AppState>) -> Response {
     Json(out).into_response()
 }
 
+/// Every module's audit log, oldest first.
+async fn audit(State(state): State<AppState>) -> Response {
+    let mut entries: Vec<_> = Module::all()
+        .filter_map(|m| state.endpoint(m))
+        .flat_map(|e| e.actions.audit())
+        .collect();
+    entries.sort_by(|a, b| a.at.cmp(&b.at));
+    Json(entries).into_response()
+}
+
 async fn world(State(state): State<AppState>, Path(module): Path<String>) -> Response {
     match Module::named(&module).and_then(|m| state.endpoint(m)) {
         Some(endpoint) => Json(endpoint.world().report(now())).into_response(),
@@ -243,7 +276,7 @@ async fn world(State(state): State<AppState>, Path(module): Path<String>) -> Res
 /// A config that points every module at this server's `/ws/{module}` on the page's origin,
 /// with a fresh development token. Only `cargo xtask dev` serves it to the page.
 async fn dev_config(State(state): State<AppState>) -> Response {
-    let token = match crate::auth::mint(
+    let token = match crate::auth::mint_operator(
         &state.settings.secret,
         "dev-operator",
         Duration::from_secs(8 * 3600),
@@ -278,6 +311,7 @@ pub(crate) fn routes(state: &AppState) -> axum::Router<AppState> {
     axum::Router::new()
         .route("/_control/{module}/{action}", post(fault))
         .route("/_control/report", get(report))
+        .route("/_control/audit", get(audit))
         .route("/_control/{module}/state", get(world))
         .route("/dev/config.json", get(dev_config))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), guard))

@@ -1,11 +1,15 @@
 //! One WebSocket endpoint per module, as the gateway library serves it, plus what makes it a
 //! development backend: the module's simulated world and the faults `/_control` injects.
 
+use std::collections::VecDeque;
 use std::ops::Deref;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
+use futures_util::FutureExt;
+use futures_util::future::BoxFuture;
+use switchboard_gateway::action::{Call, Carrier, Verdict};
 use switchboard_gateway::conn::malformed_frames;
 use switchboard_gateway::endpoint::Interrupt;
 use switchboard_gateway::feed::Feed;
@@ -37,6 +41,55 @@ pub enum Fault {
     Repeat { frames: usize },
 }
 
+/// What the next action meets (`POST /_control/{module}/action?fault=…`): the world
+/// carries out every action it is given, unless one of these is queued.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ActionFault {
+    /// Refused, with the reason "refused by the backend (injected fault)".
+    Refuse,
+    /// Carried out after this delay.
+    Late(Duration),
+    /// Never answered (and never carried out).
+    Never,
+}
+
+/// The reason an injected refusal gives.
+pub const INJECTED_REFUSAL: &str = "refused by the backend (injected fault)";
+
+/// Carries out a module's actions in its world, one at a time, after any queued fault.
+#[derive(Debug)]
+struct WorldCarrier {
+    world: Arc<Mutex<World>>,
+    /// Weak: the endpoint holds this carrier.
+    served: Weak<switchboard_gateway::Endpoint>,
+    faults: Arc<Mutex<VecDeque<ActionFault>>>,
+}
+
+impl Carrier for WorldCarrier {
+    fn carry_out(&self, call: Call) -> BoxFuture<'static, Verdict> {
+        let fault = self
+            .faults
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .pop_front();
+        let (world, served) = (self.world.clone(), self.served.clone());
+        async move {
+            match fault {
+                Some(ActionFault::Refuse) => return Verdict::Refused(INJECTED_REFUSAL.to_owned()),
+                Some(ActionFault::Never) => std::future::pending::<()>().await,
+                Some(ActionFault::Late(delay)) => tokio::time::sleep(delay).await,
+                None => {}
+            }
+            let Some(served) = served.upgrade() else {
+                return Verdict::Refused("the backend is shutting down".to_owned());
+            };
+            let mut world = world.lock().unwrap_or_else(|e| e.into_inner());
+            world.act(&mut served.feed(), now(), &call)
+        }
+        .boxed()
+    }
+}
+
 /// One endpoint: the gateway library's (its feed, counters and levers, reached through
 /// `Deref`), its world, and its faults.
 #[derive(Debug)]
@@ -47,7 +100,9 @@ pub struct Endpoint {
     pub faults: broadcast::Sender<Fault>,
     /// The world's generator makes nothing (scripts still happen): a quiet backend.
     pub paused: AtomicBool,
-    world: Mutex<World>,
+    world: Arc<Mutex<World>>,
+    /// What the next actions meet, in order.
+    action_faults: Arc<Mutex<VecDeque<ActionFault>>>,
 }
 
 impl Deref for Endpoint {
@@ -67,12 +122,28 @@ impl Endpoint {
     ) -> Self {
         let mut world = World::new(served.module, seed);
         world.backfill(&mut served.feed(), settings.backfill, now());
+        let world = Arc::new(Mutex::new(world));
+        let action_faults = Arc::default();
+        served.actions.set_carrier(Arc::new(WorldCarrier {
+            world: world.clone(),
+            served: Arc::downgrade(&served),
+            faults: Arc::clone(&action_faults),
+        }));
         Self {
             faults: broadcast::channel(64).0,
             paused: AtomicBool::new(settings.paused),
-            world: Mutex::new(world),
+            world,
+            action_faults,
             served,
         }
+    }
+
+    /// Queues what the next action meets.
+    pub fn action_fault(&self, fault: ActionFault) {
+        self.action_faults
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push_back(fault);
     }
 
     /// The module's feed (positions, history, state), shared with the connections.

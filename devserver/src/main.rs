@@ -33,7 +33,7 @@ struct Cli {
 enum Cmd {
     /// Serve /ws/{module} for every module in the registry (the default).
     Serve(ServeArgs),
-    /// Print a development token.
+    /// Print a development token (it grants every action).
     Token {
         /// Lifetime, e.g. `8h` or `90s`.
         #[arg(long, default_value = "8h", value_parser = humantime::parse_duration)]
@@ -119,7 +119,7 @@ async fn main() -> anyhow::Result<()> {
         Some(Cmd::Token { ttl, sub }) => {
             #[allow(clippy::print_stdout)]
             {
-                println!("{}", auth::mint(&cli.secret, &sub, ttl)?);
+                println!("{}", auth::mint_operator(&cli.secret, &sub, ttl)?);
             }
             return Ok(());
         }

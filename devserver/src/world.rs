@@ -11,8 +11,9 @@
 use std::time::Duration;
 
 use switchboard_core::Instant;
-use switchboard_core::simulator::Simulator;
+use switchboard_core::simulator::{Acted, Simulator};
 use switchboard_gateway::Module;
+use switchboard_gateway::action::{Call, Verdict};
 use switchboard_gateway::feed::{Feed, FeedSettings};
 
 /// How a world keeps its history and speaks to clients, and how it starts.
@@ -107,6 +108,24 @@ impl World {
     pub fn tick(&mut self, feed: &mut Feed, now: Instant) {
         let frames = self.sim.tick(now, &mut self.rng);
         feed.publish(frames, now);
+    }
+
+    /// Carries out an action in the world (the module's simulator decides, see
+    /// [`Simulator::act`]) and publishes the change into `feed` like any other frames, so
+    /// every client sees it.
+    pub fn act(&mut self, feed: &mut Feed, now: Instant, call: &Call) -> Verdict {
+        let call = switchboard_core::simulator::Call {
+            action: call.action,
+            data: &call.data,
+            operator: &call.operator,
+        };
+        match self.sim.act(now, &call) {
+            Acted::Done { frames, result } => {
+                feed.publish(frames, now);
+                Verdict::Done(result)
+            }
+            Acted::Refused(why) => Verdict::Refused(why),
+        }
     }
 
     /// `count` generated frames (a flood), published at `now`; returns how many. A generator

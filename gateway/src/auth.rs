@@ -379,6 +379,22 @@ pub fn mint(secret: &str, sub: &str, ttl: Duration) -> anyhow::Result<String> {
     )
 }
 
+/// Mints an HS256 token for a development operator who may take every action (the
+/// development backend's `/dev/config.json` and `token` command).
+pub fn mint_operator(secret: &str, sub: &str, ttl: Duration) -> anyhow::Result<String> {
+    let iat = unix_now();
+    mint_claims(
+        secret,
+        &Claims {
+            sub: sub.to_owned(),
+            iat,
+            exp: iat + ttl.as_secs(),
+            actions: Some(vec!["*".to_owned()]),
+            ..Claims::default()
+        },
+    )
+}
+
 /// Mints an HS256 token with these exact claims (development and tests).
 pub fn mint_claims(secret: &str, claims: &Claims) -> anyhow::Result<String> {
     Ok(encode(

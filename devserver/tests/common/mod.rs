@@ -125,7 +125,7 @@ pub async fn control(server: &Server, path: &str) -> String {
 /// tool on this machine would send it: posts say `Content-Type: application/json`. Asserts
 /// a 200.
 pub async fn control_body(server: &Server, path: &str, body: &str) -> String {
-    let method = if path.contains("report") {
+    let method = if path.contains("report") || path.ends_with("/audit") {
         "GET"
     } else {
         "POST"
@@ -170,5 +170,12 @@ pub async fn http_to(
 pub async fn report(server: &Server) -> serde_json::Value {
     let raw = control(server, "/_control/report").await;
     let body = raw.split("\r\n\r\n").nth(1).unwrap_or("{}");
+    serde_json::from_str(body).unwrap()
+}
+
+/// The body of a `GET` of the control endpoint, as JSON.
+pub async fn control_json(server: &Server, path: &str) -> serde_json::Value {
+    let raw = control(server, path).await;
+    let body = raw.split("\r\n\r\n").nth(1).unwrap_or("null");
     serde_json::from_str(body).unwrap()
 }
