@@ -76,8 +76,11 @@ fn every_documented_example_decodes() {
             "heartbeat",
             "resync",
             "snapshot_part",
+            "grants",
+            "action_result",
         ]
         .contains(&env.kind.as_ref())
+            || is_action(&env.kind)
         {
             continue;
         }
@@ -96,6 +99,93 @@ fn every_documented_example_decodes() {
         .flat_map(|b| b.channels.iter().map(|c| c.to_string()))
         .collect();
     assert_eq!(covered, all, "every channel has a decoded example");
+}
+
+/// Whether `kind` is an action of some module.
+fn is_action(kind: &str) -> bool {
+    BACKENDS.iter().any(|b| b.action(kind).is_some())
+}
+
+/// Every action example decodes with its module's payload type, every action has one, and
+/// the `grants` and `action_result` examples drive a connection as documented: the grant
+/// lets the action be sent, and the answer settles it.
+#[test]
+fn the_action_examples_decode_and_drive_a_connection() {
+    use switchboard_core::Config;
+    use switchboard_core::action::Phase;
+
+    let mut covered = BTreeSet::new();
+    let mut results = Vec::new();
+    let mut grants = Vec::new();
+    for block in json_blocks() {
+        let env = envelope(block);
+        match env.kind.as_ref() {
+            "grants" => grants.push(block),
+            "action_result" => results.push(block),
+            kind => {
+                let Some(spec) = BACKENDS.iter().find_map(|b| b.action(kind)) else {
+                    continue;
+                };
+                assert!(
+                    env.timestamp.is_some(),
+                    "{kind}: the example has a timestamp"
+                );
+                (spec.check)(env.data.get()).unwrap_or_else(|e| panic!("{kind}: {e}"));
+                covered.insert(kind.to_owned());
+            }
+        }
+    }
+    let all: BTreeSet<String> = BACKENDS
+        .iter()
+        .flat_map(|b| b.actions.iter().map(|a| a.name.to_owned()))
+        .collect();
+    assert_eq!(covered, all, "every action has a decoded example");
+    assert!(
+        DOC.contains(r#""actions": true"#),
+        "the auth example asks for actions"
+    );
+
+    let mut client = Client::open(Config::default());
+    assert_eq!(grants.len(), 1);
+    client.run(grants[0]);
+    let granted = client
+        .0
+        .grants()
+        .cloned()
+        .expect("the grants example is read");
+    assert_eq!(granted.actions, ["disconnect"]);
+    assert_eq!(results.len(), 2, "a done and a refused answer");
+    for block in results {
+        let v: serde_json::Value = serde_json::from_str(block).unwrap();
+        let id = v["data"]["request_id"].as_str().unwrap().to_owned();
+        // Record the action as this client's own, then feed the documented answer.
+        let data = format!(
+            r#"{{"type":"disconnect","data":{{"session_id":"s-{id}","reason":"abuse","request_id":"{id}"}}}}"#
+        );
+        let mut ledger = switchboard_core::action::Ledger::default();
+        let now = switchboard_core::Instant::from_millis(0);
+        ledger
+            .begin(now, &id, "disconnect", &format!("s-{id}"), data)
+            .unwrap();
+        let result = serde_json::from_value(v["data"].clone()).expect("decodes as ActionResult");
+        let entry = ledger
+            .answer(now, result)
+            .expect("answers this client's action");
+        match v["data"]["outcome"].as_str() {
+            Some("done") => assert_eq!(entry.phase, Phase::Done { result: None }),
+            _ => assert_eq!(
+                entry.phase,
+                Phase::Refused("session already ended".to_owned())
+            ),
+        }
+        // And the connection consumes it without delivering it to subscribers.
+        let cmds = client.run(block);
+        assert!(
+            !cmds
+                .iter()
+                .any(|c| matches!(c, switchboard_core::Command::Deliver(_)))
+        );
+    }
 }
 
 /// The resume extension's examples are what the client understands: the auth offer and the
