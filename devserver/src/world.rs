@@ -11,7 +11,7 @@
 use std::time::Duration;
 
 use switchboard_core::Instant;
-use switchboard_core::simulator::{Acted, Simulator};
+use switchboard_core::simulator::{Acted, Actor};
 use switchboard_gateway::Module;
 use switchboard_gateway::action::{Call, Verdict};
 use switchboard_gateway::feed::{Feed, FeedSettings};
@@ -70,7 +70,7 @@ pub const MAX_IDLE_TICKS: usize = 100;
 
 /// One module's generator. See the module docs.
 pub struct World {
-    sim: Box<dyn Simulator + Send>,
+    sim: Box<dyn Actor + Send>,
     rng: fastrand::Rng,
 }
 
@@ -111,7 +111,7 @@ impl World {
     }
 
     /// Carries out an action in the world (the module's simulator decides, see
-    /// [`Simulator::act`]) and publishes the change into `feed` like any other frames, so
+    /// [`Actor::act`]) and publishes the change into `feed` like any other frames, so
     /// every client sees it.
     pub fn act(&mut self, feed: &mut Feed, now: Instant, call: &Call) -> Verdict {
         let call = switchboard_core::simulator::Call {

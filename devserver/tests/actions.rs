@@ -1,6 +1,7 @@
 //! Actions against the development backend: the world carries them out, every client sees
 //! the change as ordinary frames, each request id is carried out once, the faults, and the
 //! audit log.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

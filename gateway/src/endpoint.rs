@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use axum::extract::ws::Message;
 use serde::Serialize;
 use switchboard_core::Frame;
-use switchboard_core::simulator::{ActionSpec, Backend, Keep, Simulator};
+use switchboard_core::simulator::{ActionSpec, Actor, Backend, Keep};
 use switchboard_registry::BACKENDS;
 use tokio::sync::broadcast;
 
@@ -50,7 +50,7 @@ impl Module {
     }
 
     /// A fresh generator: the same one the browser runs while offline.
-    pub fn simulator(self) -> Box<dyn Simulator + Send> {
+    pub fn simulator(self) -> Box<dyn Actor + Send> {
         (self.0.simulator)()
     }
 

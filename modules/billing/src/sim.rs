@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use switchboard_core::simulator::Simulator;
+use switchboard_core::simulator::{Actor, Simulator};
 use switchboard_core::{Frame, Instant, Provenance};
 
 use crate::data::{
@@ -118,6 +118,9 @@ impl BillingSimulator {
         (invoices, subscribers)
     }
 }
+
+/// Carries out no action: the module declares none.
+impl Actor for BillingSimulator {}
 
 impl Simulator for BillingSimulator {
     fn interval(&self) -> Duration {

@@ -16,7 +16,7 @@
 //!
 //! Pure: time comes in as [`Instant`], request ids from the caller's random source.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::marker::PhantomData;
 use std::time::Duration;
 
@@ -101,6 +101,20 @@ pub struct Request<T> {
     pub payload: T,
 }
 
+/// An action frame's `data` from its payload's JSON object and the request id: the object
+/// with `request_id` added. (What [`Request`] reads; written without serde's `flatten`, whose
+/// code the browser's wasm would carry.) `None` when the payload is not a JSON object or the
+/// id is not a valid request id.
+pub fn with_request_id(payload: &str, request_id: &str) -> Option<String> {
+    check_request_id(request_id).ok()?;
+    let body = payload.trim().strip_suffix('}')?;
+    if !body.starts_with('{') {
+        return None;
+    }
+    let comma = if body.trim_end() == "{" { "" } else { "," };
+    Some(format!(r#"{body}{comma}"request_id":"{request_id}"}}"#))
+}
+
 /// Whether a request id is one a server accepts: 1 to [`MAX_REQUEST_ID`] characters of
 /// letters, digits, `-` and `_`.
 pub fn check_request_id(id: &str) -> Result<(), String> {
@@ -162,6 +176,30 @@ impl ActionResult {
         }
     }
 
+    /// Reads an answer from its frame's `data`, as the serde derive would, but through the
+    /// `Value` decoder the client carries anyway (the derive would add its own code to the
+    /// wasm). `None` for anything that is not an answer.
+    pub fn from_json(data: &str) -> Option<Self> {
+        let v: serde_json::Value = serde_json::from_str(data).ok()?;
+        let text = |key: &str| v.get(key)?.as_str().map(str::to_owned);
+        let outcome = match v.get("outcome")?.as_str()? {
+            "done" => Outcome::Done,
+            "refused" => Outcome::Refused,
+            _ => return None,
+        };
+        let reason = match v.get("reason") {
+            None | Some(serde_json::Value::Null) => None,
+            Some(r) => Some(r.as_str()?.to_owned()),
+        };
+        Some(Self {
+            request_id: text("request_id")?,
+            action: text("action")?,
+            outcome,
+            reason,
+            result: v.get("result").filter(|r| !r.is_null()).cloned(),
+        })
+    }
+
     /// A `refused` answer, with its reason.
     pub fn refused(request_id: &str, action: &str, reason: impl Into<String>) -> Self {
         Self {
@@ -184,6 +222,22 @@ pub struct Grants {
 }
 
 impl Grants {
+    /// Reads grants from their frame's `data` (see [`ActionResult::from_json`] for why not
+    /// the derive). `None` for anything that is not grants.
+    pub fn from_json(data: &str) -> Option<Self> {
+        let v: serde_json::Value = serde_json::from_str(data).ok()?;
+        let actions = v
+            .get("actions")?
+            .as_array()?
+            .iter()
+            .map(|a| a.as_str().map(str::to_owned))
+            .collect::<Option<Vec<_>>>()?;
+        Some(Self {
+            operator: v.get("operator")?.as_str()?.to_owned(),
+            actions,
+        })
+    }
+
     /// Whether the token may take `action`.
     pub fn allows(&self, action: &str) -> bool {
         self.actions.iter().any(|a| a == action)
@@ -268,13 +322,14 @@ pub enum ActError {
 }
 
 /// The client's actions: pending ones with their deadlines and frames (to resend on a new
-/// socket), and the latest entry per entity, which the views show.
+/// socket), and the latest entry per entity, which the views show. Small by nature (an
+/// operator's clicks, pruned after minutes), so plain vectors: no map code in the wasm.
 #[derive(Debug, Default)]
 pub struct Ledger {
-    /// Pending actions: request id → (the frame's text, its deadline).
-    pending: BTreeMap<String, (String, Instant)>,
+    /// Pending actions: request id, the frame's text, its deadline.
+    pending: Vec<(String, String, Instant)>,
     /// The latest action per entity.
-    entries: BTreeMap<String, Entry>,
+    entries: Vec<Entry>,
     /// Request ids no longer pending (answered or given up), oldest first, with their entity:
     /// a late or repeated answer still finds its row.
     settled: VecDeque<(String, String)>,
@@ -294,64 +349,57 @@ impl Ledger {
         text: String,
     ) -> Result<(), ActError> {
         if self
-            .entries
-            .get(entity)
+            .entry(entity)
             .is_some_and(|e| e.phase.is_pending() && e.action == action)
         {
             return Err(ActError::AlreadyPending);
         }
         self.pending
-            .insert(request_id.to_owned(), (text, now.plus(ANSWER_WITHIN)));
-        self.entries.insert(
-            entity.to_owned(),
-            Entry {
-                request_id: request_id.to_owned(),
-                action: action.to_owned(),
-                entity: entity.to_owned(),
-                sent_at: now,
-                phase: Phase::Pending,
-                at: now,
-            },
-        );
+            .push((request_id.to_owned(), text, now.plus(ANSWER_WITHIN)));
+        self.entries.retain(|e| e.entity != entity);
+        self.entries.push(Entry {
+            request_id: request_id.to_owned(),
+            action: action.to_owned(),
+            entity: entity.to_owned(),
+            sent_at: now,
+            phase: Phase::Pending,
+            at: now,
+        });
         Ok(())
     }
 
     /// Forgets an action that could not be sent after all.
     pub fn abandon(&mut self, request_id: &str, entity: &str) {
-        self.pending.remove(request_id);
-        if self
-            .entries
-            .get(entity)
-            .is_some_and(|e| e.request_id == request_id)
-        {
-            self.entries.remove(entity);
-        }
+        self.pending.retain(|(id, ..)| id != request_id);
+        self.entries
+            .retain(|e| !(e.entity == entity && e.request_id == request_id));
     }
 
     /// Applies an answer; returns the entry it changed, or `None` for an answer to no action
     /// of this client (counted). A late answer (after "no answer") still updates the row:
     /// the backend's word beats the client's guess.
     pub fn answer(&mut self, now: Instant, result: ActionResult) -> Option<&Entry> {
-        let entity = if self.pending.remove(&result.request_id).is_some() {
-            self.entries
-                .values()
-                .find(|e| e.request_id == result.request_id)
-                .map(|e| e.entity.clone())
-        } else {
-            self.settled
-                .iter()
-                .find(|(id, _)| *id == result.request_id)
-                .map(|(_, entity)| entity.clone())
-        };
-        let Some(entity) = entity else {
+        let id = result.request_id.as_str();
+        let was_pending = self.pending.iter().any(|(p, ..)| p == id);
+        let known = was_pending || self.settled.iter().any(|(s, _)| s == id);
+        if !known {
             self.unmatched += 1;
             return None;
-        };
-        self.remember(&result.request_id, &entity);
-        let entry = self
-            .entries
-            .get_mut(&entity)
-            .filter(|e| e.request_id == result.request_id)?;
+        }
+        self.pending.retain(|(p, ..)| p != id);
+        let entity = self
+            .settled
+            .iter()
+            .find(|(s, _)| s == id)
+            .map(|(_, e)| e.clone())
+            .or_else(|| {
+                self.entries
+                    .iter()
+                    .find(|e| e.request_id == id)
+                    .map(|e| e.entity.clone())
+            })?;
+        self.remember(id, &entity);
+        let entry = self.entries.iter_mut().find(|e| e.request_id == id)?;
         entry.phase = Phase::of(result);
         entry.at = now;
         Some(entry)
@@ -371,16 +419,17 @@ impl Ledger {
     /// Gives up on actions past their deadline: each becomes "no answer". Returns their
     /// entities.
     pub fn expire(&mut self, now: Instant) -> Vec<String> {
-        let due: Vec<String> = self
-            .pending
-            .iter()
-            .filter(|(_, (_, deadline))| now >= *deadline)
-            .map(|(id, _)| id.clone())
-            .collect();
         let mut entities = Vec::new();
+        let mut due = Vec::new();
+        self.pending.retain(|(id, _, deadline)| {
+            let keep = now < *deadline;
+            if !keep {
+                due.push(id.clone());
+            }
+            keep
+        });
         for id in due {
-            self.pending.remove(&id);
-            let Some(entry) = self.entries.values_mut().find(|e| e.request_id == id) else {
+            let Some(entry) = self.entries.iter_mut().find(|e| e.request_id == id) else {
                 continue;
             };
             entry.phase = Phase::NoAnswer;
@@ -394,30 +443,30 @@ impl Ledger {
 
     /// The earliest deadline of a pending action.
     pub fn deadline(&self) -> Option<Instant> {
-        self.pending.values().map(|(_, due)| *due).min()
+        self.pending.iter().map(|(.., due)| *due).min()
     }
 
     /// The frames of every pending action, to send again on a new socket: the server
     /// carries out each request id once and answers it again.
     pub fn resend(&self) -> impl Iterator<Item = &str> {
-        self.pending.values().map(|(text, _)| text.as_str())
+        self.pending.iter().map(|(_, text, _)| text.as_str())
     }
 
     /// The latest action on `entity`.
     pub fn entry(&self, entity: &str) -> Option<&Entry> {
-        self.entries.get(entity)
+        self.entries.iter().find(|e| e.entity == entity)
     }
 
     /// Every entity's latest action.
     pub fn entries(&self) -> impl Iterator<Item = &Entry> {
-        self.entries.values()
+        self.entries.iter()
     }
 
     /// Forgets finished entries older than `age` (the row they described is long gone or
     /// changed), so the ledger stays small; pending ones stay.
     pub fn prune(&mut self, now: Instant, age: Duration) {
         self.entries
-            .retain(|_, e| e.phase.is_pending() || now.saturating_since(e.at) < age);
+            .retain(|e| e.phase.is_pending() || now.saturating_since(e.at) < age);
     }
 
     /// Actions waiting for their answer.
@@ -503,6 +552,62 @@ mod tests {
             serde_json::from_str::<ActionResult>(&text).unwrap(),
             refused
         );
+    }
+
+    #[test]
+    fn the_request_id_is_added_to_the_payloads_object_as_the_server_reads_it() {
+        let payload = End {
+            session_id: "s\"1".into(),
+            reason: "abuse".into(),
+        };
+        let text = serde_json::to_string(&payload).unwrap();
+        let data = with_request_id(&text, "r-1").unwrap();
+        let (request, entity) = END.decode(&data).unwrap();
+        assert_eq!(request.payload, payload);
+        assert_eq!(request.request_id, "r-1");
+        assert_eq!(entity, "s\"1");
+        assert_eq!(
+            with_request_id("{}", "r").as_deref(),
+            Some(r#"{"request_id":"r"}"#)
+        );
+        assert_eq!(with_request_id("[1]", "r"), None);
+        assert_eq!(with_request_id("7", "r"), None);
+        assert_eq!(with_request_id("{}", "a\"b"), None);
+    }
+
+    #[test]
+    fn the_clients_readers_agree_with_the_derive() {
+        for text in [
+            r#"{"request_id":"r","action":"a","outcome":"done"}"#,
+            r#"{"request_id":"r","action":"a","outcome":"refused","reason":"no"}"#,
+            r#"{"request_id":"r","action":"a","outcome":"done","result":[1,{"x":2}]}"#,
+            r#"{"request_id":"r","action":"a","outcome":"done","reason":null}"#,
+        ] {
+            let derived: ActionResult = serde_json::from_str(text).unwrap();
+            assert_eq!(ActionResult::from_json(text), Some(derived), "{text}");
+        }
+        for bad in [
+            r#"{"request_id":7,"action":"a","outcome":"done"}"#,
+            r#"{"request_id":"r","action":"a","outcome":"maybe"}"#,
+            r#"{"request_id":"r","outcome":"done"}"#,
+            r#"{"request_id":"r","action":"a","outcome":"refused","reason":5}"#,
+            "[]",
+            "not json",
+        ] {
+            assert!(serde_json::from_str::<ActionResult>(bad).is_err(), "{bad}");
+            assert_eq!(ActionResult::from_json(bad), None, "{bad}");
+        }
+        let text = r#"{"operator":"Ada","actions":["a","b"]}"#;
+        let derived: Grants = serde_json::from_str(text).unwrap();
+        assert_eq!(Grants::from_json(text), Some(derived));
+        for bad in [
+            r#"{"operator":"Ada","actions":["a",1]}"#,
+            r#"{"operator":"Ada"}"#,
+            r#"{"actions":[]}"#,
+        ] {
+            assert!(serde_json::from_str::<Grants>(bad).is_err(), "{bad}");
+            assert_eq!(Grants::from_json(bad), None, "{bad}");
+        }
     }
 
     #[test]

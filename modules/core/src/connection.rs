@@ -14,8 +14,8 @@ use std::collections::{BTreeMap, VecDeque};
 use serde::Serialize;
 
 use crate::action::{
-    ACTION_RESULT, ActError, ActionPayload, GRANTS, Grants, Ledger, Request, TypedAction,
-    new_request_id,
+    ACTION_RESULT, ActError, ActionPayload, ActionResult, GRANTS, Grants, Ledger, TypedAction,
+    new_request_id, with_request_id,
 };
 use crate::channel::AUTH_ERROR;
 use crate::config::Config;
@@ -376,13 +376,12 @@ impl Connection {
         }
         let entity = payload.entity();
         let request_id = new_request_id(&mut self.rng);
-        let request = Request {
-            request_id,
-            payload,
-        };
-        let text = encode_frame(action.name(), &request, now)
-            .map_err(|e| ActError::Encode(e.to_string()))?;
-        let request_id = request.request_id;
+        let encode = |e: serde_json::Error| ActError::Encode(e.to_string());
+        let payload = serde_json::to_string(&payload).map_err(encode)?;
+        let data = with_request_id(&payload, &request_id)
+            .ok_or_else(|| ActError::Encode("the payload is not a JSON object".to_owned()))?;
+        let data = serde_json::value::RawValue::from_string(data).map_err(encode)?;
+        let text = encode_frame(action.name(), &data, now).map_err(encode)?;
         self.actions.prune(now, ENTRY_AGE);
         self.actions
             .begin(now, &request_id, action.name(), &entity, text.clone())?;
@@ -405,10 +404,10 @@ impl Connection {
         data: &serde_json::value::RawValue,
     ) -> Result<(), DropReason> {
         if kind == GRANTS {
-            let grants = serde_json::from_str(data.get()).map_err(|_| DropReason::BadAnswer)?;
+            let grants = Grants::from_json(data.get()).ok_or(DropReason::BadAnswer)?;
             self.grants = Some(grants);
         } else {
-            let result = serde_json::from_str(data.get()).map_err(|_| DropReason::BadAnswer)?;
+            let result = ActionResult::from_json(data.get()).ok_or(DropReason::BadAnswer)?;
             if self.actions.answer(now, result).is_none() {
                 self.warn(now, Cow::Borrowed("unmatched_answer"), || {
                     "an action_result answered no action of this client".to_owned()

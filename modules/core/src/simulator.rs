@@ -19,10 +19,14 @@ pub trait Simulator {
 
     /// Advances the simulation to `now` and returns the frames a backend would have sent.
     fn tick(&mut self, now: Instant, rng: &mut fastrand::Rng) -> Vec<Frame>;
+}
 
-    /// Carries out an action in the simulated world (the development backend's; the
-    /// browser never calls it: simulated data offers no action). The change reaches every
-    /// client as the frames returned, like any other. Default: refused.
+/// A simulator as the development backend runs it: one that also carries out the module's
+/// actions in its world. A separate trait, so the browser's offline simulators (plain
+/// [`Simulator`]s) carry no action code into the wasm.
+pub trait Actor: Simulator {
+    /// Carries out an action in the simulated world. The change reaches every client as the
+    /// frames returned, like any other. Default: refused.
     fn act(&mut self, now: Instant, call: &Call<'_>) -> Acted {
         let _ = now;
         Acted::Refused(format!("`{}` is not carried out here", call.action))
@@ -100,13 +104,14 @@ pub struct Backend {
     /// Decodes a frame on one of the module's channels with its payload type: `None` when the
     /// channel is not the module's. Build it from [`check`].
     pub check: fn(&Frame) -> Option<Result<(), String>>,
-    /// A fresh generator: the same one the browser runs while offline.
-    pub simulator: fn() -> Box<dyn Simulator + Send>,
+    /// A fresh generator: the same one the browser runs while offline, and the actions it
+    /// carries out in its world.
+    pub simulator: fn() -> Box<dyn Actor + Send>,
     /// How a frame changes the state a snapshot carries (resume extension): the backend
     /// folds every frame it sends through this, and a snapshot is the frames it kept.
     pub keep: fn(&Frame) -> Keep,
-    /// The actions the module's backend carries out (its simulator's [`Simulator::act`] in
-    /// the development backend).
+    /// The actions the module's backend carries out (its simulator's [`Actor::act`] in the
+    /// development backend).
     pub actions: &'static [ActionSpec],
 }
 

@@ -4,12 +4,14 @@
 //! - [`provider`]: `WsProvider`, one isolated connection per module.
 //! - [`hooks`]: `use_websocket`, `use_websocket_subscription`, typed and status hooks.
 //! - [`store`]: a module's state beside its connection, live and simulated kept apart.
+//! - [`action`]: the confirmation dialog and an action's state in words.
 //! - [`handle`]: the connection handle behind the provider.
 //! - [`theme`]: colours for light and dark mode.
 //!
 //! The kit holds no protocol logic. It adapts browser events to `switchboard-core` and carries
 //! out the commands the core returns.
 
+pub mod action;
 pub mod bars;
 pub mod chart;
 pub mod format;

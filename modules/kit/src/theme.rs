@@ -133,6 +133,38 @@ pub fn ThemeStyles() -> Html {
             position: absolute; width: 1px; height: 1px; overflow: hidden;
             clip: rect(0 0 0 0); white-space: nowrap;
         }
+        .sb-dialog {
+            border: 1px solid var(--sb-border); border-radius: 8px; padding: 20px;
+            background: var(--sb-surface); color: var(--sb-text); max-width: min(520px, 92vw);
+            box-shadow: 0 12px 40px rgba(0,0,0,.35);
+        }
+        .sb-dialog::backdrop { background: rgba(0,0,0,.45); }
+        .sb-dialog h2 { margin: 0 0 12px; font-size: 17px; }
+        .sb-dialog fieldset { border: 0; padding: 0; margin: 12px 0; display: grid; gap: 4px; }
+        .sb-dialog legend { font-weight: 600; margin-bottom: 4px; }
+        .sb-dialog textarea { width: 100%; min-height: 64px; font: inherit; color: inherit;
+            background: var(--sb-bg); border: 1px solid var(--sb-border); border-radius: 4px; padding: 6px; }
+        .sb-dialog dl { display: grid; grid-template-columns: auto 1fr; gap: 2px 12px; margin: 0;
+            font-size: 13px; }
+        .sb-dialog dt { color: var(--sb-muted); }
+        .sb-dialog dd { margin: 0; overflow-wrap: anywhere; }
+        .sb-dialog-buttons { display: flex; justify-content: flex-end; gap: 8px; margin-top: 16px; }
+        .sb-dialog-buttons button, button.sb-act {
+            font: inherit; padding: 5px 12px; border-radius: 4px; cursor: pointer;
+            border: 1px solid var(--sb-border); background: var(--sb-bg); color: var(--sb-text);
+        }
+        button.sb-act { padding: 1px 8px; font-size: 12px; }
+        .sb-dialog-buttons button.danger, button.sb-act.danger {
+            background: var(--sb-bad); border-color: var(--sb-bad); color: var(--sb-surface);
+        }
+        button.sb-act.danger { background: transparent; color: var(--sb-bad); }
+        .sb-dialog-buttons button:disabled, button.sb-act:disabled { opacity: .5; cursor: not-allowed; }
+        .sb-action-note { font-size: 12px; }
+        td .sb-action-note { max-width: 32ch; overflow: hidden; text-overflow: ellipsis;
+            white-space: nowrap; }
+        .sb-action-note.pending { color: var(--sb-muted); }
+        .sb-action-note.done { color: var(--sb-ok); }
+        .sb-action-note.refused, .sb-action-note.no-answer { color: var(--sb-bad); }
         @media (prefers-reduced-motion: reduce) {
             * { animation: none !important; transition: none !important; }
         }

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use switchboard_core::simulator::Simulator;
+use switchboard_core::simulator::{Actor, Simulator};
 use switchboard_core::{Frame, Instant, Provenance};
 
 use crate::data::{
@@ -139,6 +139,9 @@ impl NetworkSimulator {
         }
     }
 }
+
+/// Carries out no action: the module declares none.
+impl Actor for NetworkSimulator {}
 
 impl Simulator for NetworkSimulator {
     fn interval(&self) -> Duration {

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use switchboard_core::simulator::{Acted, Call, Simulator};
+use switchboard_core::simulator::{Acted, Actor, Call, Simulator};
 use switchboard_core::{Frame, Instant, Provenance};
 
 use crate::data::{DISCONNECT, SESSION_UPDATE, Session, SessionAction, SessionUpdate};
@@ -152,7 +152,9 @@ impl Simulator for SessionSimulator {
             })
             .collect()
     }
+}
 
+impl Actor for SessionSimulator {
     /// `disconnect`: the session ends now, and its `terminate` goes to every client.
     fn act(&mut self, now: Instant, call: &Call<'_>) -> Acted {
         let Some(request) = call.payload(DISCONNECT) else {

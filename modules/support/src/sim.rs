@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use switchboard_core::simulator::Simulator;
+use switchboard_core::simulator::{Actor, Simulator};
 use switchboard_core::{Frame, Instant, Provenance};
 
 use crate::data::{Priority, TICKET_UPDATE, TicketStatus, TicketUpdate};
@@ -89,6 +89,9 @@ impl SupportSimulator {
         out
     }
 }
+
+/// Carries out no action: the module declares none.
+impl Actor for SupportSimulator {}
 
 impl Simulator for SupportSimulator {
     fn interval(&self) -> Duration {

@@ -75,6 +75,8 @@ pub struct Harness {
     /// Every token this harness gave a page (see [`Harness::finish`]).
     tokens: std::sync::Mutex<Vec<String>>,
     _chromedriver: Browser,
+    /// Where chromedriver listens, for more browsers ([`Harness::another_browser`]).
+    driver_port: u16,
     /// Dropping it shuts the devserver down.
     _backend_stop: tokio::sync::oneshot::Sender<()>,
 }
@@ -113,6 +115,45 @@ const RECORD_VIOLATIONS: &str = "document.addEventListener('securitypolicyviolat
         document.querySelector('[data-testid=simulated], [data-provenance=simulated], .sim')) \
         window.__sbSimulatedSeen = true; }) \
       .observe(document, { childList: true, subtree: true, attributes: true });";
+
+/// A new Chromium session of the chromedriver on `port`, with its own profile named after
+/// `name`, recording console lines and requests when `recorded`.
+async fn browser_session(port: u16, name: &str, recorded: bool) -> Result<Client> {
+    let profile = std::env::temp_dir().join(format!("sb-e2e-{port}-{name}"));
+    let mut args: Vec<String> = CHROMIUM_ARGS.iter().map(|s| s.to_string()).collect();
+    args.push(format!("--user-data-dir={}", profile.display()));
+    let mut caps = json!({ "goog:chromeOptions": { "args": args, "binary": "/usr/bin/chromium" } });
+    if recorded {
+        caps["goog:loggingPrefs"] = json!({ "browser": "ALL", "performance": "ALL" });
+        caps["goog:chromeOptions"]["perfLoggingPrefs"] =
+            json!({ "enableNetwork": true, "enablePage": false });
+    }
+    let caps = caps.as_object().cloned().unwrap_or_default();
+    let started = Instant::now();
+    let client = loop {
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        match ClientBuilder::new(connector)
+            .capabilities(caps.clone())
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+        {
+            Ok(c) => break c,
+            Err(e) if started.elapsed() < Duration::from_secs(10) => {
+                let _ = e;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => bail!("chromedriver did not start a session: {e}"),
+        }
+    };
+    client
+        .issue_cmd(Raw {
+            path: "goog/cdp/execute",
+            body: json!({ "cmd": "Page.addScriptToEvaluateOnNewDocument",
+                          "params": { "source": RECORD_VIOLATIONS } }),
+        })
+        .await?;
+    Ok(client)
+}
 
 /// Console lines and request URLs, in order.
 #[derive(Clone, Debug, Default)]
@@ -285,41 +326,9 @@ impl Harness {
                 .spawn()
                 .context("starting /usr/bin/chromedriver")?,
         );
-        let profile = std::env::temp_dir().join(format!("sb-e2e-{port}"));
-        let mut args: Vec<String> = CHROMIUM_ARGS.iter().map(|s| s.to_string()).collect();
-        args.push(format!("--user-data-dir={}", profile.display()));
-        let mut caps =
-            json!({ "goog:chromeOptions": { "args": args, "binary": "/usr/bin/chromium" } });
-        if recorded {
-            caps["goog:loggingPrefs"] = json!({ "browser": "ALL", "performance": "ALL" });
-            caps["goog:chromeOptions"]["perfLoggingPrefs"] =
-                json!({ "enableNetwork": true, "enablePage": false });
-        }
-        let caps = caps.as_object().cloned().unwrap_or_default();
-        let started = Instant::now();
-        let client = loop {
-            let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-            match ClientBuilder::new(connector)
-                .capabilities(caps.clone())
-                .connect(&format!("http://127.0.0.1:{port}"))
-                .await
-            {
-                Ok(c) => break c,
-                Err(e) if started.elapsed() < Duration::from_secs(10) => {
-                    let _ = e;
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-                Err(e) => bail!("chromedriver did not start a session: {e}"),
-            }
-        };
-        client
-            .issue_cmd(Raw {
-                path: "goog/cdp/execute",
-                body: json!({ "cmd": "Page.addScriptToEvaluateOnNewDocument",
-                              "params": { "source": RECORD_VIOLATIONS } }),
-            })
-            .await?;
+        let client = browser_session(port, "main", recorded).await?;
         Ok(Self {
+            driver_port: port,
             client,
             backend,
             backend_addr,
@@ -331,6 +340,12 @@ impl Harness {
             _chromedriver: chromedriver,
             _backend_stop: backend_stop,
         })
+    }
+
+    /// A second browser (its own Chromium, profile and storage), for a test with two
+    /// operators: it is on no page yet. Not recorded.
+    pub async fn another_browser(&self, name: &str) -> Result<Client> {
+        browser_session(self.driver_port, name, false).await
     }
 
     /// The release build being tested.

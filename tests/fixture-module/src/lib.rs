@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use switchboard_core::simulator::{Backend, Keep, Simulator, check, keep_as};
+use switchboard_core::simulator::{Actor, Backend, Keep, Simulator, check, keep_as};
 use switchboard_core::{Frame, Instant, Provenance, TypedChannel};
 
 /// One probe's reading.
@@ -28,6 +28,8 @@ pub const CHANNELS: &[&str] = &[LAB_READING.name()];
 /// Readings every 2 s from two probes.
 #[derive(Debug, Default)]
 pub struct LabSimulator;
+
+impl Actor for LabSimulator {}
 
 impl Simulator for LabSimulator {
     fn interval(&self) -> Duration {

@@ -5,17 +5,21 @@
 use std::time::Duration;
 
 use stylist::yew::styled_component;
+use switchboard_core::Status;
 use switchboard_core::{Frame, Provenance};
 use switchboard_kit::WsHandle;
+use switchboard_kit::action::{ConfirmDialog, action_note, unavailable};
 use switchboard_kit::chart::{History, SeriesSpec, TimeSeriesChart};
 use switchboard_kit::format;
 use switchboard_kit::handle::now;
-use switchboard_kit::hooks::use_now;
+use switchboard_kit::hooks::{use_now, use_status, use_ws_handle};
 use switchboard_kit::status::SourceTag;
 use switchboard_kit::store::{Store, use_store};
 use yew::prelude::*;
 
-use crate::data::{SESSION_UPDATE, SessionUpdate};
+use crate::data::{
+    DISCONNECT, Disconnect, DisconnectReason, MAX_NOTE, SESSION_UPDATE, Session, SessionUpdate,
+};
 use crate::table::{ENTER_FOR, Row, SessionTable, SortKey, Window};
 
 /// Height of a table row in CSS pixels; the stylesheet below fixes rows to it.
@@ -93,12 +97,45 @@ fn cut(text: &str) -> Html {
     }
 }
 
+/// The actions column of a row, when the operator may act on live rows.
+struct RowActions<'a> {
+    handle: &'a WsHandle,
+    /// Connected: the button works. Offline, it shows disabled.
+    connected: bool,
+    /// Opens the confirmation dialog for a session.
+    ask: &'a Callback<Session>,
+}
+
+impl RowActions<'_> {
+    fn cell(&self, session: &Session, leaving: bool) -> Html {
+        let entry = self.handle.action_on(&session.session_id);
+        let pending = entry.as_ref().is_some_and(|e| e.phase.is_pending());
+        let onclick = {
+            let (ask, session) = (self.ask.clone(), session.clone());
+            Callback::from(move |_: MouseEvent| ask.emit(session.clone()))
+        };
+        let label = format!("Disconnect {}", session.username);
+        html! {
+            <td class="act">
+                if !pending && !leaving {
+                    <button type="button" class="sb-act danger" data-testid="disconnect"
+                            aria-label={label} disabled={!self.connected} {onclick}>
+                        { "Disconnect" }
+                    </button>
+                }
+                { action_note(entry.as_ref()) }
+            </td>
+        }
+    }
+}
+
 fn row_html(
     row: &Row,
     index: usize,
     now: switchboard_core::Instant,
     leaving: bool,
     provenance: Provenance,
+    actions: Option<&RowActions<'_>>,
 ) -> Html {
     let s = &row.session;
     let class = if leaving {
@@ -118,6 +155,7 @@ fn row_html(
             <td class="num">{ format::bytes(s.download_bytes) }</td>
             <td class="num">{ format!("↓ {} · ↑ {}", format::rate(row.down_bps), format::rate(row.up_bps)) }</td>
             <td class="num">{ format::clock(row.duration(now)) }</td>
+            if let Some(actions) = actions { { actions.cell(s, leaving) } }
         </tr>
     }
 }
@@ -127,6 +165,16 @@ fn row_html(
 #[styled_component]
 pub fn LiveSessionMonitor() -> Html {
     let view = use_store(store);
+    let handle = use_ws_handle();
+    // Re-renders when the connection or an action's state changes.
+    let status = use_status();
+    // The session the confirmation dialog asks about.
+    let asking = use_state(|| None::<Session>);
+    let form = Form {
+        reason: use_state(|| None),
+        note: use_state(String::new),
+    };
+    let refusal = use_state(|| None::<String>);
     let now = use_now(1000);
     let sort = use_state(|| (SortKey::Duration, true));
     // The first row scrolled into view; a re-render only when it changes.
@@ -140,6 +188,36 @@ pub fn LiveSessionMonitor() -> Html {
         })
     };
     let (m, provenance) = view.pick(|m| m.seen > 0);
+    // Actions are offered on live rows only, to a token the server granted them.
+    let granted = provenance == Provenance::Live
+        && handle.grants().is_some_and(|g| g.allows(DISCONNECT.name()));
+    let connected = status.status == Status::Connected;
+    let ask = {
+        let (asking, refusal, form) = (asking.clone(), refusal.clone(), form.clone());
+        Callback::from(move |session: Session| {
+            refusal.set(None);
+            // A new question starts with an empty form.
+            form.reason.set(None);
+            form.note.set(String::new());
+            asking.set(Some(session));
+        })
+    };
+    let on_done = {
+        let (asking, handle, refusal) = (asking.clone(), handle.clone(), refusal.clone());
+        Callback::from(move |payload: Option<Disconnect>| {
+            asking.set(None);
+            if let Some(payload) = payload
+                && let Err(e) = handle.act(DISCONNECT, payload)
+            {
+                refusal.set(Some(format!("Not sent: {e}")));
+            }
+        })
+    };
+    let row_actions = granted.then_some(RowActions {
+        handle: &handle,
+        connected,
+        ask: &ask,
+    });
     let (key, descending) = *sort;
     let rows = m.table.sorted(key, descending, now);
     let headers = COLUMNS.iter().map(|(k, label, numeric)| {
@@ -193,6 +271,7 @@ pub fn LiveSessionMonitor() -> Html {
                 z-index:3; display:flex; align-items:center; white-space:nowrap; padding:0 8px;
                 background:var(--sb-surface); color:var(--sb-text); border:1px solid var(--sb-accent);
                 border-radius:4px; box-shadow:0 2px 8px rgba(0,0,0,.25); }
+         td.act { display:flex; gap:8px; align-items:center; height:var(--row); }
          tr.simulated td { font-style:italic; color:var(--sb-muted); }
          tr.simulated td:first-child { box-shadow:inset 3px 0 0 var(--sb-warn); }
          tr.entering { animation:sb-enter 1.5s ease-out; }
@@ -214,10 +293,11 @@ pub fn LiveSessionMonitor() -> Html {
         VIEW_ROWS * ROW_PX,
         OVERSCAN,
     );
+    let columns = COLUMNS.len() + usize::from(granted);
     let spacer = |rows: usize, key: &'static str| {
         (rows > 0).then(|| {
             let height = format!("height:{}px", rows as u32 * ROW_PX);
-            html! { <tr key={key} class="spacer" aria-hidden="true"><td colspan="7" style={height} /></tr> }
+            html! { <tr key={key} class="spacer" aria-hidden="true"><td colspan={columns.to_string()} style={height} /></tr> }
         })
     };
     let shown = all
@@ -225,7 +305,16 @@ pub fn LiveSessionMonitor() -> Html {
         .unwrap_or_default()
         .iter()
         .enumerate()
-        .map(|(i, (row, leaving))| row_html(row, window.first + i, now, *leaving, provenance));
+        .map(|(i, (row, leaving))| {
+            row_html(
+                row,
+                window.first + i,
+                now,
+                *leaving,
+                provenance,
+                row_actions.as_ref(),
+            )
+        });
     let sizes = format!("--row:{ROW_PX}px; --rows:{VIEW_ROWS}");
     let count = if view.known(|m| m.seen > 0) {
         active_count(&m.table)
@@ -250,13 +339,23 @@ pub fn LiveSessionMonitor() -> Html {
                 if m.table.unknown > 0 {
                     <span>{ format!("{} updates for unknown sessions", m.table.unknown) }</span>
                 }
+                if let Some(why) = unavailable(status.status).filter(|_| granted) {
+                    <span data-testid="actions-unavailable">{ why }</span>
+                }
+                if let Some(why) = (*refusal).clone() {
+                    <span class="sb-action-note refused" role="alert" data-testid="action-error">{ why }</span>
+                }
             </div>
+            { disconnect_dialog(asking.as_ref(), &form, &on_done) }
             <TimeSeriesChart title="Active sessions" unit="sessions" series={ACTIVE} hold={true}
                              history={m.active.clone()} version={view.version()} outages={view.outages()}
                              window_secs={600.0} height={110} decimals={0} />
             <div class="scroll" style={sizes} {onscroll} data-testid="sessions-scroll">
                 <table aria-rowcount={(all.len() + 1).to_string()}>
-                    <thead><tr>{ for headers }</tr></thead>
+                    <thead><tr>
+                        { for headers }
+                        if granted { <th scope="col"><span class="sb-visually-hidden">{ "Action" }</span></th> }
+                    </tr></thead>
                     <tbody>
                         { spacer(window.first, "above") }
                         { for shown }
@@ -266,6 +365,80 @@ pub fn LiveSessionMonitor() -> Html {
             </div>
             if m.table.is_empty() { <p>{ "No active sessions." }</p> }
         </section>
+    }
+}
+
+/// The dialog's form: which reason, and the note. Held by the table, which asks.
+#[derive(Clone)]
+struct Form {
+    reason: UseStateHandle<Option<DisconnectReason>>,
+    note: UseStateHandle<String>,
+}
+
+/// Asks before a session is ended: which session, why (the short list, and a note). `on_done`
+/// gets the request to send, or `None` (cancelled).
+fn disconnect_dialog(
+    session: Option<&Session>,
+    form: &Form,
+    on_done: &Callback<Option<Disconnect>>,
+) -> Html {
+    let payload = match (session, *form.reason) {
+        (Some(s), Some(reason)) => Some(Disconnect {
+            session_id: s.session_id.clone(),
+            reason,
+            note: form.note.trim().to_owned(),
+        }),
+        _ => None,
+    };
+    let problem = payload.as_ref().and_then(Disconnect::problem);
+    let ready = payload.is_some() && problem.is_none();
+    let on_confirm = {
+        let on_done = on_done.clone();
+        Callback::from(move |()| on_done.emit(payload.clone()))
+    };
+    let on_cancel = {
+        let on_done = on_done.clone();
+        Callback::from(move |()| on_done.emit(None))
+    };
+    let title = session.map_or_else(String::new, |s| format!("Disconnect {}?", s.username));
+    let choices = DisconnectReason::ALL.iter().map(|r| {
+        let onchange = {
+            let (reason, r) = (form.reason.clone(), *r);
+            Callback::from(move |_: Event| reason.set(Some(r)))
+        };
+        html! {
+            <label><input type="radio" name="disconnect-reason" checked={*form.reason == Some(*r)}
+                          {onchange} />{ " " }{ r.label() }</label>
+        }
+    });
+    let oninput = {
+        let note = form.note.clone();
+        Callback::from(move |e: InputEvent| {
+            let area: web_sys::HtmlTextAreaElement = e.target_unchecked_into();
+            note.set(area.value());
+        })
+    };
+    html! {
+        <ConfirmDialog open={session.is_some()} {title} confirm="Disconnect" {ready}
+                       {on_confirm} {on_cancel}>
+            if let Some(s) = session {
+                <p>{ "The NAS ends this session now (RADIUS Disconnect-Message). The subscriber can log in again." }</p>
+                <dl>
+                    <dt>{ "Session" }</dt><dd>{ &s.session_id }</dd>
+                    <dt>{ "IP address" }</dt><dd>{ &s.ip_address }</dd>
+                    <dt>{ "NAS" }</dt><dd>{ &s.nas_ip_address }</dd>
+                </dl>
+                <fieldset>
+                    <legend>{ "Reason" }</legend>
+                    { for choices }
+                </fieldset>
+                <label for="disconnect-note">{ "Note (required for “Other”)" }</label>
+                <textarea id="disconnect-note" maxlength={MAX_NOTE.to_string()} value={(*form.note).clone()} {oninput} />
+                if let Some(problem) = problem {
+                    <p class="sb-action-note refused">{ problem }</p>
+                }
+            }
+        </ConfirmDialog>
     }
 }
 

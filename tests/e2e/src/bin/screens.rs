@@ -36,15 +36,57 @@ async fn shoot(h: &Harness, dir: &std::path::Path, tag: &str) -> Result<()> {
     Ok(())
 }
 
+/// The disconnect dialog, open with a reason picked, and a row whose action was refused.
+async fn dialog(h: &Harness, dir: &std::path::Path) -> Result<()> {
+    h.go("/sessions").await?;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    h.endpoint(module("sessions"))
+        .action_fault(switchboard_devserver::endpoint::ActionFault::Refuse);
+    // Refused first, so the table behind the dialog shows a refusal in words.
+    for (i, confirm) in [(0, true), (1, false)] {
+        h.eval(&format!(
+            "document.querySelectorAll('[data-testid=disconnect]')[{i}].click(); return true"
+        ))
+        .await?;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        h.eval("document.querySelector('dialog[open] input[type=radio]').click(); return true")
+            .await?;
+        if confirm {
+            h.eval("document.querySelector('[data-testid=dialog-confirm]').click(); return true")
+                .await?;
+            tokio::time::sleep(Duration::from_millis(800)).await;
+        }
+    }
+    for scheme in ["light", "dark"] {
+        h.cdp(
+            "Emulation.setEmulatedMedia",
+            json!({ "features": [{ "name": "prefers-color-scheme", "value": scheme }] }),
+        )
+        .await?;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let png = h.client.screenshot().await?;
+        std::fs::write(dir.join(format!("live-sessions-dialog-{scheme}.png")), png)?;
+    }
+    h.eval("document.querySelector('[data-testid=dialog-cancel]').click(); return true")
+        .await?;
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> Result<()> {
     let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/screens");
     std::fs::create_dir_all(&dir)?;
     let h = Harness::start_unrecorded().await?;
-    let token = h.token();
+    // An operator who may act, as a NOC's would: the sessions table has its actions.
+    let token = switchboard_devserver::auth::mint_operator(
+        switchboard_e2e::SECRET,
+        "screens",
+        Duration::from_secs(3600),
+    )?;
     h.open_with_token("/", &token).await?;
     tokio::time::sleep(Duration::from_secs(8)).await;
     shoot(&h, &dir, "live").await?;
+    dialog(&h, &dir).await?;
     // Sessions and billing go away: billing has live data (shown as of its last frame),
     // sessions is refused from the start of a reload (simulated, labelled).
     let until = Harness::now_ms() + 120_000;

@@ -1,0 +1,525 @@
+//! Operators act: two browsers (two operators, each with their own token) on the sessions
+//! page of the development backend. Every check compares the screens with the backend's
+//! state and its audit log, not only with a label.
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use anyhow::{Result, bail, ensure};
+use fantoccini::Client;
+use fantoccini::key::Key;
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use switchboard_devserver::auth::{Claims, mint_claims};
+use switchboard_devserver::endpoint::{ActionFault, INJECTED_REFUSAL};
+use switchboard_e2e::{Harness, SECRET, TOKEN_KEY, module};
+use tokio_tungstenite::tungstenite::Message;
+
+const SEC: Duration = Duration::from_secs(1);
+
+fn token(sub: &str, name: &str, actions: &[&str]) -> String {
+    let now = Harness::now_ms() / 1000;
+    mint_claims(
+        SECRET,
+        &Claims {
+            sub: sub.into(),
+            name: Some(name.into()),
+            iat: now,
+            exp: now + 3600,
+            actions: Some(actions.iter().map(|a| (*a).to_owned()).collect()),
+            ..Claims::default()
+        },
+    )
+    .unwrap_or_default()
+}
+
+async fn eval(client: &Client, js: &str) -> Result<Value> {
+    Ok(client.execute(js, vec![]).await?)
+}
+
+async fn wait(client: &Client, what: &str, within: Duration, js: &str) -> Result<()> {
+    let started = std::time::Instant::now();
+    loop {
+        if eval(client, js).await? == Value::Bool(true) {
+            return Ok(());
+        }
+        if started.elapsed() > within {
+            bail!("timed out after {within:?} waiting for {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Opens the sessions page in `client` with `token`, and waits for live rows.
+async fn open_sessions(h: &Harness, client: &Client, token: &str) -> Result<()> {
+    client
+        .goto(&format!("http://{}/config.json", h.site))
+        .await?;
+    eval(
+        client,
+        &format!(
+            "sessionStorage.setItem('{TOKEN_KEY}', {}); return true",
+            json!(token)
+        ),
+    )
+    .await?;
+    client.goto(&format!("http://{}/sessions", h.site)).await?;
+    wait(
+        client,
+        "live session rows",
+        10 * SEC,
+        "return document.querySelectorAll('tr[data-session][data-provenance=live]').length > 3",
+    )
+    .await
+}
+
+/// The session ids in the backend's state.
+fn backend_sessions(h: &Harness) -> Vec<String> {
+    let endpoint = h.endpoint(module("sessions"));
+    let feed = endpoint.world();
+    feed.state()
+        .iter()
+        .filter_map(|f| serde_json::from_str::<Value>(f.data().get()).ok())
+        .filter_map(|v| v["session"]["session_id"].as_str().map(str::to_owned))
+        .collect()
+}
+
+/// The session ids of the rows on screen (not leaving).
+async fn screen_sessions(client: &Client) -> Result<Vec<String>> {
+    let ids = eval(
+        client,
+        "return [...document.querySelectorAll('tr[data-session]:not(.leaving)')].map(r => r.dataset.session)",
+    )
+    .await?;
+    let mut ids: Vec<String> = serde_json::from_value(ids)?;
+    ids.sort();
+    Ok(ids)
+}
+
+/// Waits until the screen's rows are exactly the backend's sessions.
+async fn wait_screen_is_backend(h: &Harness, client: &Client, who: &str) -> Result<()> {
+    let started = std::time::Instant::now();
+    loop {
+        let mut backend = backend_sessions(h);
+        backend.sort();
+        let screen = screen_sessions(client).await?;
+        if screen == backend {
+            return Ok(());
+        }
+        if started.elapsed() > 5 * SEC {
+            bail!("{who}'s table {screen:?} is not the backend's sessions {backend:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn row(session: &str) -> String {
+    format!("document.querySelector('tr[data-session=\"{session}\"]')")
+}
+
+/// Opens the dialog for `session` with a click, picks a reason, and confirms.
+async fn disconnect(client: &Client, session: &str) -> Result<()> {
+    let row = row(session);
+    eval(
+        client,
+        &format!("{row}.querySelector('[data-testid=disconnect]').click(); return true"),
+    )
+    .await?;
+    wait(
+        client,
+        "the dialog",
+        2 * SEC,
+        "return document.querySelector('dialog[open]') !== null",
+    )
+    .await?;
+    eval(
+        client,
+        "document.querySelector('dialog[open] input[type=radio]').click(); return true",
+    )
+    .await?;
+    wait(
+        client,
+        "the confirm button to be enabled",
+        2 * SEC,
+        "return !document.querySelector('[data-testid=dialog-confirm]').disabled",
+    )
+    .await?;
+    eval(
+        client,
+        "document.querySelector('[data-testid=dialog-confirm]').click(); return true",
+    )
+    .await?;
+    Ok(())
+}
+
+async fn row_phase(client: &Client, session: &str) -> Result<(String, String)> {
+    let v = eval(
+        client,
+        &format!(
+            "const n = {}?.querySelector('[data-testid=action-state]'); \
+             return n ? [n.dataset.phase, n.textContent] : ['', '']",
+            row(session)
+        ),
+    )
+    .await?;
+    Ok(serde_json::from_value(v)?)
+}
+
+async fn wait_phase(
+    client: &Client,
+    session: &str,
+    phase: &str,
+    within: Duration,
+) -> Result<String> {
+    let started = std::time::Instant::now();
+    loop {
+        let (now, words) = row_phase(client, session).await?;
+        if now == phase {
+            return Ok(words);
+        }
+        if started.elapsed() > within {
+            bail!("the row of {session} says {now:?} ({words:?}), not {phase:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn a1_two_operators_one_disconnects_both_see_it_and_the_backend_and_audit_agree() -> Result<()>
+{
+    let h = Harness::start().await?;
+    // Sessions end only when an operator ends them: the screen can be compared exactly.
+    h.endpoint(module("sessions"))
+        .paused
+        .store(true, Ordering::Relaxed);
+    let ada = token("ada", "Ada Lovelace", &["sessions.disconnect"]);
+    let ben = token("ben", "Ben Okri", &[]);
+    h.open_with_token("/sessions", &ada).await?;
+    h.wait(
+        "live rows",
+        10 * SEC,
+        "return document.querySelectorAll('tr[data-session][data-provenance=live]').length > 3",
+    )
+    .await?;
+    let b = h.another_browser("ben").await?;
+    open_sessions(&h, &b, &ben).await?;
+    let a = &h.client;
+    wait_screen_is_backend(&h, a, "Ada").await?;
+    wait_screen_is_backend(&h, &b, "Ben").await?;
+    let sessions = backend_sessions(&h);
+
+    // Ada has the button; Ben, whose token lacks the action, has none.
+    wait(
+        a,
+        "Ada's buttons",
+        5 * SEC,
+        "return document.querySelectorAll('[data-testid=disconnect]').length > 3",
+    )
+    .await?;
+    h.wait_status("sessions", "connected", 5 * SEC).await?;
+    let ben_buttons = eval(
+        &b,
+        "return document.querySelectorAll('[data-testid=disconnect]').length",
+    )
+    .await?;
+    ensure!(
+        ben_buttons == json!(0),
+        "Ben sees {ben_buttons} disconnect buttons"
+    );
+
+    // By keyboard: Enter on the button opens the dialog with focus on Cancel; Escape closes
+    // it and nothing is sent.
+    let target = sessions[0].clone();
+    eval(
+        a,
+        &format!(
+            "{}.querySelector('[data-testid=disconnect]').focus(); return true",
+            row(&target)
+        ),
+    )
+    .await?;
+    a.active_element()
+        .await?
+        .send_keys(&String::from(char::from(Key::Enter)))
+        .await?;
+    wait(
+        a,
+        "the dialog",
+        2 * SEC,
+        "return document.querySelector('dialog[open]') !== null",
+    )
+    .await?;
+    let focused = eval(a, "return document.activeElement.dataset.testid || ''").await?;
+    ensure!(
+        focused == json!("dialog-cancel"),
+        "focus starts on {focused}, not Cancel"
+    );
+    a.active_element()
+        .await?
+        .send_keys(&String::from(char::from(Key::Escape)))
+        .await?;
+    wait(
+        a,
+        "the dialog to close",
+        2 * SEC,
+        "return document.querySelector('dialog[open]') === null",
+    )
+    .await?;
+    ensure!(
+        h.report(module("sessions")).actions_received == 0,
+        "Escape sent an action"
+    );
+
+    // By keyboard again: Shift+Tab reaches the note (typed), Shift+Tab the reasons, Space
+    // picks one, Tab moves on and never leaves the dialog, Enter on Disconnect confirms.
+    eval(
+        a,
+        &format!(
+            "{}.querySelector('[data-testid=disconnect]').focus(); return true",
+            row(&target)
+        ),
+    )
+    .await?;
+    a.active_element()
+        .await?
+        .send_keys(&String::from(char::from(Key::Enter)))
+        .await?;
+    wait(
+        a,
+        "the dialog",
+        2 * SEC,
+        "return document.querySelector('dialog[open]') !== null",
+    )
+    .await?;
+    let confirm_ready = eval(
+        a,
+        "return !document.querySelector('[data-testid=dialog-confirm]').disabled",
+    )
+    .await?;
+    ensure!(
+        confirm_ready == json!(false),
+        "Disconnect is enabled before a reason is picked"
+    );
+    let shift_tab = format!("{}{}", char::from(Key::Shift), char::from(Key::Tab));
+    a.active_element().await?.send_keys(&shift_tab).await?;
+    a.active_element()
+        .await?
+        .send_keys("customer on the phone")
+        .await?;
+    a.active_element().await?.send_keys(&shift_tab).await?;
+    a.active_element().await?.send_keys(" ").await?;
+    let confirm_ready = eval(
+        a,
+        "return !document.querySelector('[data-testid=dialog-confirm]').disabled",
+    )
+    .await?;
+    ensure!(
+        confirm_ready == json!(true),
+        "a reason picked by keyboard enables Disconnect"
+    );
+    for _ in 0..6 {
+        a.active_element()
+            .await?
+            .send_keys(&String::from(char::from(Key::Tab)))
+            .await?;
+        let inside = eval(
+            a,
+            "const d = document.querySelector('dialog[open]'); const e = document.activeElement; \
+                              return !e || e === document.body || d.contains(e)",
+        )
+        .await?;
+        ensure!(inside == json!(true), "Tab left the dialog");
+    }
+    eval(
+        a,
+        "document.querySelector('[data-testid=dialog-confirm]').focus(); return true",
+    )
+    .await?;
+    a.active_element()
+        .await?
+        .send_keys(&String::from(char::from(Key::Enter)))
+        .await?;
+
+    // The backend ends the session; it leaves both tables, and both match the backend.
+    h.wait_report(module("sessions"), "the action", 5 * SEC, |r| {
+        r.actions_answered >= 1
+    })
+    .await?;
+    let started = std::time::Instant::now();
+    while backend_sessions(&h).contains(&target) {
+        ensure!(
+            started.elapsed() < 5 * SEC,
+            "the backend still has {target}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    wait_screen_is_backend(&h, a, "Ada").await?;
+    wait_screen_is_backend(&h, &b, "Ben").await?;
+
+    // A double click on Disconnect sends once.
+    let second = sessions[1].clone();
+    eval(
+        a,
+        &format!(
+            "{}.querySelector('[data-testid=disconnect]').click(); return true",
+            row(&second)
+        ),
+    )
+    .await?;
+    wait(
+        a,
+        "the dialog",
+        2 * SEC,
+        "return document.querySelector('dialog[open]') !== null",
+    )
+    .await?;
+    eval(
+        a,
+        "document.querySelector('dialog[open] input[type=radio]').click(); return true",
+    )
+    .await?;
+    wait(
+        a,
+        "Disconnect enabled",
+        2 * SEC,
+        "return !document.querySelector('[data-testid=dialog-confirm]').disabled",
+    )
+    .await?;
+    eval(a, "const c = document.querySelector('[data-testid=dialog-confirm]'); c.click(); c.click(); return true").await?;
+    wait_screen_is_backend(&h, a, "Ada").await?;
+    ensure!(!backend_sessions(&h).contains(&second));
+    let report = h.report(module("sessions"));
+    ensure!(
+        report.actions_received == 2,
+        "{} action frames for two actions",
+        report.actions_received
+    );
+
+    // A crafted frame with Ben's token is refused by the backend, and nothing ends.
+    let third = sessions[2].clone();
+    let url = format!("ws://{}/ws/sessions", h.backend_addr);
+    let (mut crafted, _) = tokio_tungstenite::connect_async(url).await?;
+    crafted
+        .send(Message::text(format!(
+            r#"{{"type":"auth","token":"{ben}","actions":true}}"#
+        )))
+        .await?;
+    crafted.send(Message::text(format!(
+        r#"{{"type":"disconnect","data":{{"session_id":"{third}","reason":"abuse","request_id":"crafted-1"}}}}"#
+    ))).await?;
+    let answer = loop {
+        match tokio::time::timeout(5 * SEC, crafted.next()).await {
+            Ok(Some(Ok(Message::Text(t)))) => {
+                let v: Value = serde_json::from_str(&t)?;
+                if v["type"] == "action_result" {
+                    break v;
+                }
+            }
+            other => bail!("no answer to the crafted frame: {other:?}"),
+        }
+    };
+    ensure!(answer["data"]["reason"] == "not permitted", "{answer}");
+    ensure!(backend_sessions(&h).contains(&third));
+
+    // Refused by the backend: the row says why, and stays, as the backend's state does.
+    h.endpoint(module("sessions"))
+        .action_fault(ActionFault::Refuse);
+    disconnect(a, &third).await?;
+    let words = wait_phase(a, &third, "refused", 5 * SEC).await?;
+    ensure!(words.contains(INJECTED_REFUSAL), "{words}");
+    wait_screen_is_backend(&h, a, "Ada").await?;
+    ensure!(backend_sessions(&h).contains(&third));
+
+    // Never answered: pending, then "no answer" after the client's 10 s; the row stays.
+    let fourth = sessions[3].clone();
+    h.endpoint(module("sessions"))
+        .action_fault(ActionFault::Never);
+    disconnect(a, &fourth).await?;
+    wait_phase(a, &fourth, "pending", 2 * SEC).await?;
+    let words = wait_phase(a, &fourth, "no-answer", 13 * SEC).await?;
+    ensure!(words.starts_with("No answer from the backend"), "{words}");
+    wait_screen_is_backend(&h, a, "Ada").await?;
+    ensure!(backend_sessions(&h).contains(&fourth));
+
+    // The audit log has every action, with its outcome.
+    let audit: Vec<(String, String, String, String)> = h
+        .endpoint(module("sessions"))
+        .actions
+        .audit()
+        .iter()
+        .map(|e| {
+            (
+                e.operator.clone(),
+                e.entity.clone(),
+                format!("{:?}", e.outcome),
+                e.reason.clone().unwrap_or_default(),
+            )
+        })
+        .collect();
+    let line = |who: &str, entity: &str, outcome: &str, reason: &str| {
+        (
+            who.to_owned(),
+            entity.to_owned(),
+            outcome.to_owned(),
+            reason.to_owned(),
+        )
+    };
+    ensure!(
+        audit
+            == [
+                line("Ada Lovelace", &target, "Done", ""),
+                line("Ada Lovelace", &second, "Done", ""),
+                line("Ben Okri", &third, "Refused", "not permitted"),
+                line("Ada Lovelace", &third, "Refused", INJECTED_REFUSAL),
+            ],
+        "audit: {audit:#?}"
+    );
+    b.close().await?;
+    h.finish().await
+}
+
+#[tokio::test]
+async fn a2_offline_actions_are_disabled_and_the_panel_says_why() -> Result<()> {
+    let h = Harness::start().await?;
+    let ada = token("ada", "Ada Lovelace", &["sessions.*"]);
+    h.open_with_token("/sessions", &ada).await?;
+    h.wait(
+        "buttons",
+        10 * SEC,
+        "return document.querySelectorAll('[data-testid=disconnect]').length > 3",
+    )
+    .await?;
+    // Down for a while: the live rows stay (marked as an outage), the buttons are disabled,
+    // and the panel says why; nothing is queued.
+    h.endpoint(module("sessions"))
+        .refuse_until
+        .store(Harness::now_ms() + 8_000, Ordering::Relaxed);
+    h.fault(
+        module("sessions"),
+        switchboard_devserver::endpoint::Fault::Drop,
+    );
+    h.wait(
+        "the buttons disabled and the reason",
+        5 * SEC,
+        "const b = [...document.querySelectorAll('[data-testid=disconnect]')]; \
+         const why = document.querySelector('[data-testid=actions-unavailable]'); \
+         return b.length > 0 && b.every(x => x.disabled) && !!why && why.textContent.includes('offline')",
+    )
+    .await?;
+    let simulated = h.eval("return document.querySelectorAll('[data-testid=disconnect]').length > 0 && \
+        document.querySelector('tr[data-session][data-provenance=simulated] [data-testid=disconnect]') === null").await?;
+    ensure!(
+        simulated == json!(true),
+        "an action offered on a simulated row"
+    );
+    // Back: enabled again, the note gone.
+    h.wait(
+        "the buttons enabled again",
+        15 * SEC,
+        "const b = [...document.querySelectorAll('[data-testid=disconnect]')]; \
+         return b.length > 0 && b.every(x => !x.disabled) && !document.querySelector('[data-testid=actions-unavailable]')",
+    )
+    .await?;
+    ensure!(h.report(module("sessions")).actions_received == 0);
+    h.finish().await
+}
