@@ -7,9 +7,11 @@
 //! stands in words until the backend's own frames change the row.
 
 use switchboard_core::Status;
-use switchboard_core::action::{Entry, Phase};
+use switchboard_core::action::{ActionPayload, Entry, Phase, TypedAction};
 use wasm_bindgen::JsCast;
 use yew::prelude::*;
+
+use crate::WsHandle;
 
 /// How an action's state reads on its row: a stable name (for styles and tests) and the
 /// words.
@@ -42,6 +44,33 @@ pub fn action_note(entry: Option<&Entry>) -> Html {
     html! {
         <span class={classes!("sb-action-note", phase)} data-testid="action-state"
               data-phase={phase} role="status" title={words.clone()}>{ words }</span>
+    }
+}
+
+/// A small button that takes an action on a row (`data-testid` names it for tests).
+pub fn act_button(
+    label: &'static str,
+    testid: &'static str,
+    enabled: bool,
+    onclick: Callback<MouseEvent>,
+) -> Html {
+    html! {
+        <button type="button" class="sb-act" data-testid={testid} disabled={!enabled} {onclick}>
+            { label }
+        </button>
+    }
+}
+
+/// Sends an action; when it cannot be sent (offline, rate-limited), says why in `note`.
+pub fn act_or_note<T: ActionPayload>(
+    handle: &WsHandle,
+    action: TypedAction<T>,
+    payload: T,
+    note: &UseStateHandle<Option<String>>,
+) {
+    match handle.act(action, payload) {
+        Ok(_) => note.set(None),
+        Err(e) => note.set(Some(format!("Not sent: {e}"))),
     }
 }
 

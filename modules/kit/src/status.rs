@@ -154,7 +154,7 @@ pub fn SourceTag(props: &SourceTagProps) -> Html {
 }
 
 /// `14:02:10`, the time of day of `at` in the browser's time zone.
-fn clock_time(at: Instant) -> String {
+pub fn clock_time(at: Instant) -> String {
     let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(at.as_millis() as f64));
     format!(
         "{:02}:{:02}:{:02}",

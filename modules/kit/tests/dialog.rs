@@ -13,6 +13,7 @@ use support::*;
 use switchboard_kit::action::ConfirmDialog;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
+use web_sys::EventInit;
 use yew::prelude::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -126,7 +127,7 @@ async fn escape_and_the_backdrop_cancel_and_an_unready_form_cannot_confirm() {
     assert!(confirm.disabled(), "not ready: Disconnect is disabled");
     // Escape fires `cancel` on a modal dialog.
     let escape = web_sys::Event::new_with_event_init_dict("cancel", &{
-        let init = web_sys::EventInit::new();
+        let init = EventInit::new();
         init.set_cancelable(true);
         init
     })

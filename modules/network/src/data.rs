@@ -66,6 +66,13 @@ pub struct Alert {
     pub message: String,
     /// When it was raised (RFC 3339).
     pub raised_at: String,
+    /// The operator who acknowledged it ("I'm on it"), if anyone has. Optional: absent from
+    /// backends without actions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acknowledged_by: Option<String>,
+    /// When it was acknowledged (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acknowledged_at: Option<String>,
 }
 
 /// `network_status` payload: a full snapshot (not a delta), so one frame is enough to draw.
@@ -79,4 +86,24 @@ pub struct NetworkStatus {
     pub alerts: Vec<Alert>,
     /// When the snapshot was taken (RFC 3339).
     pub updated_at: String,
+}
+
+use switchboard_core::action::{ActionPayload, TypedAction};
+
+/// `acknowledge_alert`: "I'm on it". The alert then carries who acknowledged it and when, in
+/// every operator's `network_status`. The grant is `network.acknowledge_alert`. Refused when
+/// the alert has cleared.
+pub const ACKNOWLEDGE_ALERT: TypedAction<AcknowledgeAlert> = TypedAction::new("acknowledge_alert");
+
+/// `acknowledge_alert`'s payload.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AcknowledgeAlert {
+    /// The alert's id.
+    pub alert_id: String,
+}
+
+impl ActionPayload for AcknowledgeAlert {
+    fn entity(&self) -> String {
+        self.alert_id.clone()
+    }
 }

@@ -10,7 +10,7 @@ pub mod sim;
 #[cfg(feature = "ui")]
 pub mod ui;
 
-use switchboard_core::simulator::{Keep, check, keep_as};
+use switchboard_core::simulator::{ActionSpec, Keep, check, check_action, keep_as};
 
 /// What the development backend serves for this module (see
 /// [`Backend`](switchboard_core::simulator::Backend)).
@@ -21,5 +21,8 @@ pub const BACKEND: switchboard_core::simulator::Backend = switchboard_core::simu
     check: |f| check(data::BANDWIDTH_UPDATE, f).or_else(|| check(data::NETWORK_STATUS, f)),
     simulator: || Box::new(sim::NetworkSimulator::default()),
     keep: |f| keep_as(data::NETWORK_STATUS, f, |_| "status".to_owned()).unwrap_or(Keep::Recent),
-    actions: &[],
+    actions: &[ActionSpec {
+        name: data::ACKNOWLEDGE_ALERT.name(),
+        check: |d| check_action(data::ACKNOWLEDGE_ALERT, d),
+    }],
 };

@@ -4,11 +4,12 @@
 
 use std::time::Duration;
 
-use switchboard_core::simulator::{Actor, Simulator};
+use switchboard_core::simulator::{Acted, Actor, Call, Simulator};
 use switchboard_core::{Frame, Instant, Provenance};
 
 use crate::data::{
-    Alert, BANDWIDTH_UPDATE, BandwidthData, Health, NETWORK_STATUS, NetworkStatus, Severity, Site,
+    ACKNOWLEDGE_ALERT, Alert, BANDWIDTH_UPDATE, BandwidthData, Health, NETWORK_STATUS,
+    NetworkStatus, Severity, Site,
 };
 
 /// The bandwidth cadence, as in the reference.
@@ -40,6 +41,11 @@ pub struct NetworkSimulator {
     latency: f64,
     /// Index of the site that is currently in trouble, and how many snapshots it has left.
     incident: Option<(usize, u32)>,
+    /// Acknowledgements of active alerts: alert id, by whom, when. An alert that clears
+    /// forgets its acknowledgement, so a new incident starts unacknowledged.
+    acks: Vec<(String, String, String)>,
+    /// The last health snapshot, which an acknowledgement changes and sends again.
+    last: Option<NetworkStatus>,
 }
 
 impl Default for NetworkSimulator {
@@ -50,6 +56,8 @@ impl Default for NetworkSimulator {
             upload: 70.0,
             latency: 15.0,
             incident: None,
+            acks: Vec::new(),
+            last: None,
         }
     }
 }
@@ -107,6 +115,8 @@ impl NetworkSimulator {
                         site_id: (*id).to_owned(),
                         message: format!("{down} of {total} devices not answering at {name}"),
                         raised_at: now.to_rfc3339(),
+                        acknowledged_by: None,
+                        acknowledged_at: None,
                     });
                 }
                 Site {
@@ -125,23 +135,62 @@ impl NetworkSimulator {
                 site_id: "core".into(),
                 message: format!("core latency {:.0} ms", self.latency),
                 raised_at: now.to_rfc3339(),
+                acknowledged_by: None,
+                acknowledged_at: None,
             });
         }
         alerts.sort_by_key(|a| a.severity);
+        self.acks
+            .retain(|(id, ..)| alerts.iter().any(|a| a.id == *id));
+        for alert in &mut alerts {
+            if let Some((_, by, at)) = self.acks.iter().find(|(id, ..)| *id == alert.id) {
+                alert.acknowledged_by = Some(by.clone());
+                alert.acknowledged_at = Some(at.clone());
+            }
+        }
         let total: u32 = sites.iter().map(|s| s.devices_total).sum();
         let up: u32 = sites.iter().map(|s| s.devices_up).sum();
         let health_score = (u64::from(up) * 100 / u64::from(total.max(1))) as u8;
-        NetworkStatus {
+        let status = NetworkStatus {
             health_score,
             sites,
             alerts,
             updated_at: now.to_rfc3339(),
-        }
+        };
+        self.last = Some(status.clone());
+        status
     }
 }
 
-/// Carries out no action: the module declares none.
-impl Actor for NetworkSimulator {}
+/// `acknowledge_alert`: the alert in the last snapshot is marked, and the snapshot goes out
+/// again at once.
+impl Actor for NetworkSimulator {
+    fn act(&mut self, now: Instant, call: &Call<'_>) -> Acted {
+        let Some(ack) = call.payload(ACKNOWLEDGE_ALERT) else {
+            return Acted::Refused(format!("`{}` is not a network action", call.action));
+        };
+        let Some(status) = self.last.as_mut() else {
+            return Acted::Refused("alert already cleared".to_owned());
+        };
+        let Some(alert) = status.alerts.iter_mut().find(|a| a.id == ack.alert_id) else {
+            return Acted::Refused("alert already cleared".to_owned());
+        };
+        if let Some(by) = &alert.acknowledged_by {
+            return Acted::Refused(format!("already acknowledged by {by}"));
+        }
+        let at = now.to_rfc3339();
+        alert.acknowledged_by = Some(call.operator.to_owned());
+        alert.acknowledged_at = Some(at.clone());
+        self.acks.push((ack.alert_id, call.operator.to_owned(), at));
+        status.updated_at = now.to_rfc3339();
+        Acted::Done {
+            frames: Frame::new(NETWORK_STATUS.name(), &*status, Some(now), Provenance::Live)
+                .into_iter()
+                .collect(),
+            result: None,
+        }
+    }
+}
 
 impl Simulator for NetworkSimulator {
     fn interval(&self) -> Duration {
@@ -182,6 +231,59 @@ mod tests {
         (0..ticks)
             .flat_map(|i| sim.tick(Instant::from_millis(1_760_616_000_000 + i * 2000), &mut rng))
             .collect()
+    }
+
+    #[test]
+    fn an_alert_is_acknowledged_once_keeps_it_while_active_and_a_cleared_one_is_refused() {
+        let mut sim = NetworkSimulator::default();
+        let mut rng = fastrand::Rng::with_seed(5);
+        let mut now = Instant::from_millis(1_760_616_000_000);
+        let mut status = sim.status(now, &mut rng);
+        while status.alerts.is_empty() {
+            now = now.plus(Duration::from_secs(10));
+            status = sim.status(now, &mut rng);
+        }
+        let id = status.alerts[0].id.clone();
+        let data = format!(r#"{{"alert_id":"{id}","request_id":"r1"}}"#);
+        let call = Call {
+            action: "acknowledge_alert",
+            data: &data,
+            operator: "Ada",
+        };
+        let Acted::Done { frames, .. } = sim.act(now, &call) else {
+            panic!("an active alert can be acknowledged");
+        };
+        let sent = NETWORK_STATUS.decode(&frames[0]).unwrap();
+        let alert = sent.alerts.iter().find(|a| a.id == id).unwrap();
+        assert_eq!(alert.acknowledged_by.as_deref(), Some("Ada"));
+        assert_eq!(alert.acknowledged_at, Some(now.to_rfc3339()));
+        assert!(matches!(
+            sim.act(now, &Call { operator: "Ben", ..call }),
+            Acted::Refused(why) if why == "already acknowledged by Ada"
+        ));
+        // The next snapshots keep it while the alert is active; once it clears, it is gone.
+        let mut cleared = false;
+        for _ in 0..200 {
+            now = now.plus(Duration::from_secs(10));
+            let next = sim.status(now, &mut rng);
+            match next.alerts.iter().find(|a| a.id == id) {
+                Some(a) if !cleared => assert_eq!(a.acknowledged_by.as_deref(), Some("Ada")),
+                Some(a) => {
+                    assert_eq!(
+                        a.acknowledged_by, None,
+                        "a new incident starts unacknowledged"
+                    );
+                    break;
+                }
+                None => cleared = true,
+            }
+        }
+        assert!(cleared, "the incident cleared");
+        let other = r#"{"alert_id":"alrt-nowhere","request_id":"r2"}"#;
+        assert!(matches!(
+            sim.act(now, &Call { data: other, ..call }),
+            Acted::Refused(why) if why == "alert already cleared"
+        ));
     }
 
     #[test]

@@ -88,3 +88,62 @@ pub struct TicketUpdate {
     /// When it last changed (RFC 3339).
     pub updated_at: String,
 }
+
+use switchboard_core::action::{ActionPayload, TypedAction};
+
+/// `take_ticket`: assign a ticket to the operator named in the token. The grant is
+/// `support.take_ticket`. Refused when the ticket is resolved or closed, or taken by someone
+/// else already.
+pub const TAKE_TICKET: TypedAction<TakeTicket> = TypedAction::new("take_ticket");
+
+/// `set_ticket_status`: park a ticket as pending or resolve it. The grant is
+/// `support.set_ticket_status`.
+pub const SET_TICKET_STATUS: TypedAction<SetTicketStatus> = TypedAction::new("set_ticket_status");
+
+/// `take_ticket`'s payload.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TakeTicket {
+    /// The ticket.
+    pub ticket_id: String,
+}
+
+impl ActionPayload for TakeTicket {
+    fn entity(&self) -> String {
+        self.ticket_id.clone()
+    }
+}
+
+/// The statuses an operator may set: the others (open, closed) belong to the helpdesk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SettableStatus {
+    /// Waiting for the customer or a third party.
+    Pending,
+    /// Fixed.
+    Resolved,
+}
+
+impl SettableStatus {
+    /// The ticket status it sets.
+    pub const fn status(self) -> TicketStatus {
+        match self {
+            Self::Pending => TicketStatus::Pending,
+            Self::Resolved => TicketStatus::Resolved,
+        }
+    }
+}
+
+/// `set_ticket_status`'s payload.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetTicketStatus {
+    /// The ticket.
+    pub ticket_id: String,
+    /// Pending or resolved.
+    pub status: SettableStatus,
+}
+
+impl ActionPayload for SetTicketStatus {
+    fn entity(&self) -> String {
+        self.ticket_id.clone()
+    }
+}

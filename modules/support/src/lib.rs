@@ -11,7 +11,7 @@ pub mod sim;
 #[cfg(feature = "ui")]
 pub mod ui;
 
-use switchboard_core::simulator::{Keep, check, keep_until_settled};
+use switchboard_core::simulator::{ActionSpec, Keep, check, check_action, keep_until_settled};
 
 /// What the development backend serves for this module (see
 /// [`Backend`](switchboard_core::simulator::Backend)).
@@ -32,5 +32,14 @@ pub const BACKEND: switchboard_core::simulator::Backend = switchboard_core::simu
         })
         .unwrap_or(Keep::Skip)
     },
-    actions: &[],
+    actions: &[
+        ActionSpec {
+            name: data::TAKE_TICKET.name(),
+            check: |d| check_action(data::TAKE_TICKET, d),
+        },
+        ActionSpec {
+            name: data::SET_TICKET_STATUS.name(),
+            check: |d| check_action(data::SET_TICKET_STATUS, d),
+        },
+    ],
 };

@@ -3,10 +3,12 @@
 
 use std::time::Duration;
 
-use switchboard_core::simulator::{Actor, Simulator};
+use switchboard_core::simulator::{Acted, Actor, Call, Simulator};
 use switchboard_core::{Frame, Instant, Provenance};
 
-use crate::data::{Priority, TICKET_UPDATE, TicketStatus, TicketUpdate};
+use crate::data::{
+    Priority, SET_TICKET_STATUS, TAKE_TICKET, TICKET_UPDATE, TicketStatus, TicketUpdate,
+};
 
 /// One tick every 4 s.
 pub const INTERVAL: Duration = Duration::from_secs(4);
@@ -90,8 +92,38 @@ impl SupportSimulator {
     }
 }
 
-/// Carries out no action: the module declares none.
-impl Actor for SupportSimulator {}
+/// `take_ticket` and `set_ticket_status`, on the tickets in the queue.
+impl Actor for SupportSimulator {
+    fn act(&mut self, now: Instant, call: &Call<'_>) -> Acted {
+        let (id, status) = if let Some(take) = call.payload(TAKE_TICKET) {
+            (take.ticket_id, None)
+        } else if let Some(set) = call.payload(SET_TICKET_STATUS) {
+            (set.ticket_id, Some(set.status.status()))
+        } else {
+            return Acted::Refused(format!("`{}` is not a support action", call.action));
+        };
+        let Some(t) = self.active.iter_mut().find(|t| t.ticket_id == id) else {
+            return Acted::Refused("no such open ticket".to_owned());
+        };
+        if !t.status.is_active() {
+            return Acted::Refused(format!("ticket already {}", t.status.as_str()));
+        }
+        match (status, t.assignee.as_deref()) {
+            (Some(status), _) => t.status = status,
+            (None, Some(who)) if who != call.operator => {
+                return Acted::Refused(format!("already taken by {who}"));
+            }
+            (None, _) => t.assignee = Some(call.operator.to_owned()),
+        }
+        t.updated_at = now.to_rfc3339();
+        Acted::Done {
+            frames: Frame::new(TICKET_UPDATE.name(), &*t, Some(now), Provenance::Live)
+                .into_iter()
+                .collect(),
+            result: None,
+        }
+    }
+}
 
 impl Simulator for SupportSimulator {
     fn interval(&self) -> Duration {
@@ -113,6 +145,63 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
+
+    fn call<'a>(action: &'a str, data: &'a str, operator: &'a str) -> Call<'a> {
+        Call {
+            action,
+            data,
+            operator,
+        }
+    }
+
+    #[test]
+    fn operators_take_and_resolve_tickets_and_conflicts_are_refused_in_words() {
+        let mut sim = SupportSimulator::default();
+        let mut rng = fastrand::Rng::with_seed(2);
+        let now = Instant::from_millis(1_760_616_000_000);
+        while sim.active.iter().all(|t| t.assignee.is_some()) {
+            sim.step(now, &mut rng);
+        }
+        let id = sim
+            .active
+            .iter()
+            .find(|t| t.assignee.is_none())
+            .map(|t| t.ticket_id.clone())
+            .unwrap();
+        let take = format!(r#"{{"ticket_id":"{id}","request_id":"r1"}}"#);
+        let Acted::Done { frames, .. } = sim.act(now, &call("take_ticket", &take, "Ada")) else {
+            panic!("an unassigned ticket can be taken");
+        };
+        let t = TICKET_UPDATE.decode(&frames[0]).unwrap();
+        assert_eq!(t.assignee.as_deref(), Some("Ada"));
+        assert!(matches!(
+            sim.act(now, &call("take_ticket", &take, "Ben")),
+            Acted::Refused(why) if why == "already taken by Ada"
+        ));
+        // Taking one's own ticket again changes nothing and is not an error.
+        assert!(matches!(
+            sim.act(now, &call("take_ticket", &take, "Ada")),
+            Acted::Done { .. }
+        ));
+        let resolve = format!(r#"{{"ticket_id":"{id}","status":"resolved","request_id":"r2"}}"#);
+        let Acted::Done { frames, .. } = sim.act(now, &call("set_ticket_status", &resolve, "Ben"))
+        else {
+            panic!("an open ticket can be resolved");
+        };
+        assert_eq!(
+            TICKET_UPDATE.decode(&frames[0]).unwrap().status,
+            TicketStatus::Resolved
+        );
+        assert!(matches!(
+            sim.act(now, &call("take_ticket", &take, "Ben")),
+            Acted::Refused(why) if why == "ticket already resolved"
+        ));
+        let gone = r#"{"ticket_id":"TCK-0","request_id":"r3"}"#;
+        assert!(matches!(
+            sim.act(now, &call("take_ticket", gone, "Ada")),
+            Acted::Refused(_)
+        ));
+    }
 
     #[test]
     fn tickets_move_forward_and_the_queue_stays_bounded() {

@@ -523,3 +523,222 @@ async fn a2_offline_actions_are_disabled_and_the_panel_says_why() -> Result<()> 
     ensure!(h.report(module("sessions")).actions_received == 0);
     h.finish().await
 }
+
+/// The latest `network_status` in the backend's state.
+fn backend_status(h: &Harness) -> Value {
+    let endpoint = h.endpoint(module("network"));
+    let feed = endpoint.world();
+    feed.state()
+        .iter()
+        .filter(|f| f.channel() == "network_status")
+        .filter_map(|f| serde_json::from_str::<Value>(f.data().get()).ok())
+        .next_back()
+        .unwrap_or(Value::Null)
+}
+
+/// A ticket in the backend's state.
+fn backend_ticket(h: &Harness, id: &str) -> Value {
+    let endpoint = h.endpoint(module("support"));
+    let feed = endpoint.world();
+    feed.state()
+        .iter()
+        .filter_map(|f| serde_json::from_str::<Value>(f.data().get()).ok())
+        .find(|t| t["ticket_id"] == id)
+        .unwrap_or(Value::Null)
+}
+
+async fn open_page(h: &Harness, client: &Client, token: &str, path: &str) -> Result<()> {
+    client
+        .goto(&format!("http://{}/config.json", h.site))
+        .await?;
+    eval(
+        client,
+        &format!(
+            "sessionStorage.setItem('{TOKEN_KEY}', {}); return true",
+            json!(token)
+        ),
+    )
+    .await?;
+    client.goto(&format!("http://{}{path}", h.site)).await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a3_a_taken_ticket_and_an_acknowledged_alert_show_who_on_both_screens() -> Result<()> {
+    let h = Harness::start().await?;
+    for m in ["support", "network"] {
+        h.endpoint(module(m)).paused.store(true, Ordering::Relaxed);
+    }
+    // The network world runs until it has an alert (its own generator, so the backend knows
+    // the alert it is asked to acknowledge).
+    let network = h.endpoint(module("network"));
+    let mut at = switchboard_core::Instant::from_millis(Harness::now_ms());
+    for _ in 0..2_000 {
+        if backend_status(&h)["alerts"]
+            .as_array()
+            .is_some_and(|a| !a.is_empty())
+        {
+            break;
+        }
+        at = at.plus(Duration::from_secs(2));
+        network.tick(at);
+    }
+    let alert = backend_status(&h)["alerts"][0]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    ensure!(!alert.is_empty(), "the network world raised no alert");
+    let ada = token(
+        "ada",
+        "Ada Lovelace",
+        &["support.*", "network.acknowledge_alert"],
+    );
+    let ben = token("ben", "Ben Okri", &[]);
+    let b = h.another_browser("ben").await?;
+    let a = &h.client;
+    open_page(&h, a, &ada, "/support").await?;
+    open_page(&h, &b, &ben, "/support").await?;
+    wait(
+        a,
+        "a ticket Ada may take",
+        10 * SEC,
+        "return !!document.querySelector('[data-testid=take]:not([disabled])')",
+    )
+    .await?;
+    let ticket: String = serde_json::from_value(
+        eval(
+            a,
+            "return document.querySelector('[data-testid=take]').closest('tr').dataset.ticket",
+        )
+        .await?,
+    )?;
+    let row = format!("document.querySelector('tr[data-ticket=\"{ticket}\"]')");
+    eval(
+        a,
+        &format!("{row}.querySelector('[data-testid=take]').click(); return true"),
+    )
+    .await?;
+    for (client, who) in [(a, "Ada"), (&b, "Ben")] {
+        wait(
+            client,
+            &format!("{who} to see Ada's name on {ticket}"),
+            5 * SEC,
+            &format!("const r = {row}; return !!r && r.children[3].textContent === 'Ada Lovelace'"),
+        )
+        .await?;
+    }
+    ensure!(
+        backend_ticket(&h, &ticket)["assignee"] == "Ada Lovelace",
+        "{}",
+        backend_ticket(&h, &ticket)
+    );
+    let ben_buttons = eval(
+        &b,
+        "return document.querySelectorAll('td.act button').length",
+    )
+    .await?;
+    ensure!(
+        ben_buttons == json!(0),
+        "Ben has {ben_buttons} ticket buttons"
+    );
+    // Resolve it: the status changes on both screens and in the backend.
+    eval(
+        a,
+        &format!("{row}.querySelector('[data-testid=resolve]').click(); return true"),
+    )
+    .await?;
+    wait(
+        &b,
+        "Ben to see it resolved",
+        5 * SEC,
+        &format!("const r = {row}; return !r || r.children[2].textContent === 'resolved'"),
+    )
+    .await?;
+    ensure!(backend_ticket(&h, &ticket)["status"] == "resolved");
+
+    // The alert: acknowledged by Ada, shown with who and when on both screens.
+    open_page(&h, a, &ada, "/network").await?;
+    open_page(&h, &b, &ben, "/network").await?;
+    let item = format!("document.querySelector('li[data-alert=\"{alert}\"]')");
+    wait(a, "the alert with its button", 10 * SEC,
+         &format!("const i = {item}; return !!i && !!i.querySelector('[data-testid=acknowledge]:not([disabled])')")).await?;
+    eval(
+        a,
+        &format!("{item}.querySelector('[data-testid=acknowledge]').click(); return true"),
+    )
+    .await?;
+    let acked = backend_status(&h);
+    let mut said = Vec::new();
+    for (client, who) in [(a, "Ada"), (&b, "Ben")] {
+        wait(
+            client,
+            &format!("{who} to see the acknowledgement"),
+            5 * SEC,
+            &format!(
+                "const i = {item}; return !!i && !!i.querySelector('[data-testid=acknowledged]')"
+            ),
+        )
+        .await?;
+        let text: String = serde_json::from_value(
+            eval(
+                client,
+                &format!("return {item}.querySelector('[data-testid=acknowledged]').textContent"),
+            )
+            .await?,
+        )?;
+        said.push(text);
+    }
+    let backend_alert = backend_status(&h)["alerts"]
+        .as_array()
+        .and_then(|a| a.iter().find(|x| x["id"] == alert.as_str()).cloned())
+        .unwrap_or(Value::Null);
+    ensure!(
+        backend_alert["acknowledged_by"] == "Ada Lovelace",
+        "{backend_alert} (before: {acked})"
+    );
+    let when = backend_alert["acknowledged_at"]
+        .as_str()
+        .unwrap_or_default();
+    let when = switchboard_core::Instant::parse_rfc3339(when)
+        .map(|i| i.as_millis())
+        .unwrap_or(0);
+    let clock: String = serde_json::from_value(
+        eval(
+            a,
+            &format!(
+                "const d = new Date({when}); const p = n => String(n).padStart(2, '0'); \
+         return p(d.getHours()) + ':' + p(d.getMinutes()) + ':' + p(d.getSeconds())"
+            ),
+        )
+        .await?,
+    )?;
+    for text in &said {
+        ensure!(
+            text == &format!("Acknowledged by Ada Lovelace at {clock}"),
+            "{text} (backend: {clock})"
+        );
+    }
+    let ben_ack = eval(
+        &b,
+        "return document.querySelectorAll('[data-testid=acknowledge]').length",
+    )
+    .await?;
+    ensure!(ben_ack == json!(0), "Ben may acknowledge");
+    // The audit log has both actions on the ticket and the acknowledgement.
+    let audit: Vec<(String, String)> = ["support", "network"]
+        .iter()
+        .flat_map(|m| h.endpoint(module(m)).actions.audit())
+        .map(|e| (e.action.clone(), e.entity.clone()))
+        .collect();
+    ensure!(
+        audit
+            == [
+                ("take_ticket".to_owned(), ticket.clone()),
+                ("set_ticket_status".to_owned(), ticket.clone()),
+                ("acknowledge_alert".to_owned(), alert.clone()),
+            ],
+        "{audit:?}"
+    );
+    b.close().await?;
+    h.finish().await
+}

@@ -8,7 +8,7 @@ use stylist::yew::styled_component;
 use switchboard_core::Status;
 use switchboard_core::{Frame, Provenance};
 use switchboard_kit::WsHandle;
-use switchboard_kit::action::{ConfirmDialog, action_note, unavailable};
+use switchboard_kit::action::{ConfirmDialog, act_or_note, action_note, unavailable};
 use switchboard_kit::chart::{History, SeriesSpec, TimeSeriesChart};
 use switchboard_kit::format;
 use switchboard_kit::handle::now;
@@ -116,7 +116,7 @@ impl RowActions<'_> {
         };
         let label = format!("Disconnect {}", session.username);
         html! {
-            <td class="act">
+            <td class="act"><span class="acts">
                 if !pending && !leaving {
                     <button type="button" class="sb-act danger" data-testid="disconnect"
                             aria-label={label} disabled={!self.connected} {onclick}>
@@ -124,7 +124,7 @@ impl RowActions<'_> {
                     </button>
                 }
                 { action_note(entry.as_ref()) }
-            </td>
+            </span></td>
         }
     }
 }
@@ -206,10 +206,8 @@ pub fn LiveSessionMonitor() -> Html {
         let (asking, handle, refusal) = (asking.clone(), handle.clone(), refusal.clone());
         Callback::from(move |payload: Option<Disconnect>| {
             asking.set(None);
-            if let Some(payload) = payload
-                && let Err(e) = handle.act(DISCONNECT, payload)
-            {
-                refusal.set(Some(format!("Not sent: {e}")));
+            if let Some(payload) = payload {
+                act_or_note(&handle, DISCONNECT, payload, &refusal);
             }
         })
     };
@@ -271,7 +269,7 @@ pub fn LiveSessionMonitor() -> Html {
                 z-index:3; display:flex; align-items:center; white-space:nowrap; padding:0 8px;
                 background:var(--sb-surface); color:var(--sb-text); border:1px solid var(--sb-accent);
                 border-radius:4px; box-shadow:0 2px 8px rgba(0,0,0,.25); }
-         td.act { display:flex; gap:8px; align-items:center; height:var(--row); }
+         .acts { display:flex; gap:8px; align-items:center; }
          tr.simulated td { font-style:italic; color:var(--sb-muted); }
          tr.simulated td:first-child { box-shadow:inset 3px 0 0 var(--sb-warn); }
          tr.entering { animation:sb-enter 1.5s ease-out; }

@@ -4,17 +4,21 @@
 use std::time::Duration;
 
 use stylist::yew::styled_component;
-use switchboard_core::Frame;
+use switchboard_core::{Frame, Provenance, Status};
 use switchboard_kit::WsHandle;
+use switchboard_kit::action::{act_button, act_or_note, action_note, unavailable};
 use switchboard_kit::bars::{Bar, Bars};
 use switchboard_kit::chart::{History, SeriesSpec, TimeSeriesChart};
 use switchboard_kit::format;
-use switchboard_kit::hooks::use_now;
+use switchboard_kit::hooks::{use_now, use_status, use_ws_handle};
 use switchboard_kit::status::SourceTag;
 use switchboard_kit::store::{Store, use_store};
 use yew::prelude::*;
 
-use crate::data::{Priority, TICKET_UPDATE, TicketUpdate};
+use crate::data::{
+    Priority, SET_TICKET_STATUS, SetTicketStatus, SettableStatus, TAKE_TICKET, TICKET_UPDATE,
+    TakeTicket, TicketStatus, TicketUpdate,
+};
 use crate::queue::{DEFAULT_SLA, MAX_TICKETS, Queue};
 
 const OPEN: &[SeriesSpec] = &[SeriesSpec {
@@ -68,7 +72,22 @@ fn priority_tone(p: Priority) -> &'static str {
 pub fn SupportPage() -> Html {
     let view = use_store(store);
     let now = use_now(1000);
+    let handle = use_ws_handle();
+    // Re-renders when the connection or an action's state changes.
+    let status = use_status();
+    let note = use_state(|| None::<String>);
     let (s, provenance) = view.pick(|s| s.seen > 0);
+    // Actions are offered on live rows only, to a token the server granted them.
+    let grants = handle
+        .grants()
+        .filter(|_| provenance == Provenance::Live)
+        .unwrap_or_default();
+    let (may_take, may_set) = (
+        grants.allows(TAKE_TICKET.name()),
+        grants.allows(SET_TICKET_STATUS.name()),
+    );
+    let acting = may_take || may_set;
+    let connected = status.status == Status::Connected;
     let breaches = s.queue.breaches(now, DEFAULT_SLA);
     let bars: Vec<Bar> = s
         .queue
@@ -88,6 +107,7 @@ pub fn SupportPage() -> Html {
          .late { color:var(--sb-bad); font-weight:600; }
          tr[data-provenance=simulated] td { font-style:italic; opacity:.75; }
          tr[data-provenance=simulated] td:first-child { box-shadow:inset 3px 0 0 var(--sb-warn); }
+         .acts { display:flex; gap:6px; align-items:center; flex-wrap:wrap; }
          .sla { padding:8px 12px; border-radius:6px; font-weight:600; border:1px solid; }"
     );
     let provenance_name = provenance.as_str();
@@ -102,6 +122,7 @@ pub fn SupportPage() -> Html {
                 <td>{ t.status.as_str() }</td>
                 <td>{ t.assignee.clone().unwrap_or_else(|| "unassigned".into()) }</td>
                 <td class={classes!(late.then_some("late"))}>{ age_text }{ if late { " ⚠ SLA" } else { "" } }</td>
+                if acting { { ticket_actions(&handle, t, (may_take, may_set), connected, &note) } }
             </tr>
         }
     });
@@ -124,9 +145,17 @@ pub fn SupportPage() -> Html {
         <div class={style} data-testid="support">
             <section>
                 <h3>{ "Ticket queue " }<SourceTag {provenance} live_at={view.live_at()} /></h3>
+                if let Some(why) = unavailable(status.status).filter(|_| acting) {
+                    <p class="sb-action-note" data-testid="actions-unavailable">{ why }</p>
+                }
+                if let Some(why) = (*note).clone() {
+                    <p class="sb-action-note refused" role="alert" data-testid="action-error">{ why }</p>
+                }
                 <table class="sb-table">
                     <thead><tr><th scope="col">{ "Priority" }</th><th scope="col">{ "Subject" }</th>
-                        <th scope="col">{ "Status" }</th><th scope="col">{ "Assignee" }</th><th scope="col">{ "Age" }</th></tr></thead>
+                        <th scope="col">{ "Status" }</th><th scope="col">{ "Assignee" }</th><th scope="col">{ "Age" }</th>
+                        if acting { <th scope="col"><span class="sb-visually-hidden">{ "Actions" }</span></th> }
+                    </tr></thead>
                     <tbody>{ for rows }</tbody>
                 </table>
             </section>
@@ -144,6 +173,48 @@ pub fn SupportPage() -> Html {
                                  version={view.version()} outages={view.outages()} window_secs={1800.0} height={140} decimals={0} />
             </section>
         </div>
+    }
+}
+
+/// A ticket's actions: take it when unassigned, park it as pending, resolve it; and where the
+/// last action on it stands.
+fn ticket_actions(
+    handle: &WsHandle,
+    t: &TicketUpdate,
+    (may_take, may_set): (bool, bool),
+    connected: bool,
+    note: &UseStateHandle<Option<String>>,
+) -> Html {
+    let entry = handle.action_on(&t.ticket_id);
+    let idle = connected && !entry.as_ref().is_some_and(|e| e.phase.is_pending());
+    let take = {
+        let (handle, note, id) = (handle.clone(), note.clone(), t.ticket_id.clone());
+        Callback::from(move |_: MouseEvent| {
+            let payload = TakeTicket {
+                ticket_id: id.clone(),
+            };
+            act_or_note(&handle, TAKE_TICKET, payload, &note);
+        })
+    };
+    let set = |status: SettableStatus| {
+        let (handle, note, id) = (handle.clone(), note.clone(), t.ticket_id.clone());
+        Callback::from(move |_: MouseEvent| {
+            let payload = SetTicketStatus {
+                ticket_id: id.clone(),
+                status,
+            };
+            act_or_note(&handle, SET_TICKET_STATUS, payload, &note);
+        })
+    };
+    html! {
+        <td class="act"><span class="acts">
+            if may_take && t.assignee.is_none() { { act_button("Take", "take", idle, take) } }
+            if may_set && t.status != TicketStatus::Pending {
+                { act_button("Pending", "set-pending", idle, set(SettableStatus::Pending)) }
+            }
+            if may_set { { act_button("Resolve", "resolve", idle, set(SettableStatus::Resolved)) } }
+            { action_note(entry.as_ref()) }
+        </span></td>
     }
 }
 
