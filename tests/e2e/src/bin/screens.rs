@@ -69,6 +69,39 @@ async fn dialog(h: &Harness, dir: &std::path::Path) -> Result<()> {
     }
     h.eval("document.querySelector('[data-testid=dialog-cancel]').click(); return true")
         .await?;
+    // An alert, acknowledged: the network world runs ahead until it raises one.
+    let network = h.endpoint(module("network"));
+    let mut at = switchboard_core::Instant::from_millis(Harness::now_ms());
+    for _ in 0..2_000 {
+        let alerts = network
+            .world()
+            .state()
+            .iter()
+            .any(|f| f.channel() == "network_status" && f.data().get().contains("\"alrt-"));
+        if alerts {
+            break;
+        }
+        at = at.plus(Duration::from_secs(2));
+        network.tick(at);
+    }
+    h.go("/network").await?;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    h.eval("const b = document.querySelector('[data-testid=acknowledge]'); if (b) b.click(); return true")
+        .await?;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    for scheme in ["light", "dark"] {
+        h.cdp(
+            "Emulation.setEmulatedMedia",
+            json!({ "features": [{ "name": "prefers-color-scheme", "value": scheme }] }),
+        )
+        .await?;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let png = h.client.screenshot().await?;
+        std::fs::write(
+            dir.join(format!("live-network-acknowledged-{scheme}.png")),
+            png,
+        )?;
+    }
     Ok(())
 }
 
