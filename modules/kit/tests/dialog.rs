@@ -126,7 +126,7 @@ async fn escape_and_the_backdrop_cancel_and_an_unready_form_cannot_confirm() {
         .unchecked_into::<web_sys::HtmlButtonElement>();
     assert!(confirm.disabled(), "not ready: Disconnect is disabled");
     // Escape fires `cancel` on a modal dialog.
-    let escape = web_sys::Event::new_with_event_init_dict("cancel", &{
+    let escape = Event::new_with_event_init_dict("cancel", &{
         let init = EventInit::new();
         init.set_cancelable(true);
         init

@@ -65,6 +65,54 @@ mod tests {
         assert_eq!(ids.len(), BACKENDS.len(), "unique ids");
     }
 
+    /// Every module's actions are well-formed, unique, and neither a channel nor one of the
+    /// protocol's own frame types, so an action frame can never be mistaken for anything
+    /// else; and each check refuses a request without its id.
+    #[test]
+    fn every_action_is_well_formed_unique_and_unmistakable() {
+        use switchboard_core::channel::{AUTH, AUTH_ERROR, is_valid_channel_name};
+        use switchboard_core::{action, resume};
+        let reserved = [
+            AUTH,
+            AUTH_ERROR,
+            resume::SYNC,
+            resume::SNAPSHOT_PART,
+            resume::HEARTBEAT,
+            resume::RESYNC,
+            action::GRANTS,
+            action::ACTION_RESULT,
+        ];
+        let mut all = 0;
+        for b in BACKENDS {
+            let mut names = std::collections::BTreeSet::new();
+            for a in b.actions {
+                all += 1;
+                assert!(is_valid_channel_name(a.name), "{}: `{}`", b.id, a.name);
+                assert!(names.insert(a.name), "{}: `{}` twice", b.id, a.name);
+                assert!(
+                    !b.channels.contains(&a.name),
+                    "{}: `{}` is a channel and an action",
+                    b.id,
+                    a.name
+                );
+                assert!(
+                    !reserved.contains(&a.name),
+                    "{}: `{}` is reserved",
+                    b.id,
+                    a.name
+                );
+                assert!(
+                    (a.check)("{}").is_err(),
+                    "{}: `{}` accepts a request without a request_id",
+                    b.id,
+                    a.name
+                );
+                assert!(b.action(a.name).is_some());
+            }
+        }
+        assert!(all >= 4, "the modules declare their actions");
+    }
+
     /// The shell's views and the backend's list are the same modules, in the same order.
     #[cfg(feature = "ui")]
     #[test]
