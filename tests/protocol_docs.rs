@@ -154,7 +154,11 @@ fn the_action_examples_decode_and_drive_a_connection() {
         .cloned()
         .expect("the grants example is read");
     assert_eq!(granted.actions, ["disconnect"]);
-    assert_eq!(results.len(), 2, "a done and a refused answer");
+    assert_eq!(
+        results.len(),
+        3,
+        "a done and a refused answer, and a search's"
+    );
     for block in results {
         let v: serde_json::Value = serde_json::from_str(block).unwrap();
         let id = v["data"]["request_id"].as_str().unwrap().to_owned();
@@ -172,6 +176,18 @@ fn the_action_examples_decode_and_drive_a_connection() {
             .answer(now, result)
             .expect("answers this client's action");
         match v["data"]["outcome"].as_str() {
+            Some("done") if v["data"]["result"].is_object() => {
+                let Phase::Done {
+                    result: Some(found),
+                } = &entry.phase
+                else {
+                    panic!("a search's answer carries its result: {:?}", entry.phase);
+                };
+                assert_eq!(found["total"], 1);
+                let sessions: Vec<switchboard_core::payload::Session> =
+                    serde_json::from_value(found["sessions"].clone()).expect("sessions");
+                assert_eq!(sessions.len(), 1);
+            }
             Some("done") => assert_eq!(entry.phase, Phase::Done { result: None }),
             _ => assert_eq!(
                 entry.phase,

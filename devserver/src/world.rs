@@ -114,12 +114,16 @@ impl World {
     /// [`Actor::act`]) and publishes the change into `feed` like any other frames, so
     /// every client sees it.
     pub fn act(&mut self, feed: &mut Feed, now: Instant, call: &Call) -> Verdict {
+        let state = feed.state();
         let call = switchboard_core::simulator::Call {
             action: call.action,
             data: &call.data,
             operator: &call.operator,
+            state: &state,
         };
-        match self.sim.act(now, &call) {
+        let acted = self.sim.act(now, &call);
+        drop(state);
+        match acted {
             Acted::Done { frames, result } => {
                 feed.publish(frames, now);
                 Verdict::Done(result)

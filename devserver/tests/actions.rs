@@ -108,10 +108,17 @@ async fn the_world_carries_out_actions_once_everyone_sees_them_and_the_audit_log
     let (mut ada, grants, sessions) =
         sessions_client(&server, &operator("ada", &["sessions.disconnect"])).await;
     assert_eq!(grants["operator"], "Operator ada");
-    assert_eq!(grants["actions"], serde_json::json!(["disconnect"]));
+    assert_eq!(
+        grants["actions"],
+        serde_json::json!(["disconnect", "search_sessions"])
+    );
     assert!(sessions.len() >= 3, "{sessions:?}");
     let (mut ben, ben_grants, _) = sessions_client(&server, &operator("ben", &[])).await;
-    assert_eq!(ben_grants["actions"], serde_json::json!([]));
+    // A search needs no grant; the disconnect does.
+    assert_eq!(
+        ben_grants["actions"],
+        serde_json::json!(["search_sessions"])
+    );
 
     // Carried out: the answer, and the session's terminate, to both operators.
     ada.send(disconnect(&sessions[0], "r1")).await.unwrap();

@@ -12,6 +12,9 @@
 //! 5. answered with one `action_result`, and written to the audit log: who, what, which
 //!    entity, when, the outcome and why.
 //!
+//! A query (a search: its `ActionSpec::query`) takes the same path but needs no grant
+//! (anyone who may see the module may ask) and is not audited: it changes nothing.
+//!
 //! A carrier that never answers leaves the request pending: the client says "no answer"
 //! after its own timeout, and a resend of the same id waits on the same answer.
 
@@ -172,7 +175,7 @@ impl Actions {
             actions: module
                 .actions()
                 .iter()
-                .filter(|a| carried && claims.may_act(module.name(), a.name))
+                .filter(|a| carried && (a.query || claims.may_act(module.name(), a.name)))
                 .map(|a| a.name.to_owned())
                 .collect(),
         }
@@ -210,7 +213,7 @@ impl Endpoint {
         }
         let (entity, verdict) = match (spec.check)(data) {
             Err(why) => (String::new(), Err(format!("malformed request: {why}"))),
-            Ok((_, entity)) if !claims.may_act(module.name(), spec.name) => {
+            Ok((_, entity)) if !spec.query && !claims.may_act(module.name(), spec.name) => {
                 (entity, Err("not permitted".to_owned()))
             }
             Ok((_, entity)) => match self.actions.carrier() {
@@ -230,13 +233,15 @@ impl Endpoint {
             operator: claims.operator().to_owned(),
             subject: claims.sub.clone(),
         };
-        let audit = self.actions.audit.clone();
+        let audit = (!spec.query).then(|| self.actions.audit.clone());
         let work = async move {
             let outcome = match verdict {
                 Ok(carrier) => carrier.carry_out(call.clone()).await,
                 Err(why) => Verdict::Refused(why),
             };
-            record(&audit, &call, &outcome);
+            if let Some(audit) = audit {
+                record(&audit, &call, &outcome);
+            }
             match outcome {
                 Verdict::Done(result) => ActionResult::done(&call.request_id, call.action, result),
                 Verdict::Refused(why) => ActionResult::refused(&call.request_id, call.action, why),

@@ -168,11 +168,12 @@ async fn grants_list_the_modules_actions_the_token_may_take() {
         .actions
         .grants(module, &claims("ada", &["sessions.disconnect"]));
     assert_eq!(granted.operator, "ada (name)");
-    assert_eq!(granted.actions, ["disconnect"]);
+    assert_eq!(granted.actions, ["disconnect", "search_sessions"]);
+    // A query needs no grant: only the search.
     let none = endpoint
         .actions
         .grants(module, &claims("ben", &["support.*"]));
-    assert!(none.actions.is_empty());
+    assert_eq!(none.actions, ["search_sessions"]);
 }
 
 #[tokio::test(start_paused = true)]
@@ -212,4 +213,20 @@ async fn request_ids_are_remembered_for_the_window_then_forgotten() {
     tokio::time::advance(Duration::from_secs(2)).await;
     assert!(!answer(&endpoint, &ada, &disconnect("s1", "r1")).await.1);
     assert_eq!(fake.calls.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn a_query_needs_no_grant_and_is_not_audited() {
+    let (endpoint, fake) = endpoint();
+    let nobody = claims("eve", &[]);
+    let Inbound::Answer { answer, .. } = endpoint.act(
+        &nobody,
+        "search_sessions",
+        r#"{"query":"anna","request_id":"q1"}"#,
+    ) else {
+        panic!("answerable");
+    };
+    assert_eq!(answer.await.outcome, Outcome::Done);
+    assert_eq!(fake.calls.load(Ordering::SeqCst), 1);
+    assert!(endpoint.actions.audit().is_empty());
 }

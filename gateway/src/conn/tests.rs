@@ -429,7 +429,10 @@ async fn a_client_that_asks_for_actions_gets_its_grants_then_one_answer_per_acti
     let grants = json(&mut p).await;
     assert_eq!(grants["type"], "grants");
     assert_eq!(grants["data"]["operator"], "ada");
-    assert_eq!(grants["data"]["actions"], serde_json::json!(["disconnect"]));
+    assert_eq!(
+        grants["data"]["actions"],
+        serde_json::json!(["disconnect", "search_sessions"])
+    );
     let action =
         r#"{"type":"disconnect","data":{"session_id":"s1","reason":"abuse","request_id":"r1"}}"#;
     send(&p, action);

@@ -43,6 +43,9 @@ pub struct Call<'a> {
     pub data: &'a str,
     /// Who asked, as actions are attributed (the token's `name`, or its subject).
     pub operator: &'a str,
+    /// The module's state as the backend serves it (the frames a snapshot carries): what a
+    /// query searches, and the truth an action is checked against.
+    pub state: &'a [&'a Frame],
 }
 
 impl Call<'_> {
@@ -75,6 +78,9 @@ pub enum Acted {
 pub struct ActionSpec {
     /// The frame's `type`; the grant is `<module>.<name>`.
     pub name: &'static str,
+    /// A query (a search): it changes nothing, so anyone who may see the module may ask,
+    /// with no grant, and it is not written to the audit log.
+    pub query: bool,
     /// Decodes the frame's `data`: its request id and the entity acted on, or why not, in
     /// words. Build it from [`check_action`].
     pub check: fn(&str) -> Result<(String, String), String>,

@@ -23,6 +23,7 @@ pub const BACKEND: switchboard_core::simulator::Backend = switchboard_core::simu
     keep: |f| keep_as(data::NETWORK_STATUS, f, |_| "status".to_owned()).unwrap_or(Keep::Recent),
     actions: &[ActionSpec {
         name: data::ACKNOWLEDGE_ALERT.name(),
+        query: false,
         check: |d| check_action(data::ACKNOWLEDGE_ALERT, d),
     }],
 };

@@ -249,6 +249,7 @@ mod tests {
             action: "acknowledge_alert",
             data: &data,
             operator: "Ada",
+            state: &[],
         };
         let Acted::Done { frames, .. } = sim.act(now, &call) else {
             panic!("an active alert can be acknowledged");

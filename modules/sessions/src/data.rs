@@ -13,9 +13,6 @@ use switchboard_core::action::{ActionPayload, TypedAction};
 /// follows on `session_update` like any other.
 pub const DISCONNECT: TypedAction<Disconnect> = TypedAction::new("disconnect");
 
-/// Every action this module declares.
-pub const ACTIONS: &[&str] = &[DISCONNECT.name()];
-
 /// Why an operator ends a session: the short list the dialog offers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -86,4 +83,58 @@ impl Disconnect {
             None
         }
     }
+}
+
+/// `search_sessions`: a query, not an action. The backend answers with the sessions whose
+/// username, IP address, NAS address or session id contains the query (case-insensitive),
+/// at most [`MAX_RESULTS`], in its `result` ([`SearchResult`]). Anyone who may see the
+/// module may ask; it is not audited.
+pub const SEARCH_SESSIONS: TypedAction<SearchSessions> = TypedAction::new("search_sessions");
+
+/// The most sessions a search answers with.
+pub const MAX_RESULTS: usize = 50;
+/// The longest query, in characters.
+pub const MAX_QUERY: usize = 100;
+
+/// `search_sessions`' payload.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SearchSessions {
+    /// What to look for: part of a username, an IP or NAS address, or a session id.
+    pub query: String,
+}
+
+impl ActionPayload for SearchSessions {
+    fn entity(&self) -> String {
+        format!("search:{}", self.query)
+    }
+}
+
+/// A search's answer.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SearchResult {
+    /// The first [`MAX_RESULTS`] matches.
+    pub sessions: Vec<Session>,
+    /// How many sessions match in all.
+    pub total: usize,
+}
+
+/// Whether `session` matches `query` (already trimmed and lower-cased): its username, IP
+/// address, NAS address or session id contains it. The table's filter and the backend's
+/// search use this one rule, so both find the same sessions.
+pub fn matches(session: &Session, query: &str) -> bool {
+    query.is_empty()
+        || [
+            &session.username,
+            &session.ip_address,
+            &session.nas_ip_address,
+            &session.session_id,
+        ]
+        .iter()
+        .any(|field| field.to_lowercase().contains(query))
+}
+
+/// A query as [`matches`] takes it, or `None` when it is longer than [`MAX_QUERY`].
+pub fn normalize(query: &str) -> Option<String> {
+    let q = query.trim();
+    (q.chars().count() <= MAX_QUERY).then(|| q.to_lowercase())
 }

@@ -29,10 +29,18 @@ pub const BACKEND: switchboard_core::simulator::Backend = switchboard_core::simu
     check: |f| check(data::SESSION_UPDATE, f),
     simulator: || Box::new(sim::SessionSimulator::default()),
     keep,
-    actions: &[ActionSpec {
-        name: data::DISCONNECT.name(),
-        check: |d| check_action(data::DISCONNECT, d),
-    }],
+    actions: &[
+        ActionSpec {
+            name: data::DISCONNECT.name(),
+            query: false,
+            check: |d| check_action(data::DISCONNECT, d),
+        },
+        ActionSpec {
+            name: data::SEARCH_SESSIONS.name(),
+            query: true,
+            check: |d| check_action(data::SEARCH_SESSIONS, d),
+        },
+    ],
 };
 
 /// A session's entry in the backend's state is its latest figures as a `new`, so a snapshot

@@ -7,7 +7,10 @@ use std::time::Duration;
 use switchboard_core::simulator::{Acted, Actor, Call, Simulator};
 use switchboard_core::{Frame, Instant, Provenance};
 
-use crate::data::{DISCONNECT, SESSION_UPDATE, Session, SessionAction, SessionUpdate};
+use crate::data::{
+    DISCONNECT, MAX_QUERY, MAX_RESULTS, SEARCH_SESSIONS, SESSION_UPDATE, SearchResult, Session,
+    SessionAction, SessionUpdate, matches, normalize,
+};
 
 /// One tick every 2 s.
 pub const INTERVAL: Duration = Duration::from_secs(2);
@@ -154,9 +157,36 @@ impl Simulator for SessionSimulator {
     }
 }
 
+/// The sessions in `state` that match `query` (see [`matches`]), as a search's answer.
+fn search_state(state: &[&Frame], query: &str) -> Acted {
+    let Some(query) = normalize(query) else {
+        return Acted::Refused(format!("a query has at most {MAX_QUERY} characters"));
+    };
+    let mut result = SearchResult::default();
+    for frame in state {
+        let Ok(update) = SESSION_UPDATE.decode(frame) else {
+            continue;
+        };
+        if matches(&update.session, &query) {
+            result.total += 1;
+            if result.sessions.len() < MAX_RESULTS {
+                result.sessions.push(update.session);
+            }
+        }
+    }
+    Acted::Done {
+        frames: Vec::new(),
+        result: serde_json::to_value(&result).ok(),
+    }
+}
+
 impl Actor for SessionSimulator {
     /// `disconnect`: the session ends now, and its `terminate` goes to every client.
+    /// `search_sessions`: the sessions in the backend's state that match.
     fn act(&mut self, now: Instant, call: &Call<'_>) -> Acted {
+        if let Some(search) = call.payload(SEARCH_SESSIONS) {
+            return search_state(call.state, &search.query);
+        }
         let Some(request) = call.payload(DISCONNECT) else {
             return Acted::Refused(format!("`{}` is not a sessions action", call.action));
         };
@@ -254,6 +284,7 @@ mod tests {
             action: "disconnect",
             data: &data,
             operator: "ada",
+            state: &[],
         };
         let Acted::Done { frames, .. } = sim.act(now, &call) else {
             panic!("a live session can be disconnected");
@@ -274,6 +305,58 @@ mod tests {
             sim.act(now, &Call { data: &other, ..call }),
             Acted::Refused(why) if why.contains("note is required")
         ));
+    }
+
+    #[test]
+    fn a_search_finds_what_the_state_holds_by_any_field_and_counts_beyond_the_limit() {
+        let frames: Vec<Frame> = (0..120)
+            .map(|i| {
+                let username = if i == 7 {
+                    "Zoe.Q@Example.net".to_owned()
+                } else {
+                    format!("user{i}@example.net")
+                };
+                let update = SessionUpdate {
+                    action: SessionAction::New,
+                    session: Session {
+                        session_id: format!("sess_{i:04}"),
+                        username,
+                        ip_address: format!("100.64.0.{i}"),
+                        nas_ip_address: "10.1.1.1".into(),
+                        upload_bytes: 0,
+                        download_bytes: 0,
+                        session_time_seconds: 0,
+                        last_update: "2025-10-16T12:00:00Z".into(),
+                    },
+                };
+                Frame::new(SESSION_UPDATE.name(), &update, None, Provenance::Live).unwrap()
+            })
+            .collect();
+        let state: Vec<&Frame> = frames.iter().collect();
+        let search = |q: &str| {
+            let data = serde_json::json!({ "query": q, "request_id": "q" }).to_string();
+            let call = Call {
+                action: "search_sessions",
+                data: &data,
+                operator: "ada",
+                state: &state,
+            };
+            match SessionSimulator::default().act(Instant::from_millis(0), &call) {
+                Acted::Done { frames, result } => {
+                    assert!(frames.is_empty(), "a query changes nothing");
+                    serde_json::from_value::<SearchResult>(result.unwrap()).unwrap()
+                }
+                Acted::Refused(why) => panic!("{why}"),
+            }
+        };
+        let zoe = search("  zoe.q@EXAMPLE ");
+        assert_eq!(zoe.total, 1);
+        assert_eq!(zoe.sessions[0].session_id, "sess_0007");
+        assert_eq!(search("sess_0042").sessions[0].ip_address, "100.64.0.42");
+        assert_eq!(search("100.64.0.11").total, 11, "100.64.0.11 and 110..=119");
+        let all = search("10.1.1.1");
+        assert_eq!((all.total, all.sessions.len()), (120, MAX_RESULTS));
+        assert_eq!(search("nobody").total, 0);
     }
 
     #[test]

@@ -35,10 +35,12 @@ pub const BACKEND: switchboard_core::simulator::Backend = switchboard_core::simu
     actions: &[
         ActionSpec {
             name: data::TAKE_TICKET.name(),
+            query: false,
             check: |d| check_action(data::TAKE_TICKET, d),
         },
         ActionSpec {
             name: data::SET_TICKET_STATUS.name(),
+            query: false,
             check: |d| check_action(data::SET_TICKET_STATUS, d),
         },
     ],

@@ -151,6 +151,7 @@ mod tests {
             action,
             data,
             operator,
+            state: &[],
         }
     }
 
