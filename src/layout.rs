@@ -6,8 +6,10 @@ use std::rc::Rc;
 use stylist::yew::styled_component;
 use switchboard_kit::hooks::use_status;
 use switchboard_kit::provider::WsScope;
+use switchboard_kit::search;
 use switchboard_kit::status::status_word;
 use switchboard_kit::theme::ThemeStyles;
+use wasm_bindgen::JsCast;
 use yew::prelude::*;
 use yew_router::prelude::*;
 
@@ -67,6 +69,42 @@ fn page(route: Route, runtimes: &Rc<Vec<ModuleRuntime>>) -> Html {
     }
 }
 
+/// `/` on any page (unless the operator is typing) focuses the search box of the module
+/// that `searches`, going to its page first if need be.
+#[hook]
+fn use_search_shortcut(route: Option<&'static str>) {
+    let navigator = use_navigator();
+    use_effect_with((route, navigator), |(route, navigator)| {
+        let (route, navigator) = (*route, navigator.clone());
+        let document = web_sys::window().and_then(|w| w.document());
+        let listener = route.zip(document).map(|(route, document)| {
+            // Not passive (gloo's default): the `/` must not be typed into the box it focuses.
+            let options = gloo_events::EventListenerOptions::enable_prevent_default();
+            gloo_events::EventListener::new_with_options(&document, "keydown", options, move |e| {
+                let Some(key) = e.dyn_ref::<KeyboardEvent>() else {
+                    return;
+                };
+                if key.key() != "/" || key.ctrl_key() || key.meta_key() || key.alt_key() {
+                    return;
+                }
+                if search::typing(e.target()) {
+                    return;
+                }
+                e.prevent_default();
+                if !search::focus_search() {
+                    search::focus_on_mount();
+                    if let Some(navigator) = &navigator {
+                        navigator.push(&Route::Module {
+                            module: route.to_owned(),
+                        });
+                    }
+                }
+            })
+        });
+        move || drop(listener)
+    });
+}
+
 /// Props of [`Shell`].
 #[derive(Properties, PartialEq, Debug)]
 pub struct ShellProps {
@@ -96,6 +134,11 @@ pub fn Shell(props: &ShellProps) -> Html {
     );
     let errors = &props.loaded.errors;
     let route = use_current_route();
+    let search = runtimes
+        .iter()
+        .find(|rt| rt.module.searches())
+        .map(|rt| rt.module.route());
+    use_search_shortcut(search);
     html! {
         <div data-testid="shell">
             <ThemeStyles />

@@ -196,3 +196,39 @@ async fn the_world_carries_out_actions_once_everyone_sees_them_and_the_audit_log
     let report = report(&server).await;
     assert_eq!(report["sessions"]["actions_repeated"], 1);
 }
+
+#[tokio::test]
+async fn a_search_looks_through_the_whole_state_and_needs_no_grant() {
+    let mut settings = settings();
+    settings.world.paused = true;
+    let server = start_with(settings, vec![], 64).await;
+    let frames: Vec<Value> = (0..600)
+        .map(|i| {
+            serde_json::json!({ "type": "session_update", "data": { "action": "new", "session": {
+                "session_id": format!("s{i:05}"), "username": format!("user{i}@isp.example.net"),
+                "ip_address": "100.64.0.1", "nas_ip_address": "10.1.1.1", "upload_bytes": 0,
+                "download_bytes": 0, "session_time_seconds": 0,
+                "last_update": "2025-10-16T12:00:00Z" } } })
+        })
+        .collect();
+    control_body(
+        &server,
+        "/_control/sessions/script",
+        &serde_json::to_string(&frames).unwrap(),
+    )
+    .await;
+    let (mut eve, grants, _) = sessions_client(&server, &operator("eve", &[])).await;
+    assert_eq!(grants["actions"], serde_json::json!(["search_sessions"]));
+    eve.send(Message::text(
+        r#"{"type":"search_sessions","data":{"query":"USER17@isp","request_id":"q1"}}"#,
+    ))
+    .await
+    .unwrap();
+    let (answer, _) = answer(&mut eve, "q1", 5 * SEC).await;
+    let answer = answer.expect("an answer");
+    assert_eq!(answer["outcome"], "done", "{answer}");
+    assert_eq!(answer["result"]["total"], 1, "{answer}");
+    assert_eq!(answer["result"]["sessions"][0]["session_id"], "s00017");
+    let audit = control_json(&server, "/_control/audit").await;
+    assert_eq!(audit, serde_json::json!([]), "a query is not audited");
+}

@@ -21,6 +21,7 @@ pub mod module;
 pub mod probe;
 pub mod provider;
 pub mod redraw;
+pub mod search;
 pub mod status;
 pub mod store;
 pub mod theme;

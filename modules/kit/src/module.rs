@@ -105,6 +105,14 @@ pub trait WsModule: Sync {
         let _ = handle;
     }
 
+    /// Whether the module's page has the search box (marked with
+    /// [`search::MARKER`](crate::search::MARKER), its query in the URL as `?q=`): the `/`
+    /// key then brings any page there and focuses it. The first module that says so gets the
+    /// shortcut. Default: no.
+    fn searches(&self) -> bool {
+        false
+    }
+
     /// The full page, rendered inside the module's provider.
     fn page(&self) -> Html;
 

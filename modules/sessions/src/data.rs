@@ -118,9 +118,11 @@ pub struct SearchResult {
     pub total: usize,
 }
 
-/// Whether `session` matches `query` (already trimmed and lower-cased): its username, IP
-/// address, NAS address or session id contains it. The table's filter and the backend's
-/// search use this one rule, so both find the same sessions.
+/// Whether `session` matches `query` (already trimmed and lower-cased, see [`normalize`]):
+/// its username, IP address, NAS address or session id contains it, ignoring the case of
+/// ASCII letters. The table's filter and the backend's search use this one rule, so both find
+/// the same sessions. (ASCII only: logins, addresses and ids are; full Unicode case folding
+/// would put the Unicode case tables in the wasm, about 5 KB brotli.)
 pub fn matches(session: &Session, query: &str) -> bool {
     query.is_empty()
         || [
@@ -130,11 +132,19 @@ pub fn matches(session: &Session, query: &str) -> bool {
             &session.session_id,
         ]
         .iter()
-        .any(|field| field.to_lowercase().contains(query))
+        .any(|field| contains_ignoring_ascii_case(field, query))
+}
+
+/// Whether `haystack` contains `needle` (lower-case), ignoring the case of ASCII letters.
+fn contains_ignoring_ascii_case(haystack: &str, needle: &str) -> bool {
+    let (h, n) = (haystack.as_bytes(), needle.as_bytes());
+    n.is_empty()
+        || h.windows(n.len())
+            .any(|w| w.iter().zip(n).all(|(a, b)| a.to_ascii_lowercase() == *b))
 }
 
 /// A query as [`matches`] takes it, or `None` when it is longer than [`MAX_QUERY`].
 pub fn normalize(query: &str) -> Option<String> {
     let q = query.trim();
-    (q.chars().count() <= MAX_QUERY).then(|| q.to_lowercase())
+    (q.chars().count() <= MAX_QUERY).then(|| q.to_ascii_lowercase())
 }

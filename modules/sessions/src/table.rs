@@ -105,6 +105,11 @@ impl SessionTable {
         }
     }
 
+    /// Whether the table holds a row for `session_id`.
+    pub fn holds(&self, session_id: &str) -> bool {
+        self.rows.contains_key(session_id)
+    }
+
     /// Rows in the table.
     pub fn len(&self) -> usize {
         self.rows.len()

@@ -53,6 +53,10 @@ impl WsModule for Sessions {
     fn attach(&self, handle: &WsHandle) {
         handle.store(store);
     }
+    fn searches(&self) -> bool {
+        true
+    }
+
     fn page(&self) -> Html {
         html! { <LiveSessionMonitor /> }
     }

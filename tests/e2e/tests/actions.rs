@@ -742,3 +742,111 @@ async fn a3_a_taken_ticket_and_an_acknowledged_alert_show_who_on_both_screens() 
     b.close().await?;
     h.finish().await
 }
+
+/// `n` new sessions as scripted frames: `s00000`…, `user{i}@isp.example.net`.
+fn new_sessions(n: usize) -> Vec<String> {
+    (0..n)
+        .map(|i| {
+            json!({
+                "type": "session_update",
+                "data": { "action": "new", "session": {
+                    "session_id": format!("s{i:05}"),
+                    "username": format!("user{i}@isp.example.net"),
+                    "ip_address": format!("100.64.{}.{}", i / 250, i % 250 + 1),
+                    "nas_ip_address": "10.1.1.1",
+                    "upload_bytes": i, "download_bytes": i * 10,
+                    "session_time_seconds": 60, "last_update": "2025-10-16T12:00:00Z" } },
+                "timestamp": "2025-10-16T12:00:00Z",
+            })
+            .to_string()
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a4_slash_then_a_username_finds_a_session_beyond_the_rows_held_and_the_url_keeps_it()
+-> Result<()> {
+    let h = Harness::start_paused().await?;
+    let now = switchboard_core::Instant::from_millis(Harness::now_ms());
+    h.endpoint(module("sessions"))
+        .world()
+        .inject(new_sessions(20_000), now);
+    // An operator with no grants at all: a search is a query, not an action.
+    let token = h.token();
+    h.open_with_token("/", &token).await?;
+    h.wait_status("sessions", "connected", 10 * SEC).await?;
+    // `/` from the overview: the sessions page, its search box focused.
+    // A real key press (one keyDown with its text, as a keyboard makes it): WebDriver's
+    // send-keys sends the character as a separate event, which no page can cancel.
+    for kind in ["keyDown", "keyUp"] {
+        h.cdp(
+            "Input.dispatchKeyEvent",
+            json!({ "type": kind, "key": "/", "code": "Slash", "text": "/",
+                    "windowsVirtualKeyCode": 191 }),
+        )
+        .await?;
+    }
+    h.wait(
+        "the search box, focused, on the sessions page",
+        5 * SEC,
+        "return location.pathname === '/sessions' && \
+         document.activeElement && document.activeElement.dataset.testid === 'session-search'",
+    )
+    .await?;
+    h.wait(
+        "the table of the newest 500",
+        30 * SEC,
+        "return document.querySelector('[data-testid=not-shown]') !== null",
+    )
+    .await?;
+    let query = "user17@isp";
+    h.client
+        .active_element()
+        .await?
+        .send_keys(&format!("{query}{}", char::from(Key::Enter)))
+        .await?;
+    let answer_js = "const a = document.querySelector('[data-testid=search-answer]'); \
+                     return a ? a.textContent : ''";
+    h.wait(
+        "the backend's answer",
+        5 * SEC,
+        &format!("return (() => {{ {answer_js} }})().startsWith('The backend has')"),
+    )
+    .await?;
+    let answer = h.eval(answer_js).await?;
+    ensure!(
+        answer == json!("The backend has 1 matching session; 1 not among the rows held"),
+        "{answer}"
+    );
+    // It is the backend's session, which the table does not hold.
+    let found = h
+        .eval(
+            "return [...document.querySelectorAll('[data-testid=search-results] tr[data-session]')] \
+             .map(r => [r.dataset.session, r.children[1].textContent])",
+        )
+        .await?;
+    ensure!(found == json!([["s00017", "100.64.0.18"]]), "{found}");
+    let backend = backend_sessions(&h);
+    ensure!(backend.len() == 20_000 && backend.contains(&"s00017".to_owned()));
+    let held = h
+        .eval("return !!document.querySelector('[data-testid=sessions-scroll] tr[data-session=s00017]')")
+        .await?;
+    ensure!(held == json!(false), "s00017 is among the rows held");
+    let local = h.text("[data-testid=search-held]").await?;
+    ensure!(local == "0 of the rows held match", "{local}");
+    // The URL keeps the search: a reload asks again and shows the same answer.
+    let search = h.eval("return location.search").await?;
+    ensure!(search == json!("?q=user17%40isp"), "{search}");
+    h.open(&format!("/sessions?q={}", "user17%40isp")).await?;
+    h.wait(
+        "the answer after a reload",
+        10 * SEC,
+        &format!("return (() => {{ {answer_js} }})() === {}", answer),
+    )
+    .await?;
+    let value = h
+        .eval("return document.querySelector('[data-testid=session-search]').value")
+        .await?;
+    ensure!(value == json!(query), "{value}");
+    h.finish().await
+}

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use stylist::yew::styled_component;
 use switchboard_core::Status;
+use switchboard_core::action::Phase;
 use switchboard_core::{Frame, Provenance};
 use switchboard_kit::WsHandle;
 use switchboard_kit::action::{ConfirmDialog, act_or_note, action_note, unavailable};
@@ -13,12 +14,14 @@ use switchboard_kit::chart::{History, SeriesSpec, TimeSeriesChart};
 use switchboard_kit::format;
 use switchboard_kit::handle::now;
 use switchboard_kit::hooks::{use_now, use_status, use_ws_handle};
+use switchboard_kit::search;
 use switchboard_kit::status::SourceTag;
 use switchboard_kit::store::{Store, use_store};
 use yew::prelude::*;
 
 use crate::data::{
-    DISCONNECT, Disconnect, DisconnectReason, MAX_NOTE, SESSION_UPDATE, Session, SessionUpdate,
+    DISCONNECT, Disconnect, DisconnectReason, MAX_NOTE, MAX_QUERY, SEARCH_SESSIONS, SESSION_UPDATE,
+    SearchResult, SearchSessions, Session, SessionUpdate, matches, normalize,
 };
 use crate::table::{ENTER_FOR, Row, SessionTable, SortKey, Window};
 
@@ -175,6 +178,20 @@ pub fn LiveSessionMonitor() -> Html {
         note: use_state(String::new),
     };
     let refusal = use_state(|| None::<String>);
+    // The search: its text is in the URL (`?q=`), so it survives a reload and can be shared.
+    let query = use_state(|| search::query_param("q").unwrap_or_default());
+    let search_box = use_node_ref();
+    {
+        // The `/` shortcut brought the operator here: the box takes the focus.
+        let search_box = search_box.clone();
+        use_effect_with((), move |()| {
+            if search::take_focus_request()
+                && let Some(input) = search_box.cast::<web_sys::HtmlElement>()
+            {
+                let _ = input.focus();
+            }
+        });
+    }
     let now = use_now(1000);
     let sort = use_state(|| (SortKey::Duration, true));
     // The first row scrolled into view; a re-render only when it changes.
@@ -217,7 +234,24 @@ pub fn LiveSessionMonitor() -> Html {
         ask: &ask,
     });
     let (key, descending) = *sort;
-    let rows = m.table.sorted(key, descending, now);
+    let needle = normalize(&query).unwrap_or_default();
+    let mut rows = m.table.sorted(key, descending, now);
+    rows.retain(|r| matches(&r.session, &needle));
+    let may_search = provenance == Provenance::Live
+        && handle
+            .grants()
+            .is_some_and(|g| g.allows(SEARCH_SESSIONS.name()));
+    {
+        // A search that came in the URL asks the backend once the feed can answer.
+        let (handle, asked) = (handle.clone(), use_mut_ref(|| false));
+        let wanted = query.trim().to_owned();
+        use_effect_with((may_search, connected), move |(may, connected)| {
+            if *may && *connected && !wanted.is_empty() && !*asked.borrow() {
+                *asked.borrow_mut() = true;
+                let _ = handle.act(SEARCH_SESSIONS, SearchSessions { query: wanted });
+            }
+        });
+    }
     let headers = COLUMNS.iter().map(|(k, label, numeric)| {
         let active = *k == key;
         let aria = match (active, descending) {
@@ -270,6 +304,13 @@ pub fn LiveSessionMonitor() -> Html {
                 background:var(--sb-surface); color:var(--sb-text); border:1px solid var(--sb-accent);
                 border-radius:4px; box-shadow:0 2px 8px rgba(0,0,0,.25); }
          .acts { display:flex; gap:8px; align-items:center; }
+         .search { display:grid; gap:6px; }
+         .search form { display:flex; gap:8px; align-items:center; flex-wrap:wrap; }
+         .search label { font-weight:600; }
+         .search input { font:inherit; padding:5px 8px; min-width:min(340px, 100%); color:inherit;
+                         background:var(--sb-bg); border:1px solid var(--sb-border); border-radius:4px; }
+         .search .hint { color:var(--sb-muted); font-size:12px; }
+         .search p { margin:0; }
          tr.simulated td { font-style:italic; color:var(--sb-muted); }
          tr.simulated td:first-child { box-shadow:inset 3px 0 0 var(--sb-warn); }
          tr.entering { animation:sb-enter 1.5s ease-out; }
@@ -282,7 +323,12 @@ pub fn LiveSessionMonitor() -> Html {
     let all: Vec<(&Row, bool)> = rows
         .iter()
         .map(|r| (*r, false))
-        .chain(m.table.leaving(now).map(|r| (r, true)))
+        .chain(
+            m.table
+                .leaving(now)
+                .filter(|r| matches(&r.session, &needle))
+                .map(|r| (r, true)),
+        )
         .collect();
     let window = Window::of(
         all.len(),
@@ -345,6 +391,7 @@ pub fn LiveSessionMonitor() -> Html {
                 }
             </div>
             { disconnect_dialog(asking.as_ref(), &form, &on_done) }
+            { search_panel(&handle, &query, &search_box, may_search && connected, &m.table, rows.len()) }
             <TimeSeriesChart title="Active sessions" unit="sessions" series={ACTIVE} hold={true}
                              history={m.active.clone()} version={view.version()} outages={view.outages()}
                              window_secs={600.0} height={110} decimals={0} />
@@ -363,6 +410,112 @@ pub fn LiveSessionMonitor() -> Html {
             </div>
             if m.table.is_empty() { <p>{ "No active sessions." }</p> }
         </section>
+    }
+}
+
+/// The search box (its text in the URL), how many rows of the table match, and the
+/// backend's answer for the sessions beyond the table's rows.
+fn search_panel(
+    handle: &WsHandle,
+    query: &UseStateHandle<String>,
+    search_box: &NodeRef,
+    may_search: bool,
+    table: &SessionTable,
+    matching: usize,
+) -> Html {
+    let oninput = {
+        let query = query.clone();
+        Callback::from(move |e: InputEvent| {
+            let input: web_sys::HtmlInputElement = e.target_unchecked_into();
+            let text = input.value();
+            search::set_query_param("q", text.trim());
+            query.set(text);
+        })
+    };
+    let wanted = query.trim().to_owned();
+    let onsubmit = {
+        let (handle, wanted) = (handle.clone(), wanted.clone());
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            if may_search && !wanted.is_empty() {
+                let _ = handle.act(
+                    SEARCH_SESSIONS,
+                    SearchSessions {
+                        query: wanted.clone(),
+                    },
+                );
+            }
+        })
+    };
+    let entry = (!wanted.is_empty())
+        .then(|| handle.action_on(&format!("search:{wanted}")))
+        .flatten();
+    let found = entry.as_ref().and_then(|e| match &e.phase {
+        // Through the text decoder the client has anyway (`from_value` would add another).
+        Phase::Done { result: Some(v) } => {
+            serde_json::from_str::<SearchResult>(&v.to_string()).ok()
+        }
+        _ => None,
+    });
+    let beyond: Vec<&Session> = found
+        .as_ref()
+        .map(|f| {
+            f.sessions
+                .iter()
+                .filter(|s| !table.holds(&s.session_id))
+                .collect()
+        })
+        .unwrap_or_default();
+    let summary = (!wanted.is_empty()).then(|| format!("{matching} of the rows held match"));
+    let answer = found.as_ref().map(|f| {
+        format!(
+            "The backend has {} matching session{}; {} not among the rows held{}",
+            f.total,
+            if f.total == 1 { "" } else { "s" },
+            beyond.len(),
+            if f.total > f.sessions.len() {
+                format!(" (its first {} shown)", f.sessions.len())
+            } else {
+                String::new()
+            }
+        )
+    });
+    let results = beyond.iter().map(|s| {
+        html! {
+            <tr data-session={s.session_id.clone()}>
+                <td>{ &s.username }</td><td class="mono">{ &s.ip_address }</td>
+                <td class="mono">{ &s.nas_ip_address }</td><td class="mono">{ &s.session_id }</td>
+            </tr>
+        }
+    });
+    let hint = if may_search {
+        "Enter asks the backend for every session"
+    } else {
+        "Filters the rows held; the backend is asked when the feed is live"
+    };
+    html! {
+        <div class="search" role="search">
+            <form {onsubmit}>
+                <label for="session-search">{ "Search sessions" }</label>
+                <input id="session-search" type="search" ref={search_box.clone()}
+                       data-search="" data-testid="session-search" value={(**query).clone()}
+                       placeholder="username, IP, NAS or session id  ( / )" {oninput}
+                       maxlength={MAX_QUERY.to_string()} autocomplete="off" />
+                <span class="hint">{ hint }</span>
+            </form>
+            if let Some(summary) = summary { <span data-testid="search-held">{ summary }</span> }
+            if found.is_none() { { action_note(entry.as_ref()) } }
+            if let Some(answer) = answer {
+                <p data-testid="search-answer">{ answer }</p>
+                if !beyond.is_empty() {
+                    <table class="sb-table" data-testid="search-results">
+                        <thead><tr><th scope="col">{ "User" }</th><th scope="col">{ "IP address" }</th>
+                            <th scope="col">{ "NAS" }</th><th scope="col">{ "Session" }</th></tr></thead>
+                        <tbody>{ for results }</tbody>
+                    </table>
+                }
+            }
+        </div>
     }
 }
 
