@@ -5,6 +5,7 @@ use std::rc::Rc;
 
 use stylist::yew::styled_component;
 use switchboard_kit::hooks::use_status;
+use switchboard_kit::nav::Navigate;
 use switchboard_kit::provider::WsScope;
 use switchboard_kit::search;
 use switchboard_kit::status::status_word;
@@ -13,7 +14,7 @@ use wasm_bindgen::JsCast;
 use yew::prelude::*;
 use yew_router::prelude::*;
 
-use crate::pages::{ModulePage, NotFound, Overview};
+use crate::pages::{ModulePage, NotFound, Overview, SubscriberPage};
 use crate::routes::{Route, use_current_route};
 use crate::runtime::{Loaded, ModuleRuntime, use_runtimes};
 
@@ -65,6 +66,7 @@ fn page(route: Route, runtimes: &Rc<Vec<ModuleRuntime>>) -> Html {
     match route {
         Route::Overview => html! { <Overview runtimes={runtimes.clone()} /> },
         Route::Module { module } => html! { <ModulePage runtimes={runtimes.clone()} {module} /> },
+        Route::Subscriber { id } => html! { <SubscriberPage runtimes={runtimes.clone()} {id} /> },
         Route::NotFound => html! { <NotFound /> },
     }
 }
@@ -105,6 +107,24 @@ fn use_search_shortcut(route: Option<&'static str>) {
     });
 }
 
+/// How modules' links reach the router (see `switchboard_kit::nav`).
+#[hook]
+fn use_navigate(basename: Option<String>) -> Navigate {
+    let navigator = use_navigator();
+    (*use_memo(navigator, move |navigator| {
+        let navigator = navigator.clone();
+        Navigate {
+            go: Callback::from(move |path: String| {
+                if let Some(navigator) = &navigator {
+                    navigator.push(&Route::from_path(&path, None));
+                }
+            }),
+            base: basename.map(AttrValue::from).unwrap_or_default(),
+        }
+    }))
+    .clone()
+}
+
 /// Props of [`Shell`].
 #[derive(Properties, PartialEq, Debug)]
 pub struct ShellProps {
@@ -139,6 +159,7 @@ pub fn Shell(props: &ShellProps) -> Html {
         .find(|rt| rt.module.searches())
         .map(|rt| rt.module.route());
     use_search_shortcut(search);
+    let navigate = use_navigate(props.loaded.config.basename.clone());
     html! {
         <div data-testid="shell">
             <ThemeStyles />
@@ -156,7 +177,9 @@ pub fn Shell(props: &ShellProps) -> Html {
                 </div>
             }
             <main class={main}>
-                { page(route, &runtimes) }
+                <ContextProvider<Navigate> context={navigate}>
+                    { page(route, &runtimes) }
+                </ContextProvider<Navigate>>
             </main>
         </div>
     }

@@ -193,6 +193,51 @@ pub fn ModulePage(props: &ModulePageProps) -> Html {
     html! { <section class={style} data-module={m.id()}>{ body }</section> }
 }
 
+/// Props of [`SubscriberPage`].
+#[derive(Properties, PartialEq, Debug)]
+pub struct SubscriberPageProps {
+    /// The running modules.
+    pub runtimes: Rc<Vec<ModuleRuntime>>,
+    /// The subscriber's id, from the URL.
+    pub id: String,
+}
+
+/// `/subscriber/<id>`: every module's part for one account (its sessions, invoices and
+/// tickets), each inside its module's provider with its status, so a module that is down
+/// says so here too. The shell knows no module: it asks each for its part.
+#[styled_component]
+pub fn SubscriberPage(props: &SubscriberPageProps) -> Html {
+    let style = css!(
+        "display:grid; gap:16px;
+         h2 { margin:0; font-size:20px; }
+         h3 { margin:0; font-size:15px; display:flex; align-items:center; gap:8px; }
+         > section { background:var(--sb-surface); border:1px solid var(--sb-border);
+                     border-radius:10px; padding:16px; display:grid; gap:10px; }
+         .module-error { color:var(--sb-bad); }"
+    );
+    let parts = props.runtimes.iter().filter_map(|rt| {
+        let m = rt.module;
+        let part = m.subscriber(&props.id)?;
+        let body = match &rt.handle {
+            Ok(handle) => html! {
+                <WsScope handle={handle.clone()}>
+                    <h3>{ icon(m.icon()) }{ m.title() }<StatusBadge /></h3>
+                    <OfflineBanner title={m.title()} />
+                    { part }
+                </WsScope>
+            },
+            Err(e) => html! { <><h3>{ m.title() }</h3>{ module_error(e) }</> },
+        };
+        Some(html! { <section data-module={m.id()}>{ body }</section> })
+    });
+    html! {
+        <div class={style} data-testid="subscriber" data-subscriber={props.id.clone()}>
+            <h2>{ format!("Subscriber {}", props.id) }</h2>
+            { for parts }
+        </div>
+    }
+}
+
 /// The 404 page.
 #[component]
 pub fn NotFound() -> Html {

@@ -19,6 +19,12 @@ pub enum Route {
         /// The module's route segment, e.g. `network`.
         module: String,
     },
+    /// A subscriber's page: what every module holds for one account.
+    #[at("/subscriber/:id")]
+    Subscriber {
+        /// The subscriber's id, e.g. `sub_1003` (percent-encoded in the path).
+        id: String,
+    },
     /// Anything else.
     #[not_found]
     #[at("/404")]
@@ -33,12 +39,18 @@ impl Route {
         let path = basename.and_then(|b| path.strip_prefix(b)).unwrap_or(path);
         let path = path.strip_prefix('/').unwrap_or(path);
         let path = path.strip_suffix('/').unwrap_or(path);
-        match path {
-            "" => Self::Overview,
-            segment if !segment.contains('/') => Self::Module {
-                module: segment.to_owned(),
+        match path.split_once('/') {
+            _ if path.is_empty() => Self::Overview,
+            None => Self::Module {
+                module: path.to_owned(),
             },
-            _ => Self::NotFound,
+            Some(("subscriber", id)) if !id.is_empty() && !id.contains('/') => {
+                match switchboard_core::text::decode_segment(id) {
+                    Some(id) => Self::Subscriber { id },
+                    None => Self::NotFound,
+                }
+            }
+            Some(_) => Self::NotFound,
         }
     }
 }
@@ -77,6 +89,19 @@ mod tests {
         );
         assert_eq!(Route::from_path("/network/extra", None), Route::NotFound);
         assert_eq!(Route::from_path("/a/b/c", None), Route::NotFound);
+        assert_eq!(
+            Route::from_path("/subscriber/sub_1003", None),
+            Route::Subscriber {
+                id: "sub_1003".into()
+            }
+        );
+        assert_eq!(
+            Route::from_path("/subscriber/a%2Fb", None),
+            Route::Subscriber { id: "a/b".into() }
+        );
+        assert_eq!(Route::from_path("/subscriber/", None), Route::NotFound);
+        assert_eq!(Route::from_path("/subscriber/a/b", None), Route::NotFound);
+        assert_eq!(Route::from_path("/subscriber/%FF", None), Route::NotFound);
     }
 
     #[test]
@@ -99,6 +124,9 @@ mod tests {
             Route::Overview,
             Route::Module {
                 module: "billing".into(),
+            },
+            Route::Subscriber {
+                id: "sub_1003".into(),
             },
         ] {
             assert_eq!(Route::from_path(&route.to_path(), None), route);

@@ -46,6 +46,16 @@ pub struct Total {
 }
 
 impl Ledger {
+    /// The invoices held for `subscriber_id`, highest invoice number first (the map's own
+    /// order, reversed: no sort code in the wasm).
+    pub fn invoices_of(&self, subscriber_id: &str) -> Vec<&InvoiceUpdate> {
+        self.invoices
+            .values()
+            .rev()
+            .filter(|i| i.subscriber_id == subscriber_id)
+            .collect()
+    }
+
     /// Applies an invoice update, its strings cut. Live and simulated updates go to separate
     /// ledgers (the module's store keeps them apart), so a total never mixes the two.
     pub fn invoice(&mut self, mut inv: InvoiceUpdate) {
@@ -186,6 +196,24 @@ mod tests {
             status,
             updated_at: String::new(),
         }
+    }
+
+    #[test]
+    fn a_subscribers_invoices_are_theirs_only_newest_first() {
+        let mut l = Ledger::default();
+        for (id, sub) in [("INV-1", "sub_1"), ("INV-2", "sub_2"), ("INV-3", "sub_1")] {
+            l.invoice(InvoiceUpdate {
+                subscriber_id: sub.into(),
+                ..inv(id, InvoiceStatus::Issued, 100)
+            });
+        }
+        let ids: Vec<&str> = l
+            .invoices_of("sub_1")
+            .iter()
+            .map(|i| i.invoice_id.as_str())
+            .collect();
+        assert_eq!(ids, ["INV-3", "INV-1"]);
+        assert!(l.invoices_of("sub_9").is_empty());
     }
 
     #[test]

@@ -7,7 +7,7 @@ use switchboard_kit::WsHandle;
 use switchboard_kit::module::WsModule;
 use yew::prelude::*;
 
-pub use views::{BillingPage, BillingSummary};
+pub use views::{BillingPage, BillingSummary, SubscriberInvoices};
 
 use crate::data::CHANNELS;
 use crate::sim::BillingSimulator;
@@ -41,6 +41,10 @@ impl WsModule for Billing {
     fn attach(&self, handle: &WsHandle) {
         handle.store(views::store);
     }
+    fn subscriber(&self, id: &str) -> Option<Html> {
+        Some(html! { <SubscriberInvoices id={id.to_owned()} /> })
+    }
+
     fn page(&self) -> Html {
         html! { <BillingPage /> }
     }

@@ -55,6 +55,11 @@ pub struct Session {
     pub session_time_seconds: u64,
     /// When the counters were last updated (RFC 3339).
     pub last_update: String,
+    /// The subscriber (account) the session belongs to, as billing names it (`sub_1003`).
+    /// Optional, and not in the reference: a backend that sends none leaves the session
+    /// matched by its username only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subscriber_id: Option<String>,
 }
 
 /// `session_update` payload.

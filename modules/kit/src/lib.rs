@@ -18,6 +18,7 @@ pub mod format;
 pub mod handle;
 pub mod hooks;
 pub mod module;
+pub mod nav;
 pub mod probe;
 pub mod provider;
 pub mod redraw;

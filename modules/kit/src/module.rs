@@ -113,6 +113,15 @@ pub trait WsModule: Sync {
         false
     }
 
+    /// The module's part of a subscriber's page (`/subscriber/<id>`, the id billing gives an
+    /// account): what the module holds for that subscriber, rendered inside its provider, or
+    /// `None` when the module has nothing per subscriber. The shell composes the page from
+    /// every module's part without knowing them. Default: `None`.
+    fn subscriber(&self, id: &str) -> Option<Html> {
+        let _ = id;
+        None
+    }
+
     /// The full page, rendered inside the module's provider.
     fn page(&self) -> Html;
 

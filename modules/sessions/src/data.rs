@@ -119,7 +119,8 @@ pub struct SearchResult {
 }
 
 /// Whether `session` matches `query` (already trimmed and lower-cased, see [`normalize`]):
-/// its username, IP address, NAS address or session id contains it, ignoring the case of
+/// its username, IP address, NAS address, session id or subscriber id contains it, ignoring
+/// the case of
 /// ASCII letters. The table's filter and the backend's search use this one rule, so both find
 /// the same sessions. (ASCII only: logins, addresses and ids are; full Unicode case folding
 /// would put the Unicode case tables in the wasm, about 5 KB brotli.)
@@ -131,7 +132,8 @@ pub fn matches(session: &Session, query: &str) -> bool {
             &session.nas_ip_address,
             &session.session_id,
         ]
-        .iter()
+        .into_iter()
+        .chain(&session.subscriber_id)
         .any(|field| contains_ignoring_ascii_case(field, query))
 }
 

@@ -61,7 +61,8 @@ impl SessionSimulator {
     fn start(&mut self, now: Instant, rng: &mut fastrand::Rng) -> SessionUpdate {
         let id = self.next_id;
         self.next_id += 1;
-        let user = USERS[rng.usize(0..USERS.len())];
+        let user_index = rng.usize(0..USERS.len());
+        let user = USERS[user_index];
         let session = Session {
             session_id: format!("sess_{id:06x}"),
             username: format!("{user}{}@example.net", rng.u32(1..99)),
@@ -71,6 +72,9 @@ impl SessionSimulator {
             download_bytes: 0,
             session_time_seconds: 0,
             last_update: now.to_rfc3339(),
+            // The development backend's accounts are billing's `sub_1000`…`sub_1009`; each
+            // login belongs to one of them.
+            subscriber_id: Some(format!("sub_{}", 1000 + user_index % 10)),
         };
         // Most sessions browse at a few hundred KB/s; some stream at several MB/s.
         let rate_down = if rng.u8(0..5) == 0 {
@@ -327,6 +331,7 @@ mod tests {
                         download_bytes: 0,
                         session_time_seconds: 0,
                         last_update: "2025-10-16T12:00:00Z".into(),
+                        subscriber_id: None,
                     },
                 };
                 Frame::new(SESSION_UPDATE.name(), &update, None, Provenance::Live).unwrap()

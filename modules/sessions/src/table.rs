@@ -156,7 +156,10 @@ impl SessionTable {
             &mut s.ip_address,
             &mut s.nas_ip_address,
             &mut s.last_update,
-        ] {
+        ]
+        .into_iter()
+        .chain(s.subscriber_id.as_mut())
+        {
             *field = clip(std::mem::take(field), TEXT_CHARS);
         }
         let id = u.session.session_id.clone();
@@ -308,6 +311,7 @@ mod tests {
                 download_bytes: down,
                 session_time_seconds: secs,
                 last_update: String::new(),
+                subscriber_id: None,
             },
         }
     }

@@ -1,6 +1,7 @@
 //! The sessions module's views and its [`WsModule`] declaration.
 
 mod monitor;
+mod subscriber;
 
 use switchboard_core::Config;
 use switchboard_core::simulator::Simulator;
@@ -9,6 +10,7 @@ use switchboard_kit::module::WsModule;
 use yew::prelude::*;
 
 pub use monitor::{ActiveSessionsSummary, LiveSessionMonitor, MAX_ROWS, Monitor, store};
+pub use subscriber::SubscriberSessions;
 
 use crate::STALE_AFTER;
 use crate::data::CHANNELS;
@@ -55,6 +57,10 @@ impl WsModule for Sessions {
     }
     fn searches(&self) -> bool {
         true
+    }
+
+    fn subscriber(&self, id: &str) -> Option<Html> {
+        Some(html! { <SubscriberSessions id={id.to_owned()} /> })
     }
 
     fn page(&self) -> Html {

@@ -50,6 +50,7 @@ fn update() -> impl Strategy<Value = SessionUpdate> {
             download_bytes: down,
             session_time_seconds: secs,
             last_update: stamp,
+            subscriber_id: None,
         });
     (action, session).prop_map(|(action, session)| SessionUpdate { action, session })
 }

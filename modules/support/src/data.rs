@@ -87,6 +87,10 @@ pub struct TicketUpdate {
     pub created_at: String,
     /// When it last changed (RFC 3339).
     pub updated_at: String,
+    /// The subscriber (account) the ticket is about, as billing names it (`sub_1003`).
+    /// Optional: a backend that sends none leaves the ticket unattributed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subscriber_id: Option<String>,
 }
 
 use switchboard_core::action::{ActionPayload, TypedAction};

@@ -84,6 +84,7 @@ impl Queue {
         }
         t.subject = clip(t.subject, SUBJECT_CHARS);
         t.assignee = t.assignee.map(|a| clip(a, SHORT_CHARS));
+        t.subscriber_id = t.subscriber_id.map(|s| clip(s, SHORT_CHARS));
         t.created_at = clip(t.created_at, SHORT_CHARS);
         t.updated_at = clip(t.updated_at, SHORT_CHARS);
         let ticket = Ticket {
@@ -111,6 +112,15 @@ impl Queue {
     /// Tickets evicted or refused because the queue was full.
     pub fn not_kept(&self) -> u64 {
         self.not_kept
+    }
+
+    /// The tickets held about `subscriber_id`, active or resolved, newest id first.
+    pub fn of_subscriber(&self, subscriber_id: &str) -> Vec<&Ticket> {
+        self.tickets
+            .values()
+            .rev()
+            .filter(|t| t.subscriber_id.as_deref() == Some(subscriber_id))
+            .collect()
     }
 
     /// Tickets held, active or resolved.
@@ -178,6 +188,7 @@ mod tests {
             assignee: None,
             created_at: created.into(),
             updated_at: created.into(),
+            subscriber_id: None,
         }
     }
 
@@ -185,6 +196,47 @@ mod tests {
         fn apply_live(&mut self, t: TicketUpdate) {
             self.apply(t);
         }
+    }
+
+    #[test]
+    fn a_subscribers_tickets_are_theirs_only_and_their_id_is_cut() {
+        let mut q = Queue::default();
+        for (id, sub) in [
+            ("T-1", Some("sub_1")),
+            ("T-2", None),
+            ("T-3", Some("sub_1")),
+        ] {
+            let mut t = ticket(
+                id,
+                Priority::Normal,
+                TicketStatus::Open,
+                "2025-10-16T12:00:00Z",
+            );
+            t.subscriber_id = sub.map(str::to_owned);
+            q.apply(t);
+        }
+        let ids: Vec<&str> = q
+            .of_subscriber("sub_1")
+            .iter()
+            .map(|t| t.ticket_id.as_str())
+            .collect();
+        assert_eq!(ids, ["T-3", "T-1"]);
+        let mut long = ticket(
+            "T-4",
+            Priority::Low,
+            TicketStatus::Open,
+            "2025-10-16T12:00:00Z",
+        );
+        long.subscriber_id = Some("x".repeat(100_000));
+        q.apply(long);
+        assert_eq!(q.len(), 4);
+        assert!(
+            q.active().iter().all(|t| t
+                .subscriber_id
+                .as_ref()
+                .is_none_or(|s| s.chars().count() <= SHORT_CHARS)),
+            "a long id is kept cut"
+        );
     }
 
     #[test]

@@ -58,6 +58,8 @@ impl SupportSimulator {
                 assignee: None,
                 created_at: created.to_rfc3339(),
                 updated_at: stamp.clone(),
+                // About one of billing's accounts, `sub_1000`…`sub_1009`.
+                subscriber_id: Some(format!("sub_{}", 1000 + self.next_id % 10)),
             };
             self.active.push(ticket.clone());
             out.push(ticket);

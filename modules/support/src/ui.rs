@@ -7,7 +7,7 @@ use switchboard_kit::WsHandle;
 use switchboard_kit::module::WsModule;
 use yew::prelude::*;
 
-pub use views::{SupportPage, SupportSummary};
+pub use views::{SubscriberTickets, SupportPage, SupportSummary};
 
 use crate::data::CHANNELS;
 use crate::sim::SupportSimulator;
@@ -41,6 +41,10 @@ impl WsModule for Support {
     fn attach(&self, handle: &WsHandle) {
         handle.store(views::store);
     }
+    fn subscriber(&self, id: &str) -> Option<Html> {
+        Some(html! { <SubscriberTickets id={id.to_owned()} /> })
+    }
+
     fn page(&self) -> Html {
         html! { <SupportPage /> }
     }

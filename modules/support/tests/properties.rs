@@ -61,6 +61,7 @@ fn ticket() -> impl Strategy<Value = TicketUpdate> {
                 assignee,
                 updated_at: created_at.clone(),
                 created_at,
+                subscriber_id: None,
             },
         )
 }
@@ -75,6 +76,7 @@ fn open_ticket(i: usize) -> TicketUpdate {
         assignee: None,
         created_at: "2025-10-16T12:00:00Z".into(),
         updated_at: "2025-10-16T12:00:00Z".into(),
+        subscriber_id: None,
     }
 }
 

@@ -11,7 +11,7 @@ use fantoccini::key::Key;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use switchboard_devserver::auth::{Claims, mint_claims};
-use switchboard_devserver::endpoint::{ActionFault, INJECTED_REFUSAL};
+use switchboard_devserver::endpoint::{ActionFault, Fault, INJECTED_REFUSAL};
 use switchboard_e2e::{Harness, SECRET, TOKEN_KEY, module};
 use tokio_tungstenite::tungstenite::Message;
 
@@ -494,10 +494,7 @@ async fn a2_offline_actions_are_disabled_and_the_panel_says_why() -> Result<()> 
     h.endpoint(module("sessions"))
         .refuse_until
         .store(Harness::now_ms() + 8_000, Ordering::Relaxed);
-    h.fault(
-        module("sessions"),
-        switchboard_devserver::endpoint::Fault::Drop,
-    );
+    h.fault(module("sessions"), Fault::Drop);
     h.wait(
         "the buttons disabled and the reason",
         5 * SEC,
@@ -755,7 +752,8 @@ fn new_sessions(n: usize) -> Vec<String> {
                     "ip_address": format!("100.64.{}.{}", i / 250, i % 250 + 1),
                     "nas_ip_address": "10.1.1.1",
                     "upload_bytes": i, "download_bytes": i * 10,
-                    "session_time_seconds": 60, "last_update": "2025-10-16T12:00:00Z" } },
+                    "session_time_seconds": 60, "last_update": "2025-10-16T12:00:00Z",
+                    "subscriber_id": if i == 17 { "sub_1003".to_owned() } else { format!("sub_{}", 2000 + i % 50) } } },
                 "timestamp": "2025-10-16T12:00:00Z",
             })
             .to_string()
@@ -834,6 +832,59 @@ async fn a4_slash_then_a_username_finds_a_session_beyond_the_rows_held_and_the_u
     ensure!(held == json!(false), "s00017 is among the rows held");
     let local = h.text("[data-testid=search-held]").await?;
     ensure!(local == "0 of the rows held match", "{local}");
+    // Its subscriber: the invoices and tickets the dashboard holds for the account (the
+    // backend's, scripted), and the session itself, found by the backend beyond the rows held.
+    let invoice = json!({ "type": "invoice_update", "data": {
+        "invoice_id": "INV-2025-000777", "subscriber_id": "sub_1003", "subscriber_name": "Dara Okafor",
+        "amount": { "minor": 4999, "currency": "EUR" }, "status": "issued",
+        "updated_at": "2025-10-16T12:00:00Z" }, "timestamp": "2025-10-16T12:00:00Z" });
+    let other = json!({ "type": "invoice_update", "data": {
+        "invoice_id": "INV-2025-000778", "subscriber_id": "sub_1004", "subscriber_name": "Someone Else",
+        "amount": { "minor": 100, "currency": "EUR" }, "status": "issued",
+        "updated_at": "2025-10-16T12:00:00Z" }, "timestamp": "2025-10-16T12:00:00Z" });
+    let ticket = json!({ "type": "ticket_update", "data": {
+        "ticket_id": "TCK-20001", "subject": "Speed far below plan", "priority": "high",
+        "status": "open", "assignee": null, "created_at": "2025-10-16T11:00:00Z",
+        "updated_at": "2025-10-16T12:00:00Z", "subscriber_id": "sub_1003" },
+        "timestamp": "2025-10-16T12:00:00Z" });
+    h.fault(
+        module("billing"),
+        Fault::Script(vec![invoice.to_string(), other.to_string()]),
+    );
+    h.fault(module("support"), Fault::Script(vec![ticket.to_string()]));
+    h.eval(
+        "document.querySelector('[data-testid=search-results] [data-testid=subscriber-link]').click();          return true",
+    )
+    .await?;
+    h.wait(
+        "the subscriber's page with its invoice, ticket and session",
+        10 * SEC,
+        "return location.pathname === '/subscriber/sub_1003' &&          !!document.querySelector('[data-testid=subscriber-invoices] tr[data-invoice]') &&          !!document.querySelector('[data-testid=subscriber-tickets] tr[data-ticket]') &&          !!document.querySelector('[data-testid=subscriber-sessions] tr[data-session]')",
+    )
+    .await?;
+    let shown = h
+        .eval(
+            "const ids = (sel, attr) => [...document.querySelectorAll(sel)].map(r => r.getAttribute(attr));              return [ids('[data-testid=subscriber-invoices] tr[data-invoice]', 'data-invoice'),                      ids('[data-testid=subscriber-tickets] tr[data-ticket]', 'data-ticket'),                      ids('[data-testid=subscriber-sessions] tr[data-session]', 'data-session'),                      document.querySelector('[data-testid=subscriber-name]').textContent]",
+        )
+        .await?;
+    ensure!(
+        shown
+            == json!([
+                ["INV-2025-000777"],
+                ["TCK-20001"],
+                ["s00017"],
+                "Dara Okafor"
+            ]),
+        "{shown}"
+    );
+    // Back to the search: the URL kept it.
+    h.client.back().await?;
+    h.wait(
+        "the sessions page again",
+        5 * SEC,
+        "return location.pathname === '/sessions'",
+    )
+    .await?;
     // The URL keeps the search: a reload asks again and shows the same answer.
     let search = h.eval("return location.search").await?;
     ensure!(search == json!("?q=user17%40isp"), "{search}");

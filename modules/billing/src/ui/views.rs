@@ -208,3 +208,45 @@ pub fn BillingSummary() -> Html {
         </p>
     }
 }
+
+/// Props of [`SubscriberInvoices`].
+#[derive(Debug, Properties, PartialEq)]
+pub struct SubscriberInvoicesProps {
+    /// The subscriber's id.
+    pub id: AttrValue,
+}
+
+/// The billing part of a subscriber's page: the invoices held for the account.
+#[component]
+pub fn SubscriberInvoices(props: &SubscriberInvoicesProps) -> Html {
+    let view = use_store(store);
+    let (state, provenance) = view.pick(|s| s.seen > 0);
+    let invoices = state.ledger.invoices_of(&props.id);
+    let name = invoices.first().map(|i| i.subscriber_name.clone());
+    let rows = invoices.iter().map(|i| {
+        html! {
+            <tr data-invoice={i.invoice_id.clone()} data-provenance={provenance.as_str()}>
+                <td>{ &i.invoice_id }</td>
+                <td class="num">{ i.amount.to_string() }</td>
+                <td style={format!("color:var(--sb-{})", status_tone(i.status))}>{ i.status.as_str() }</td>
+                <td>{ &i.updated_at }</td>
+            </tr>
+        }
+    });
+    html! {
+        <div data-testid="subscriber-invoices">
+            <p>
+                <SourceTag {provenance} live_at={view.live_at()} />{ " " }
+                if let Some(name) = name { <b data-testid="subscriber-name">{ name }</b>{ " · " } }
+                { format!("{} invoices held", invoices.len()) }
+            </p>
+            if !invoices.is_empty() {
+                <table class="sb-table">
+                    <thead><tr><th scope="col">{ "Invoice" }</th><th scope="col" class="num">{ "Amount" }</th>
+                        <th scope="col">{ "Status" }</th><th scope="col">{ "Updated" }</th></tr></thead>
+                    <tbody>{ for rows }</tbody>
+                </table>
+            }
+        </div>
+    }
+}

@@ -14,6 +14,7 @@ use switchboard_kit::chart::{History, SeriesSpec, TimeSeriesChart};
 use switchboard_kit::format;
 use switchboard_kit::handle::now;
 use switchboard_kit::hooks::{use_now, use_status, use_ws_handle};
+use switchboard_kit::nav::{AppLink, subscriber_path};
 use switchboard_kit::search;
 use switchboard_kit::status::SourceTag;
 use switchboard_kit::store::{Store, use_store};
@@ -132,6 +133,16 @@ impl RowActions<'_> {
     }
 }
 
+/// The username, linked to the subscriber's page when the session names its subscriber.
+fn user_cell(s: &Session) -> Html {
+    match &s.subscriber_id {
+        Some(id) => html! {
+            <AppLink to={subscriber_path(id)} testid="subscriber-link">{ cut(&s.username) }</AppLink>
+        },
+        None => cut(&s.username),
+    }
+}
+
 fn row_html(
     row: &Row,
     index: usize,
@@ -151,7 +162,7 @@ fn row_html(
         <tr key={s.session_id.clone()} class={classes!(class, (provenance == Provenance::Simulated).then_some("simulated"))}
             data-session={s.session_id.clone()} data-provenance={provenance.as_str()}
             aria-rowindex={(index + 2).to_string()}>
-            <td>{ cut(&s.username) }</td>
+            <td>{ user_cell(s) }</td>
             <td class="mono">{ cut(&s.ip_address) }</td>
             <td class="mono">{ cut(&s.nas_ip_address) }</td>
             <td class="num">{ format::bytes(s.upload_bytes) }</td>
@@ -483,7 +494,7 @@ fn search_panel(
     let results = beyond.iter().map(|s| {
         html! {
             <tr data-session={s.session_id.clone()}>
-                <td>{ &s.username }</td><td class="mono">{ &s.ip_address }</td>
+                <td>{ user_cell(s) }</td><td class="mono">{ &s.ip_address }</td>
                 <td class="mono">{ &s.nas_ip_address }</td><td class="mono">{ &s.session_id }</td>
             </tr>
         }

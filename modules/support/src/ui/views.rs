@@ -247,3 +247,43 @@ pub fn SupportSummary() -> Html {
         </p>
     }
 }
+
+/// Props of [`SubscriberTickets`].
+#[derive(Debug, Properties, PartialEq)]
+pub struct SubscriberTicketsProps {
+    /// The subscriber's id.
+    pub id: AttrValue,
+}
+
+/// The support part of a subscriber's page: the tickets held about the account. Tickets
+/// carry a `subscriber_id` only when the backend sends one.
+#[component]
+pub fn SubscriberTickets(props: &SubscriberTicketsProps) -> Html {
+    let view = use_store(store);
+    let (s, provenance) = view.pick(|s| s.seen > 0);
+    let tickets = s.queue.of_subscriber(&props.id);
+    let rows = tickets.iter().map(|t| {
+        html! {
+            <tr data-ticket={t.ticket_id.clone()} data-provenance={provenance.as_str()}>
+                <td>{ &t.ticket_id }</td>
+                <td style={format!("color:var(--sb-{})", priority_tone(t.priority))}>{ t.priority.as_str() }</td>
+                <td>{ &t.subject }</td>
+                <td>{ t.status.as_str() }</td>
+                <td>{ t.assignee.clone().unwrap_or_else(|| "unassigned".into()) }</td>
+            </tr>
+        }
+    });
+    html! {
+        <div data-testid="subscriber-tickets">
+            <p><SourceTag {provenance} live_at={view.live_at()} />{ format!(" {} tickets held", tickets.len()) }</p>
+            if !tickets.is_empty() {
+                <table class="sb-table">
+                    <thead><tr><th scope="col">{ "Ticket" }</th><th scope="col">{ "Priority" }</th>
+                        <th scope="col">{ "Subject" }</th><th scope="col">{ "Status" }</th>
+                        <th scope="col">{ "Assignee" }</th></tr></thead>
+                    <tbody>{ for rows }</tbody>
+                </table>
+            }
+        </div>
+    }
+}
