@@ -238,7 +238,7 @@ pub fn SubscriberInvoices(props: &SubscriberInvoicesProps) -> Html {
             <p>
                 <SourceTag {provenance} live_at={view.live_at()} />{ " " }
                 if let Some(name) = name { <b data-testid="subscriber-name">{ name }</b>{ " · " } }
-                { format!("{} invoices held", invoices.len()) }
+                { format!("Invoices held: {}", invoices.len()) }
             </p>
             if !invoices.is_empty() {
                 <table class="sb-table">

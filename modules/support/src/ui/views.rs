@@ -275,7 +275,7 @@ pub fn SubscriberTickets(props: &SubscriberTicketsProps) -> Html {
     });
     html! {
         <div data-testid="subscriber-tickets">
-            <p><SourceTag {provenance} live_at={view.live_at()} />{ format!(" {} tickets held", tickets.len()) }</p>
+            <p><SourceTag {provenance} live_at={view.live_at()} />{ format!(" Tickets held: {}", tickets.len()) }</p>
             if !tickets.is_empty() {
                 <table class="sb-table">
                     <thead><tr><th scope="col">{ "Ticket" }</th><th scope="col">{ "Priority" }</th>

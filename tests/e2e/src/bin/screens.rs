@@ -36,6 +36,21 @@ async fn shoot(h: &Harness, dir: &std::path::Path, tag: &str) -> Result<()> {
     Ok(())
 }
 
+/// The page as it is, in light and dark.
+async fn shoot_here(h: &Harness, dir: &std::path::Path, name: &str) -> Result<()> {
+    for scheme in ["light", "dark"] {
+        h.cdp(
+            "Emulation.setEmulatedMedia",
+            json!({ "features": [{ "name": "prefers-color-scheme", "value": scheme }] }),
+        )
+        .await?;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let png = h.client.screenshot().await?;
+        std::fs::write(dir.join(format!("{name}-{scheme}.png")), png)?;
+    }
+    Ok(())
+}
+
 /// The disconnect dialog, open with a reason picked, and a row whose action was refused.
 async fn dialog(h: &Harness, dir: &std::path::Path) -> Result<()> {
     h.go("/sessions").await?;
@@ -84,6 +99,23 @@ async fn dialog(h: &Harness, dir: &std::path::Path) -> Result<()> {
         at = at.plus(Duration::from_secs(2));
         network.tick(at);
     }
+    // A search, and a subscriber's page.
+    h.eval("document.querySelector('[data-testid=session-search]').focus(); return true")
+        .await?;
+    let first = h
+        .eval("return document.querySelector('tr[data-session] td').textContent.slice(0, 6)")
+        .await?;
+    h.client
+        .active_element()
+        .await?
+        .send_keys(&format!("{}\u{E007}", first.as_str().unwrap_or("anna")))
+        .await?;
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    shoot_here(h, dir, "live-sessions-search").await?;
+    h.eval("document.querySelector('[data-testid=subscriber-link]').click(); return true")
+        .await?;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    shoot_here(h, dir, "live-subscriber").await?;
     h.go("/network").await?;
     tokio::time::sleep(Duration::from_millis(1500)).await;
     h.eval("const b = document.querySelector('[data-testid=acknowledge]'); if (b) b.click(); return true")
