@@ -99,7 +99,11 @@ mod tests {
             Route::from_path("/subscriber/a%2Fb", None),
             Route::Subscriber { id: "a/b".into() }
         );
-        assert_eq!(Route::from_path("/subscriber/", None), Route::NotFound);
+        assert_eq!(
+            Route::from_path("/subscriber/", None),
+            module("subscriber"),
+            "no id: a module page, which says 404"
+        );
         assert_eq!(Route::from_path("/subscriber/a/b", None), Route::NotFound);
         assert_eq!(Route::from_path("/subscriber/%FF", None), Route::NotFound);
     }

@@ -367,32 +367,28 @@ fn file_stamp(path: &Path) -> Result<(SystemTime, u64), String> {
 
 /// Mints an HS256 token for `sub` that expires after `ttl` (development and tests).
 pub fn mint(secret: &str, sub: &str, ttl: Duration) -> anyhow::Result<String> {
+    mint_claims(secret, &claims_for(sub, ttl))
+}
+
+/// Claims for `sub`, issued now, valid for `ttl`, and nothing else.
+fn claims_for(sub: &str, ttl: Duration) -> Claims {
     let iat = unix_now();
-    mint_claims(
-        secret,
-        &Claims {
-            sub: sub.to_owned(),
-            iat,
-            exp: iat + ttl.as_secs(),
-            ..Claims::default()
-        },
-    )
+    Claims {
+        sub: sub.to_owned(),
+        iat,
+        exp: iat + ttl.as_secs(),
+        ..Claims::default()
+    }
 }
 
 /// Mints an HS256 token for a development operator who may take every action (the
 /// development backend's `/dev/config.json` and `token` command).
 pub fn mint_operator(secret: &str, sub: &str, ttl: Duration) -> anyhow::Result<String> {
-    let iat = unix_now();
-    mint_claims(
-        secret,
-        &Claims {
-            sub: sub.to_owned(),
-            iat,
-            exp: iat + ttl.as_secs(),
-            actions: Some(vec!["*".to_owned()]),
-            ..Claims::default()
-        },
-    )
+    let claims = Claims {
+        actions: Some(vec!["*".to_owned()]),
+        ..claims_for(sub, ttl)
+    };
+    mint_claims(secret, &claims)
 }
 
 /// Mints an HS256 token with these exact claims (development and tests).

@@ -55,6 +55,28 @@ const CHROMIUM_ARGS: &[&str] = &[
     "--js-flags=--expose-gc",
 ];
 
+/// `n` new sessions as scripted frames, an ISP's worth: `s00000`…, with the username
+/// `user{i}@isp.example.net` and the subscriber `sub_{100000 + i}` (one account each).
+pub fn new_sessions(n: usize) -> Vec<String> {
+    (0..n)
+        .map(|i| {
+            json!({
+                "type": "session_update",
+                "data": { "action": "new", "session": {
+                    "session_id": format!("s{i:05}"),
+                    "username": format!("user{i}@isp.example.net"),
+                    "ip_address": format!("100.64.{}.{}", i / 250, i % 250 + 1),
+                    "nas_ip_address": "10.1.1.1",
+                    "upload_bytes": i, "download_bytes": i * 10,
+                    "session_time_seconds": 60, "last_update": "2025-10-16T12:00:00Z",
+                    "subscriber_id": format!("sub_{}", 100_000 + i) } },
+                "timestamp": "2025-10-16T12:00:00Z",
+            })
+            .to_string()
+        })
+        .collect()
+}
+
 /// One test's world.
 pub struct Harness {
     /// The browser.

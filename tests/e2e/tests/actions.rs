@@ -12,7 +12,7 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use switchboard_devserver::auth::{Claims, mint_claims};
 use switchboard_devserver::endpoint::{ActionFault, Fault, INJECTED_REFUSAL};
-use switchboard_e2e::{Harness, SECRET, TOKEN_KEY, module};
+use switchboard_e2e::{Harness, SECRET, TOKEN_KEY, module, new_sessions};
 use tokio_tungstenite::tungstenite::Message;
 
 const SEC: Duration = Duration::from_secs(1);
@@ -52,18 +52,7 @@ async fn wait(client: &Client, what: &str, within: Duration, js: &str) -> Result
 
 /// Opens the sessions page in `client` with `token`, and waits for live rows.
 async fn open_sessions(h: &Harness, client: &Client, token: &str) -> Result<()> {
-    client
-        .goto(&format!("http://{}/config.json", h.site))
-        .await?;
-    eval(
-        client,
-        &format!(
-            "sessionStorage.setItem('{TOKEN_KEY}', {}); return true",
-            json!(token)
-        ),
-    )
-    .await?;
-    client.goto(&format!("http://{}/sessions", h.site)).await?;
+    open_page(h, client, token, "/sessions").await?;
     wait(
         client,
         "live session rows",
@@ -111,6 +100,36 @@ async fn wait_screen_is_backend(h: &Harness, client: &Client, who: &str) -> Resu
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// Presses `key` where the focus is.
+async fn press(client: &Client, key: Key) -> Result<()> {
+    client
+        .active_element()
+        .await?
+        .send_keys(&String::from(char::from(key)))
+        .await?;
+    Ok(())
+}
+
+/// Focuses the row's Disconnect button and presses Enter: the dialog opens.
+async fn open_by_keyboard(client: &Client, session: &str) -> Result<()> {
+    eval(
+        client,
+        &format!(
+            "{}.querySelector('[data-testid=disconnect]').focus(); return true",
+            row(session)
+        ),
+    )
+    .await?;
+    press(client, Key::Enter).await?;
+    wait(
+        client,
+        "the dialog",
+        2 * SEC,
+        "return document.querySelector('dialog[open]') !== null",
+    )
+    .await
 }
 
 fn row(session: &str) -> String {
@@ -230,34 +249,13 @@ async fn a1_two_operators_one_disconnects_both_see_it_and_the_backend_and_audit_
     // By keyboard: Enter on the button opens the dialog with focus on Cancel; Escape closes
     // it and nothing is sent.
     let target = sessions[0].clone();
-    eval(
-        a,
-        &format!(
-            "{}.querySelector('[data-testid=disconnect]').focus(); return true",
-            row(&target)
-        ),
-    )
-    .await?;
-    a.active_element()
-        .await?
-        .send_keys(&String::from(char::from(Key::Enter)))
-        .await?;
-    wait(
-        a,
-        "the dialog",
-        2 * SEC,
-        "return document.querySelector('dialog[open]') !== null",
-    )
-    .await?;
+    open_by_keyboard(a, &target).await?;
     let focused = eval(a, "return document.activeElement.dataset.testid || ''").await?;
     ensure!(
         focused == json!("dialog-cancel"),
         "focus starts on {focused}, not Cancel"
     );
-    a.active_element()
-        .await?
-        .send_keys(&String::from(char::from(Key::Escape)))
-        .await?;
+    press(a, Key::Escape).await?;
     wait(
         a,
         "the dialog to close",
@@ -272,25 +270,7 @@ async fn a1_two_operators_one_disconnects_both_see_it_and_the_backend_and_audit_
 
     // By keyboard again: Shift+Tab reaches the note (typed), Shift+Tab the reasons, Space
     // picks one, Tab moves on and never leaves the dialog, Enter on Disconnect confirms.
-    eval(
-        a,
-        &format!(
-            "{}.querySelector('[data-testid=disconnect]').focus(); return true",
-            row(&target)
-        ),
-    )
-    .await?;
-    a.active_element()
-        .await?
-        .send_keys(&String::from(char::from(Key::Enter)))
-        .await?;
-    wait(
-        a,
-        "the dialog",
-        2 * SEC,
-        "return document.querySelector('dialog[open]') !== null",
-    )
-    .await?;
+    open_by_keyboard(a, &target).await?;
     let confirm_ready = eval(
         a,
         "return !document.querySelector('[data-testid=dialog-confirm]').disabled",
@@ -544,6 +524,7 @@ fn backend_ticket(h: &Harness, id: &str) -> Value {
         .unwrap_or(Value::Null)
 }
 
+/// Opens `path` in `client` with `token` in its `sessionStorage`.
 async fn open_page(h: &Harness, client: &Client, token: &str, path: &str) -> Result<()> {
     client
         .goto(&format!("http://{}/config.json", h.site))
@@ -740,27 +721,6 @@ async fn a3_a_taken_ticket_and_an_acknowledged_alert_show_who_on_both_screens() 
     h.finish().await
 }
 
-/// `n` new sessions as scripted frames: `s00000`…, `user{i}@isp.example.net`.
-fn new_sessions(n: usize) -> Vec<String> {
-    (0..n)
-        .map(|i| {
-            json!({
-                "type": "session_update",
-                "data": { "action": "new", "session": {
-                    "session_id": format!("s{i:05}"),
-                    "username": format!("user{i}@isp.example.net"),
-                    "ip_address": format!("100.64.{}.{}", i / 250, i % 250 + 1),
-                    "nas_ip_address": "10.1.1.1",
-                    "upload_bytes": i, "download_bytes": i * 10,
-                    "session_time_seconds": 60, "last_update": "2025-10-16T12:00:00Z",
-                    "subscriber_id": if i == 17 { "sub_1003".to_owned() } else { format!("sub_{}", 2000 + i % 50) } } },
-                "timestamp": "2025-10-16T12:00:00Z",
-            })
-            .to_string()
-        })
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a4_slash_then_a_username_finds_a_session_beyond_the_rows_held_and_the_url_keeps_it()
 -> Result<()> {
@@ -835,7 +795,7 @@ async fn a4_slash_then_a_username_finds_a_session_beyond_the_rows_held_and_the_u
     // Its subscriber: the invoices and tickets the dashboard holds for the account (the
     // backend's, scripted), and the session itself, found by the backend beyond the rows held.
     let invoice = json!({ "type": "invoice_update", "data": {
-        "invoice_id": "INV-2025-000777", "subscriber_id": "sub_1003", "subscriber_name": "Dara Okafor",
+        "invoice_id": "INV-2025-000777", "subscriber_id": "sub_100017", "subscriber_name": "Dara Okafor",
         "amount": { "minor": 4999, "currency": "EUR" }, "status": "issued",
         "updated_at": "2025-10-16T12:00:00Z" }, "timestamp": "2025-10-16T12:00:00Z" });
     let other = json!({ "type": "invoice_update", "data": {
@@ -845,7 +805,7 @@ async fn a4_slash_then_a_username_finds_a_session_beyond_the_rows_held_and_the_u
     let ticket = json!({ "type": "ticket_update", "data": {
         "ticket_id": "TCK-20001", "subject": "Speed far below plan", "priority": "high",
         "status": "open", "assignee": null, "created_at": "2025-10-16T11:00:00Z",
-        "updated_at": "2025-10-16T12:00:00Z", "subscriber_id": "sub_1003" },
+        "updated_at": "2025-10-16T12:00:00Z", "subscriber_id": "sub_100017" },
         "timestamp": "2025-10-16T12:00:00Z" });
     h.fault(
         module("billing"),
@@ -859,7 +819,7 @@ async fn a4_slash_then_a_username_finds_a_session_beyond_the_rows_held_and_the_u
     h.wait(
         "the subscriber's page with its invoice, ticket and session",
         10 * SEC,
-        "return location.pathname === '/subscriber/sub_1003' &&          !!document.querySelector('[data-testid=subscriber-invoices] tr[data-invoice]') &&          !!document.querySelector('[data-testid=subscriber-tickets] tr[data-ticket]') &&          !!document.querySelector('[data-testid=subscriber-sessions] tr[data-session]')",
+        "return location.pathname === '/subscriber/sub_100017' &&          !!document.querySelector('[data-testid=subscriber-invoices] tr[data-invoice]') &&          !!document.querySelector('[data-testid=subscriber-tickets] tr[data-ticket]') &&          !!document.querySelector('[data-testid=subscriber-sessions] tr[data-session]')",
     )
     .await?;
     let shown = h

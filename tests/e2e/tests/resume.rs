@@ -11,7 +11,7 @@ use serde_json::Value;
 use switchboard_core::Instant;
 use switchboard_devserver::endpoint::{Fault, Module};
 use switchboard_devserver::world::WorldSettings;
-use switchboard_e2e::{HEARTBEAT, Harness, Options, module};
+use switchboard_e2e::{HEARTBEAT, Harness, Options, module, new_sessions};
 
 const SEC: Duration = Duration::from_secs(1);
 
@@ -399,26 +399,6 @@ async fn r4_a_reference_style_server_works_as_before() -> Result<()> {
         "the client still offers resume, which this server ignores: {first:?}"
     );
     h.finish().await
-}
-
-/// `n` scripted `new` sessions, `s00000` onwards.
-fn new_sessions(n: usize) -> Vec<String> {
-    (0..n)
-        .map(|i| {
-            serde_json::json!({
-                "type": "session_update",
-                "data": { "action": "new", "session": {
-                    "session_id": format!("s{i:05}"),
-                    "username": format!("user{i}@isp.example.net"),
-                    "ip_address": format!("100.64.{}.{}", i / 250, i % 250 + 1),
-                    "nas_ip_address": "10.1.1.1",
-                    "upload_bytes": i, "download_bytes": i * 10,
-                    "session_time_seconds": 60, "last_update": "2025-10-16T12:00:00Z" } },
-                "timestamp": "2025-10-16T12:00:00Z",
-            })
-            .to_string()
-        })
-        .collect()
 }
 
 /// An ISP's worth of live sessions: the cold load's snapshot (about 6 MB) is far over the

@@ -72,16 +72,7 @@ async fn dialog(h: &Harness, dir: &std::path::Path) -> Result<()> {
             tokio::time::sleep(Duration::from_millis(800)).await;
         }
     }
-    for scheme in ["light", "dark"] {
-        h.cdp(
-            "Emulation.setEmulatedMedia",
-            json!({ "features": [{ "name": "prefers-color-scheme", "value": scheme }] }),
-        )
-        .await?;
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        let png = h.client.screenshot().await?;
-        std::fs::write(dir.join(format!("live-sessions-dialog-{scheme}.png")), png)?;
-    }
+    shoot_here(h, dir, "live-sessions-dialog").await?;
     h.eval("document.querySelector('[data-testid=dialog-cancel]').click(); return true")
         .await?;
     // An alert, acknowledged: the network world runs ahead until it raises one.
@@ -121,19 +112,7 @@ async fn dialog(h: &Harness, dir: &std::path::Path) -> Result<()> {
     h.eval("const b = document.querySelector('[data-testid=acknowledge]'); if (b) b.click(); return true")
         .await?;
     tokio::time::sleep(Duration::from_millis(800)).await;
-    for scheme in ["light", "dark"] {
-        h.cdp(
-            "Emulation.setEmulatedMedia",
-            json!({ "features": [{ "name": "prefers-color-scheme", "value": scheme }] }),
-        )
-        .await?;
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        let png = h.client.screenshot().await?;
-        std::fs::write(
-            dir.join(format!("live-network-acknowledged-{scheme}.png")),
-            png,
-        )?;
-    }
+    shoot_here(h, dir, "live-network-acknowledged").await?;
     Ok(())
 }
 
