@@ -197,14 +197,23 @@ impl Actor for SessionSimulator {
         if let Some(problem) = request.problem() {
             return Acted::Refused(problem.to_owned());
         }
-        let Some(at) = self
+        // The backend's state is the truth: a session it holds that the generator did not
+        // make (a scripted one) ends too.
+        let held = self
             .live
             .iter()
             .position(|l| l.session.session_id == request.session_id)
-        else {
+            .map(|at| self.live.swap_remove(at).session)
+            .or_else(|| {
+                call.state
+                    .iter()
+                    .filter_map(|f| SESSION_UPDATE.decode(f).ok())
+                    .map(|u| u.session)
+                    .find(|s| s.session_id == request.session_id)
+            });
+        let Some(mut session) = held else {
             return Acted::Refused("session already ended".to_owned());
         };
-        let mut session = self.live.swap_remove(at).session;
         session.last_update = now.to_rfc3339();
         let update = SessionUpdate {
             action: SessionAction::Terminate,
@@ -362,6 +371,44 @@ mod tests {
         let all = search("10.1.1.1");
         assert_eq!((all.total, all.sessions.len()), (120, MAX_RESULTS));
         assert_eq!(search("nobody").total, 0);
+    }
+
+    #[test]
+    fn a_session_the_backend_holds_but_did_not_generate_can_be_disconnected_too() {
+        let update = SessionUpdate {
+            action: SessionAction::New,
+            session: Session {
+                session_id: "scripted_1".into(),
+                username: "x@example.net".into(),
+                ip_address: "100.64.0.1".into(),
+                nas_ip_address: "10.1.1.1".into(),
+                upload_bytes: 0,
+                download_bytes: 0,
+                session_time_seconds: 0,
+                last_update: "2025-10-16T12:00:00Z".into(),
+                subscriber_id: None,
+            },
+        };
+        let frame = Frame::new(SESSION_UPDATE.name(), &update, None, Provenance::Live).unwrap();
+        let state = [&frame];
+        let data = r#"{"session_id":"scripted_1","reason":"abuse","request_id":"r1"}"#;
+        let call = Call {
+            action: "disconnect",
+            data,
+            operator: "ada",
+            state: &state,
+        };
+        let mut sim = SessionSimulator::default();
+        let Acted::Done { frames, .. } = sim.act(Instant::from_millis(0), &call) else {
+            panic!("a session in the backend's state can be ended");
+        };
+        let ended = SESSION_UPDATE.decode(&frames[0]).unwrap();
+        assert_eq!(ended.action, SessionAction::Terminate);
+        assert_eq!(ended.session.session_id, "scripted_1");
+        assert!(matches!(
+            sim.act(Instant::from_millis(0), &Call { state: &[], ..call }),
+            Acted::Refused(why) if why == "session already ended"
+        ));
     }
 
     #[test]
