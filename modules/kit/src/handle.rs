@@ -305,8 +305,9 @@ impl WsHandle {
         result
     }
 
-    /// What the token may do on this module: `None` while offline, or when the backend
-    /// carries out no actions.
+    /// What the token may do on this module: `None` until the server's `grants` (a backend
+    /// that carries out no actions sends none) and while a new socket authenticates; the last
+    /// grants are kept while offline, when [`WsHandle::may`] still says no.
     pub fn grants(&self) -> Option<Grants> {
         self.0.conn.borrow().grants().cloned()
     }
