@@ -312,11 +312,18 @@ impl WsHandle {
         self.0.conn.borrow().grants().cloned()
     }
 
+    /// Whether the server granted `action` to this token (see [`WsHandle::grants`]).
+    pub fn granted(&self, action: &str) -> bool {
+        self.0
+            .conn
+            .borrow()
+            .grants()
+            .is_some_and(|g| g.allows(action))
+    }
+
     /// Whether `action` may be offered now: connected, and granted to this token.
     pub fn may(&self, action: &str) -> bool {
-        let conn = self.0.conn.borrow();
-        conn.snapshot().status == Status::Connected
-            && conn.grants().is_some_and(|g| g.allows(action))
+        self.status() == Status::Connected && self.granted(action)
     }
 
     /// The latest action on `entity` and where it stands.

@@ -320,6 +320,25 @@ mod tests {
         ));
     }
 
+    /// A session as the backend's state holds it: its `new`, with these fields.
+    fn state_frame(id: &str, username: &str, ip: &str) -> Frame {
+        let update = SessionUpdate {
+            action: SessionAction::New,
+            session: Session {
+                session_id: id.into(),
+                username: username.into(),
+                ip_address: ip.into(),
+                nas_ip_address: "10.1.1.1".into(),
+                upload_bytes: 0,
+                download_bytes: 0,
+                session_time_seconds: 0,
+                last_update: "2025-10-16T12:00:00Z".into(),
+                subscriber_id: None,
+            },
+        };
+        Frame::new(SESSION_UPDATE.name(), &update, None, Provenance::Live).unwrap()
+    }
+
     #[test]
     fn a_search_finds_what_the_state_holds_by_any_field_and_counts_beyond_the_limit() {
         let frames: Vec<Frame> = (0..120)
@@ -329,21 +348,7 @@ mod tests {
                 } else {
                     format!("user{i}@example.net")
                 };
-                let update = SessionUpdate {
-                    action: SessionAction::New,
-                    session: Session {
-                        session_id: format!("sess_{i:04}"),
-                        username,
-                        ip_address: format!("100.64.0.{i}"),
-                        nas_ip_address: "10.1.1.1".into(),
-                        upload_bytes: 0,
-                        download_bytes: 0,
-                        session_time_seconds: 0,
-                        last_update: "2025-10-16T12:00:00Z".into(),
-                        subscriber_id: None,
-                    },
-                };
-                Frame::new(SESSION_UPDATE.name(), &update, None, Provenance::Live).unwrap()
+                state_frame(&format!("sess_{i:04}"), &username, &format!("100.64.0.{i}"))
             })
             .collect();
         let state: Vec<&Frame> = frames.iter().collect();
@@ -375,21 +380,7 @@ mod tests {
 
     #[test]
     fn a_session_the_backend_holds_but_did_not_generate_can_be_disconnected_too() {
-        let update = SessionUpdate {
-            action: SessionAction::New,
-            session: Session {
-                session_id: "scripted_1".into(),
-                username: "x@example.net".into(),
-                ip_address: "100.64.0.1".into(),
-                nas_ip_address: "10.1.1.1".into(),
-                upload_bytes: 0,
-                download_bytes: 0,
-                session_time_seconds: 0,
-                last_update: "2025-10-16T12:00:00Z".into(),
-                subscriber_id: None,
-            },
-        };
-        let frame = Frame::new(SESSION_UPDATE.name(), &update, None, Provenance::Live).unwrap();
+        let frame = state_frame("scripted_1", "x@example.net", "100.64.0.1");
         let state = [&frame];
         let data = r#"{"session_id":"scripted_1","reason":"abuse","request_id":"r1"}"#;
         let call = Call {

@@ -1,5 +1,6 @@
 //! The sessions module's views and its [`WsModule`] declaration.
 
+mod backend_search;
 mod monitor;
 mod subscriber;
 

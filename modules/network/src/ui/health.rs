@@ -47,10 +47,7 @@ pub fn NetworkHealthPanel() -> Html {
     let note = use_state(|| None::<String>);
     let (state, provenance) = view.pick(|s| s.health.is_some());
     // Offered on live data only, to a token the server granted it.
-    let may_ack = provenance == Provenance::Live
-        && handle
-            .grants()
-            .is_some_and(|g| g.allows(ACKNOWLEDGE_ALERT.name()));
+    let may_ack = provenance == Provenance::Live && handle.granted(ACKNOWLEDGE_ALERT.name());
     let connected = status_now.status == Status::Connected;
     let style = css!(
         "display:grid; gap:12px; align-content:start;

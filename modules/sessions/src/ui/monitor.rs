@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use stylist::yew::styled_component;
 use switchboard_core::Status;
-use switchboard_core::action::Phase;
 use switchboard_core::{Frame, Provenance};
 use switchboard_kit::WsHandle;
 use switchboard_kit::action::{ConfirmDialog, act_or_note, action_note, unavailable};
@@ -20,9 +19,10 @@ use switchboard_kit::status::SourceTag;
 use switchboard_kit::store::{Store, use_store};
 use yew::prelude::*;
 
+use super::backend_search::{BackendSearch, ask, use_backend_search};
 use crate::data::{
-    DISCONNECT, Disconnect, DisconnectReason, MAX_NOTE, MAX_QUERY, SEARCH_SESSIONS, SESSION_UPDATE,
-    SearchResult, SearchSessions, Session, SessionUpdate, matches, normalize,
+    DISCONNECT, Disconnect, DisconnectReason, MAX_NOTE, MAX_QUERY, SESSION_UPDATE, Session,
+    SessionUpdate, matches, normalize,
 };
 use crate::table::{ENTER_FOR, Row, SessionTable, SortKey, Window};
 
@@ -217,8 +217,7 @@ pub fn LiveSessionMonitor() -> Html {
     };
     let (m, provenance) = view.pick(|m| m.seen > 0);
     // Actions are offered on live rows only, to a token the server granted them.
-    let granted = provenance == Provenance::Live
-        && handle.grants().is_some_and(|g| g.allows(DISCONNECT.name()));
+    let granted = provenance == Provenance::Live && handle.granted(DISCONNECT.name());
     let connected = status.status == Status::Connected;
     let ask = {
         let (asking, refusal, form) = (asking.clone(), refusal.clone(), form.clone());
@@ -248,21 +247,8 @@ pub fn LiveSessionMonitor() -> Html {
     let needle = normalize(&query).unwrap_or_default();
     let mut rows = m.table.sorted(key, descending, now);
     rows.retain(|r| matches(&r.session, &needle));
-    let may_search = provenance == Provenance::Live
-        && handle
-            .grants()
-            .is_some_and(|g| g.allows(SEARCH_SESSIONS.name()));
-    {
-        // A search that came in the URL asks the backend once the feed can answer.
-        let (handle, asked) = (handle.clone(), use_mut_ref(|| false));
-        let wanted = query.trim().to_owned();
-        use_effect_with((may_search, connected), move |(may, connected)| {
-            if *may && *connected && !wanted.is_empty() && !*asked.borrow() {
-                *asked.borrow_mut() = true;
-                let _ = handle.act(SEARCH_SESSIONS, SearchSessions { query: wanted });
-            }
-        });
-    }
+    // A search that came in the URL asks the backend once the feed can answer.
+    let backend = use_backend_search(&handle, &query, provenance == Provenance::Live, connected);
     let headers = COLUMNS.iter().map(|(k, label, numeric)| {
         let active = *k == key;
         let aria = match (active, descending) {
@@ -402,7 +388,7 @@ pub fn LiveSessionMonitor() -> Html {
                 }
             </div>
             { disconnect_dialog(asking.as_ref(), &form, &on_done) }
-            { search_panel(&handle, &query, &search_box, may_search && connected, &m.table, rows.len()) }
+            { search_panel(&handle, &query, &search_box, &backend, connected, &m.table, rows.len()) }
             <TimeSeriesChart title="Active sessions" unit="sessions" series={ACTIVE} hold={true}
                              history={m.active.clone()} version={view.version()} outages={view.outages()}
                              window_secs={600.0} height={110} decimals={0} />
@@ -430,7 +416,8 @@ fn search_panel(
     handle: &WsHandle,
     query: &UseStateHandle<String>,
     search_box: &NodeRef,
-    may_search: bool,
+    backend: &BackendSearch,
+    connected: bool,
     table: &SessionTable,
     matching: usize,
 ) -> Html {
@@ -443,31 +430,18 @@ fn search_panel(
             query.set(text);
         })
     };
+    let may_search = backend.may && connected;
     let wanted = query.trim().to_owned();
     let onsubmit = {
         let (handle, wanted) = (handle.clone(), wanted.clone());
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
-            if may_search && !wanted.is_empty() {
-                let _ = handle.act(
-                    SEARCH_SESSIONS,
-                    SearchSessions {
-                        query: wanted.clone(),
-                    },
-                );
+            if may_search {
+                ask(&handle, &wanted);
             }
         })
     };
-    let entry = (!wanted.is_empty())
-        .then(|| handle.action_on(&format!("search:{wanted}")))
-        .flatten();
-    let found = entry.as_ref().and_then(|e| match &e.phase {
-        // Through the text decoder the client has anyway (`from_value` would add another).
-        Phase::Done { result: Some(v) } => {
-            serde_json::from_str::<SearchResult>(&v.to_string()).ok()
-        }
-        _ => None,
-    });
+    let (entry, found) = (&backend.entry, &backend.found);
     let beyond: Vec<&Session> = found
         .as_ref()
         .map(|f| {

@@ -2,7 +2,6 @@
 //! backend finds for it beyond them.
 
 use switchboard_core::Provenance;
-use switchboard_core::action::Phase;
 use switchboard_kit::format;
 use switchboard_kit::handle::now;
 use switchboard_kit::hooks::{use_status, use_ws_handle};
@@ -10,8 +9,9 @@ use switchboard_kit::status::SourceTag;
 use switchboard_kit::store::use_store;
 use yew::prelude::*;
 
+use super::backend_search::use_backend_search;
 use super::monitor::store;
-use crate::data::{SEARCH_SESSIONS, SearchResult, SearchSessions, Session};
+use crate::data::Session;
 use crate::table::SortKey;
 
 /// Props of [`SubscriberSessions`].
@@ -40,29 +40,9 @@ pub fn SubscriberSessions(props: &SubscriberSessionsProps) -> Html {
         .map(|r| &r.session)
         .filter(|s| s.subscriber_id.as_deref() == Some(id.as_str()))
         .collect();
-    let may_search = provenance == Provenance::Live
-        && handle
-            .grants()
-            .is_some_and(|g| g.allows(SEARCH_SESSIONS.name()));
     let connected = status.status == switchboard_core::Status::Connected;
-    {
-        // The backend holds every session; the table only the newest: ask it, once.
-        let (handle, asked, wanted) = (handle.clone(), use_mut_ref(|| false), id.clone());
-        use_effect_with((may_search, connected), move |(may, connected)| {
-            if *may && *connected && !*asked.borrow() {
-                *asked.borrow_mut() = true;
-                let _ = handle.act(SEARCH_SESSIONS, SearchSessions { query: wanted });
-            }
-        });
-    }
-    let found = handle
-        .action_on(&format!("search:{id}"))
-        .and_then(|e| match e.phase {
-            Phase::Done { result: Some(v) } => {
-                serde_json::from_str::<SearchResult>(&v.to_string()).ok()
-            }
-            _ => None,
-        });
+    // The backend holds every session; the table only the newest: ask it, once.
+    let found = use_backend_search(&handle, &id, provenance == Provenance::Live, connected).found;
     // The backend's answer matches the id anywhere; only the account's own sessions count.
     let more: Vec<Session> = found
         .map(|f| {

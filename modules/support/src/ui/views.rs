@@ -78,13 +78,10 @@ pub fn SupportPage() -> Html {
     let note = use_state(|| None::<String>);
     let (s, provenance) = view.pick(|s| s.seen > 0);
     // Actions are offered on live rows only, to a token the server granted them.
-    let grants = handle
-        .grants()
-        .filter(|_| provenance == Provenance::Live)
-        .unwrap_or_default();
+    let live = provenance == Provenance::Live;
     let (may_take, may_set) = (
-        grants.allows(TAKE_TICKET.name()),
-        grants.allows(SET_TICKET_STATUS.name()),
+        live && handle.granted(TAKE_TICKET.name()),
+        live && handle.granted(SET_TICKET_STATUS.name()),
     );
     let acting = may_take || may_set;
     let connected = status.status == Status::Connected;
