@@ -409,6 +409,14 @@ async fn a1_two_operators_one_disconnects_both_see_it_and_the_backend_and_audit_
     ensure!(words.contains(INJECTED_REFUSAL), "{words}");
     wait_screen_is_backend(&h, a, "Ada").await?;
     ensure!(backend_sessions(&h).contains(&third));
+    // Away and back: the row still says why, and the table is still the backend's.
+    h.go("/").await?;
+    h.wait("the overview", 5 * SEC, "return location.pathname === '/'")
+        .await?;
+    h.go("/sessions").await?;
+    let again = wait_phase(a, &third, "refused", 5 * SEC).await?;
+    ensure!(again == words, "{again} after navigating, {words} before");
+    wait_screen_is_backend(&h, a, "Ada").await?;
 
     // Never answered: pending, then "no answer" after the client's 10 s; the row stays.
     let fourth = sessions[3].clone();
@@ -726,9 +734,18 @@ async fn a4_slash_then_a_username_finds_a_session_beyond_the_rows_held_and_the_u
 -> Result<()> {
     let h = Harness::start_paused().await?;
     let now = switchboard_core::Instant::from_millis(Harness::now_ms());
-    h.endpoint(module("sessions"))
-        .world()
-        .inject(new_sessions(20_000), now);
+    // First, one session with extreme but well-formed values: a 20,000-character name,
+    // counters at u64::MAX, a +05:30 timestamp. The 20,000 newer ones push it out of the rows
+    // held; only the backend's search can find it.
+    let extreme = json!({ "type": "session_update", "data": { "action": "new", "session": {
+        "session_id": "s-extreme", "username": format!("{}@isp.example.net", "z".repeat(20_000)),
+        "ip_address": "198.51.100.77", "nas_ip_address": "10.1.1.1",
+        "upload_bytes": u64::MAX, "download_bytes": u64::MAX,
+        "session_time_seconds": u64::MAX, "last_update": "2025-10-16T17:30:00+05:30" } },
+        "timestamp": "2025-10-16T17:30:00+05:30" });
+    let mut frames = vec![extreme.to_string()];
+    frames.extend(new_sessions(20_000));
+    h.endpoint(module("sessions")).world().inject(frames, now);
     // An operator with no grants at all: a search is a query, not an action.
     let token = h.token();
     h.open_with_token("/", &token).await?;
@@ -785,7 +802,7 @@ async fn a4_slash_then_a_username_finds_a_session_beyond_the_rows_held_and_the_u
         .await?;
     ensure!(found == json!([["s00017", "100.64.0.18"]]), "{found}");
     let backend = backend_sessions(&h);
-    ensure!(backend.len() == 20_000 && backend.contains(&"s00017".to_owned()));
+    ensure!(backend.len() == 20_001 && backend.contains(&"s00017".to_owned()));
     let held = h
         .eval("return !!document.querySelector('[data-testid=sessions-scroll] tr[data-session=s00017]')")
         .await?;
@@ -859,5 +876,47 @@ async fn a4_slash_then_a_username_finds_a_session_beyond_the_rows_held_and_the_u
         .eval("return document.querySelector('[data-testid=session-search]').value")
         .await?;
     ensure!(value == json!(query), "{value}");
+
+    // The extreme session, found by its address: whole (not cut or corrupted), and the page
+    // goes on updating afterwards.
+    h.open("/sessions?q=198.51.100.77").await?;
+    h.wait(
+        "the extreme session found",
+        10 * SEC,
+        "return !!document.querySelector('[data-testid=search-results] tr[data-session=s-extreme]')",
+    )
+    .await?;
+    let name_len = h
+        .eval(
+            "return document.querySelector('[data-testid=search-results] tr[data-session=s-extreme] td').textContent.length",
+        )
+        .await?;
+    ensure!(
+        name_len == json!(20_000 + "@isp.example.net".len()),
+        "{name_len}"
+    );
+    let before = h
+        .text("section[data-testid=sessions] [data-testid=active-count]")
+        .await?;
+    ensure!(
+        before == "20001",
+        "{before} active sessions, the backend has 20,001"
+    );
+    let next = json!({ "type": "session_update", "data": { "action": "new", "session": {
+        "session_id": "s-after", "username": "after@isp.example.net", "ip_address": "198.51.100.78",
+        "nas_ip_address": "10.1.1.1", "upload_bytes": 0, "download_bytes": 0,
+        "session_time_seconds": 0, "last_update": "2025-10-16T12:00:00Z" } },
+        "timestamp": "2025-10-16T12:00:00Z" });
+    h.fault(module("sessions"), Fault::Script(vec![next.to_string()]));
+    h.wait(
+        "the table to go on updating",
+        5 * SEC,
+        &format!(
+            "const c = document.querySelector('section[data-testid=sessions] [data-testid=active-count]');              return !!c && c.textContent !== {} && c.textContent === '20002'",
+            json!(before)
+        ),
+    )
+    .await?;
+    ensure!(h.console_errors().await?.is_empty(), "no error on the page");
     h.finish().await
 }
