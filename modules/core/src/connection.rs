@@ -138,6 +138,34 @@ pub enum Command {
     /// An action was sent, answered or given up, or the grants changed: re-read
     /// [`Connection::actions`] and [`Connection::grants`].
     ActionsChanged,
+    /// What a tab that shares this connection with other tabs passes on to them, beside the
+    /// delivered frames (see [`Connection::set_relaying`] and [`crate::share`]).
+    Relay(Relayed),
+}
+
+/// The server's control frames that a relaying connection reports (see [`Command::Relay`]):
+/// they never reach subscribers, but the tabs that follow this one need them.
+#[derive(Clone, Debug)]
+pub enum Relayed {
+    /// A complete `sync`. For a snapshot, its state is delivered next, up to
+    /// [`Command::SnapshotEnd`].
+    Sync {
+        /// What follows.
+        mode: SyncMode,
+        /// The server's epoch.
+        epoch: String,
+        /// The position the stream continues after.
+        seq: u64,
+        /// The server's heartbeat interval, if it sends heartbeats.
+        heartbeat_ms: Option<u64>,
+    },
+    /// A `heartbeat`: the server is there, and has sent everything up to what was applied.
+    Heartbeat,
+    /// The `data` of a `grants` frame.
+    Grants(Box<serde_json::value::RawValue>),
+    /// The `data` of an `action_result` that answers no action of this tab's own: another
+    /// tab's, sent through this one.
+    Answer(Box<serde_json::value::RawValue>),
 }
 
 /// What became of a successful send.
@@ -229,6 +257,8 @@ pub struct Connection {
     /// Actions: what this token may do (from the server's `grants`), and what was asked.
     grants: Option<Grants>,
     actions: Ledger,
+    /// Report what other tabs need ([`Command::Relay`]).
+    relaying: bool,
 }
 
 impl Connection {
@@ -270,7 +300,23 @@ impl Connection {
             pending: None,
             grants: None,
             actions: Ledger::default(),
+            relaying: false,
         }
+    }
+
+    /// Reports, from now on, what a tab that shares this connection with others passes on
+    /// ([`Command::Relay`]): the server's `sync`, heartbeats, grants, and the answers to
+    /// actions that are not this tab's own.
+    pub fn set_relaying(&mut self, on: bool) {
+        self.relaying = on;
+    }
+
+    /// Sends a frame another tab made (see [`crate::share`]) on this connection, under its
+    /// rate limit and outbox rules, as [`Connection::send`] does for this tab's own.
+    pub fn forward(&mut self, now: Instant, text: String) -> Result<SendOutcome, SendError> {
+        let result = self.send_text(now, text);
+        self.after(now);
+        result
     }
 
     /// A connection already open on socket 0 (authenticated with no token), for decoding
@@ -406,9 +452,17 @@ impl Connection {
         if kind == GRANTS {
             let grants = Grants::from_json(data.get()).ok_or(DropReason::BadAnswer)?;
             self.grants = Some(grants);
+            if self.relaying {
+                self.commands
+                    .push_back(Command::Relay(Relayed::Grants(data.to_owned())));
+            }
         } else {
             let result = ActionResult::from_json(data.get()).ok_or(DropReason::BadAnswer)?;
-            if self.actions.answer(now, result).is_none() {
+            let ours = self.actions.answer(now, result).is_some();
+            if !ours && self.relaying {
+                self.commands
+                    .push_back(Command::Relay(Relayed::Answer(data.to_owned())));
+            } else if !ours {
                 self.warn(now, Cow::Borrowed("unmatched_answer"), || {
                     "an action_result answered no action of this client".to_owned()
                 });
@@ -480,6 +534,9 @@ impl Connection {
                     .map_err(|_| DropReason::BadPosition)?
                     .seq;
                 self.stats.heartbeats += 1;
+                if self.relaying {
+                    self.commands.push_back(Command::Relay(Relayed::Heartbeat));
+                }
                 if self.tracker.is_current(seq) {
                     self.stats.in_sync_at = Some(now);
                 } else if self.tracker.heartbeat_at(now, seq) {
@@ -543,7 +600,8 @@ impl Connection {
             env.data.to_owned(),
             env.timestamp,
             Provenance::Live,
-        );
+        )
+        .at(env.seq);
         Ok((frame, env.seq))
     }
 

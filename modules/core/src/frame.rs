@@ -45,6 +45,8 @@ pub struct Frame {
     /// Part of a snapshot's state (resume extension), not a change that just happened: when
     /// the snapshot was applied.
     state: Option<Instant>,
+    /// The frame's position in its server's epoch (resume extension), when it had one.
+    seq: Option<u64>,
 }
 
 impl Frame {
@@ -61,6 +63,7 @@ impl Frame {
             timestamp,
             provenance,
             state: None,
+            seq: None,
         })
     }
 
@@ -76,7 +79,19 @@ impl Frame {
             timestamp,
             provenance,
             state: None,
+            seq: None,
         }
+    }
+
+    /// The same frame, at position `seq` of its server's epoch.
+    pub(crate) fn at(self, seq: Option<u64>) -> Self {
+        Self { seq, ..self }
+    }
+
+    /// The frame's position in its server's epoch (resume extension), when it had one: what
+    /// a tab that relays the feed to other tabs stamps it with again.
+    pub fn position(&self) -> Option<u64> {
+        self.seq
     }
 
     /// The same frame, marked as part of a snapshot's state applied at `at`.

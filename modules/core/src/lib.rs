@@ -6,9 +6,11 @@
 //! - [`connection`]: the sans-IO state machine: events in, commands out.
 //! - [`backoff`], [`rate`]: the reconnect delays and the outbound token bucket.
 //! - [`simulator`]: the trait behind the labelled simulated data shown while offline.
+//! - [`feed`]: the server side of the resume extension: positions, history and state.
 //! - [`history`]: bounded rings for chart and counter history.
 //! - [`payload`]: the reference's `BandwidthData` and `SessionUpdate`.
 //! - [`action`]: actions an operator takes, their answers, and the client's ledger of them.
+//! - [`share`]: one connection per module across a browser's tabs: election and relay.
 //! - [`text`]: cutting wire strings to a size a store can keep.
 //! - [`app_config`]: the deployment's `config.json`, parsed and checked, shared by the shell
 //!   (at run time) and `cargo xtask dist --config` (before a build).
@@ -22,11 +24,13 @@ pub mod backoff;
 pub mod channel;
 pub mod config;
 pub mod connection;
+pub mod feed;
 pub mod frame;
 pub mod history;
 pub mod payload;
 pub mod rate;
 pub mod resume;
+pub mod share;
 pub mod simulator;
 pub mod status;
 pub mod subscriptions;

@@ -213,7 +213,8 @@ fn run(ops: Vec<Op>, outbox: bool, seed: u64) -> Result<(), TestCaseError> {
                 | Command::Warn(_)
                 | Command::Resync(_)
                 | Command::SnapshotEnd
-                | Command::ActionsChanged => {}
+                | Command::ActionsChanged
+                | Command::Relay(_) => {}
             }
         }
         prop_assert!(

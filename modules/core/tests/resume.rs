@@ -199,7 +199,8 @@ impl Client {
                 Command::Timer(_)
                 | Command::StatusChanged
                 | Command::Warn(_)
-                | Command::ActionsChanged => {}
+                | Command::ActionsChanged
+                | Command::Relay(_) => {}
             }
         }
         Ok(())

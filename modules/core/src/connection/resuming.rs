@@ -123,6 +123,14 @@ impl Connection {
                     SyncMode::Snapshot => self.stats.snapshots += 1,
                     SyncMode::Live => self.stats.resumed_live += 1,
                 }
+                if self.relaying {
+                    self.commands.push_back(Command::Relay(Relayed::Sync {
+                        mode,
+                        epoch: sync.epoch.clone(),
+                        seq: sync.seq,
+                        heartbeat_ms: sync.heartbeat_ms,
+                    }));
+                }
                 self.commands.push_back(Command::Resync(mode));
                 for frame in state {
                     self.deliver(now, frame.into_state(now));

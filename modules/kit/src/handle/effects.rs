@@ -47,6 +47,8 @@ impl WsHandle {
             }
             // Views that show actions re-read them with the status.
             Command::ActionsChanged => self.notify_status(),
+            // Only a tab that shares its connection relays; the share adapter reads these.
+            Command::Relay(_) => {}
             Command::Resync(mode) => self.resynced(Resync::Began(mode)),
             Command::SnapshotEnd => self.resynced(Resync::SnapshotEnd),
             Command::Warn(message) => {
