@@ -4,7 +4,7 @@
 use std::rc::Rc;
 
 use switchboard_kit::WsHandle;
-use switchboard_kit::handle::HandleOptions;
+use switchboard_kit::handle::{HandleOptions, ShareOptions};
 use switchboard_kit::module::WsModule;
 use switchboard_kit::token::SessionStorageToken;
 use yew::prelude::*;
@@ -81,6 +81,13 @@ pub fn build(config: &RuntimeConfig) -> Vec<ModuleRuntime> {
                         config: connection,
                         token: Rc::new(SessionStorageToken::new(key)),
                         simulator: if simulate { module.simulator() } else { None },
+                        share: module
+                            .keep()
+                            .filter(|_| config.shares(module.id()))
+                            .map(|keep| ShareOptions {
+                                module: module.id(),
+                                keep,
+                            }),
                     });
                     // The module's state lives beside its connection, for the app's life.
                     module.attach(&handle);

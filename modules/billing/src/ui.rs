@@ -38,6 +38,9 @@ impl WsModule for Billing {
     fn simulator(&self) -> Option<Box<dyn Simulator>> {
         Some(Box::new(BillingSimulator::default()))
     }
+    fn keep(&self) -> Option<fn(&switchboard_core::Frame) -> switchboard_core::simulator::Keep> {
+        Some(crate::BACKEND.keep)
+    }
     fn attach(&self, handle: &WsHandle) {
         handle.store(views::store);
     }

@@ -6,8 +6,9 @@
 //!   "simulation": true,
 //!   "token_key": "switchboard.access_token",
 //!   "basename": "/ops",
+//!   "share_across_tabs": true,
 //!   "modules": {
-//!     "network": { "url": "/ws/network", "enabled": true, "simulation": true, "token_key": "..." }
+//!     "network": { "url": "/ws/network", "enabled": true, "simulation": true, "token_key": "...", "share_across_tabs": true }
 //!   }
 //! }
 //! ```
@@ -34,6 +35,8 @@ pub struct ModuleConfig {
     pub simulation: Option<bool>,
     /// Overrides the global `sessionStorage` token key.
     pub token_key: Option<String>,
+    /// Overrides the global `share_across_tabs` for this module.
+    pub share_across_tabs: Option<bool>,
 }
 
 /// The whole configuration.
@@ -47,6 +50,10 @@ pub struct RuntimeConfig {
     pub dev_token: Option<String>,
     /// The path the app is served under, e.g. `/ops`, when it differs from `<base href>`.
     pub basename: Option<String>,
+    /// One connection per module for all of a browser's tabs with the same token (see
+    /// `switchboard_core::share`). Default `true`; where the browser lacks Web Locks or
+    /// `BroadcastChannel`, every tab connects on its own whatever this says.
+    pub share_across_tabs: bool,
     /// Per module, by id.
     pub modules: BTreeMap<String, ModuleConfig>,
 }
@@ -58,12 +65,20 @@ impl Default for RuntimeConfig {
             token_key: DEFAULT_TOKEN_KEY.to_owned(),
             dev_token: None,
             basename: None,
+            share_across_tabs: true,
             modules: BTreeMap::new(),
         }
     }
 }
 
 impl RuntimeConfig {
+    /// Whether the module `id` shares its connection across tabs.
+    pub fn shares(&self, id: &str) -> bool {
+        self.module(id)
+            .share_across_tabs
+            .unwrap_or(self.share_across_tabs)
+    }
+
     /// A module's settings, or the defaults.
     pub fn module(&self, id: &str) -> ModuleConfig {
         self.modules.get(id).cloned().unwrap_or(ModuleConfig {
@@ -137,10 +152,17 @@ pub const KEYS: &[&str] = &[
     "token_key",
     "dev_token",
     "basename",
+    "share_across_tabs",
     "modules",
 ];
 /// The keys of one module's entry.
-pub const MODULE_KEYS: &[&str] = &["url", "enabled", "simulation", "token_key"];
+pub const MODULE_KEYS: &[&str] = &[
+    "url",
+    "enabled",
+    "simulation",
+    "token_key",
+    "share_across_tabs",
+];
 
 /// Reports every key of `obj` that is not in `known`, with the closest known key when one is
 /// near (at most a third of its letters differ).
@@ -212,6 +234,9 @@ pub fn parse(text: &str, known: &[&str]) -> (RuntimeConfig, Vec<ConfigError>) {
     if let Some(b) = get_bool(&root, "simulation", "", &mut errors) {
         config.simulation = b;
     }
+    if let Some(b) = get_bool(&root, "share_across_tabs", "", &mut errors) {
+        config.share_across_tabs = b;
+    }
     unknown_keys(&root, KEYS, "", &mut errors);
     if let Some(k) = get_token_key(&root, "", &mut errors) {
         config.token_key = k;
@@ -249,6 +274,7 @@ pub fn parse(text: &str, known: &[&str]) -> (RuntimeConfig, Vec<ConfigError>) {
                     enabled: get_bool(m, "enabled", &path, &mut errors).unwrap_or(true),
                     simulation: get_bool(m, "simulation", &path, &mut errors),
                     token_key: get_token_key(m, &path, &mut errors),
+                    share_across_tabs: get_bool(m, "share_across_tabs", &path, &mut errors),
                 };
                 config.modules.insert(id.clone(), module);
             }
@@ -330,6 +356,23 @@ mod tests {
     }
 
     #[test]
+    fn sharing_across_tabs_is_on_unless_turned_off_for_all_or_one_module() {
+        let (c, errors) = parse("{}", KNOWN);
+        assert!(errors.is_empty());
+        assert!(c.shares("network") && c.shares("sessions"));
+        let (c, errors) = parse(
+            r#"{"share_across_tabs":false,"modules":{"network":{"share_across_tabs":true}}}"#,
+            KNOWN,
+        );
+        assert!(errors.is_empty(), "{errors:?}");
+        assert!(c.shares("network"));
+        assert!(!c.shares("sessions"));
+        let (c, errors) = parse(r#"{"modules":{"sessions":{"share_across_tabs":0}}}"#, KNOWN);
+        assert_eq!(errors[0].field, "modules.sessions.share_across_tabs");
+        assert!(c.shares("sessions"), "the default stands");
+    }
+
+    #[test]
     fn errors_name_the_field_and_keep_the_rest() {
         let (c, errors) = parse(
             r#"{"simulation":"yes","modules":{"network":{"url":42,"enabled":true},"nope":{}}}"#,
@@ -367,8 +410,8 @@ mod tests {
             text,
             [
                 "config.json: `simulaton` is not a known key; did you mean `simulation`?",
-                "config.json: `xyzzy` is not a known key (known: simulation, token_key, dev_token, basename, modules)",
-                "config.json: `modules.network.colour` is not a known key (known: url, enabled, simulation, token_key)",
+                "config.json: `xyzzy` is not a known key (known: simulation, token_key, dev_token, basename, share_across_tabs, modules)",
+                "config.json: `modules.network.colour` is not a known key (known: url, enabled, simulation, token_key, share_across_tabs)",
                 "config.json: `modules.network.enabeld` is not a known key; did you mean `enabled`?",
                 "config.json: `modules.network.ulr` is not a known key; did you mean `url`?",
                 "config.json: `modules.sesions` is not a module of this build; did you mean `sessions`?",

@@ -162,6 +162,24 @@ pub enum Upstream {
     },
 }
 
+impl Upstream {
+    /// The state of `conn`'s socket, as a leader tells its followers.
+    pub fn of(conn: &crate::Connection) -> Self {
+        let snapshot = conn.snapshot();
+        if snapshot.status == crate::Status::Connected {
+            Upstream::Up
+        } else if conn.current_socket().is_some() {
+            Upstream::Opening
+        } else {
+            let close = snapshot.last_close.as_ref();
+            Upstream::Down {
+                code: close.map_or(crate::connection::CLOSE_ABNORMAL, |c| c.code),
+                reason: close.map(|c| c.reason.clone()).unwrap_or_default(),
+            }
+        }
+    }
+}
+
 /// Close code of a virtual socket whose leader handed over or changed (going away).
 pub const CLOSE_HANDOVER: u16 = 1001;
 /// The answers to forwarded actions a leader routes back are kept this long.
@@ -305,6 +323,12 @@ impl Tab {
             live: Vec::new(),
             out: VecDeque::new(),
         }
+    }
+
+    /// Takes over from another machine of this tab whose connection runs already (the tab
+    /// changed groups, with a new token): a role change moves its socket, never starts it.
+    pub fn started_already(&mut self) {
+        self.started = true;
     }
 
     /// This tab's id.
@@ -451,6 +475,25 @@ impl Tab {
     }
 
     // --- The connection's virtual sockets (a follower's) ---
+
+    /// Takes a command of the tab's own connection that belongs to a virtual socket: an open
+    /// while this tab does not lead, and a send or close on the virtual socket. `false`: the
+    /// command is the real socket's (a close of the socket this tab held until it stepped
+    /// down is the real socket's too, and must reach it).
+    pub fn take(&mut self, command: &Command) -> bool {
+        let ours = |socket: &SocketId| self.link.as_ref().is_some_and(|l| l.socket == *socket);
+        match command {
+            Command::Open(socket) if self.is_virtual() => self.open(*socket),
+            Command::Send(socket, text) if ours(socket) => self.send(*socket, text),
+            Command::Close {
+                socket,
+                code,
+                reason,
+            } if ours(socket) => self.close(*socket, *code, reason),
+            _ => return false,
+        }
+        true
+    }
 
     /// The connection opens a socket while this tab does not lead.
     pub fn open(&mut self, socket: SocketId) {
@@ -848,6 +891,22 @@ impl Tab {
         self.routes
             .retain(|(at, ..)| now.saturating_since(*at) < ROUTE_AGE);
     }
+}
+
+/// The group of tabs that share a module's connection: the module, its URL and the token.
+/// Tabs with different tokens (two operators on one machine) never share: each group has
+/// its own lock and bus. The token is hashed (FNV-1a), never written out.
+pub fn group(module: &str, url: &str, token: Option<&str>) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in url
+        .bytes()
+        .chain([0])
+        .chain(token.unwrap_or_default().bytes())
+    {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("switchboard:{module}:{hash:016x}")
 }
 
 /// The `request_id` of an action's data or answer, if it has one.

@@ -37,6 +37,20 @@ pub struct HandleOptions {
     pub token: Rc<dyn TokenSource>,
     /// The module's simulator, if simulation is allowed in this deployment.
     pub simulator: Option<Box<dyn Simulator>>,
+    /// Share the connection with the browser's other tabs (`share_across_tabs`), where the
+    /// browser can.
+    pub share: Option<ShareOptions>,
+}
+
+/// What sharing a module's connection across tabs needs (see `switchboard_core::share`).
+#[derive(Clone, Copy, Debug)]
+pub struct ShareOptions {
+    /// The module's id: names the group, with the URL and the token.
+    pub module: &'static str,
+    /// How a frame changes the module's state, as its backend keeps it
+    /// ([`Backend::keep`](switchboard_core::simulator::Backend::keep)): what a tab that
+    /// joins gets.
+    pub keep: fn(&Frame) -> switchboard_core::simulator::Keep,
 }
 
 impl fmt::Debug for HandleOptions {
@@ -75,6 +89,9 @@ struct Inner {
     first_paint: RefCell<Option<gloo_render::AnimationFrame>>,
     /// The module stores that live beside this connection (see [`crate::store`]).
     stores: RefCell<Vec<Rc<dyn std::any::Any>>>,
+    share_options: Option<ShareOptions>,
+    /// This tab's share of the module's connection, while it shares.
+    share: RefCell<Option<Rc<crate::share::Share>>>,
 }
 
 /// A module's connection. Clone it freely; equality is identity.
@@ -207,6 +224,8 @@ impl WsHandle {
             first_live: Cell::new(false),
             first_paint: RefCell::new(None),
             stores: RefCell::new(Vec::new()),
+            share_options: options.share,
+            share: RefCell::new(None),
         }))
     }
 
@@ -261,7 +280,10 @@ impl WsHandle {
     /// Starts the connection (if `auto_connect`) and the browser listeners.
     pub fn start(&self) {
         self.listen_to_the_page();
-        self.feed(Event::Start);
+        // Sharing starts the connection once this tab knows whether it leads.
+        if !self.begin_sharing(false) {
+            self.feed(Event::Start);
+        }
         self.update_simulation();
     }
 
@@ -411,6 +433,8 @@ impl WsHandle {
         self.0.inbox.borrow_mut().clear();
         self.0.token_poll.borrow_mut().take();
         self.0.background.borrow_mut().clear();
+        // Lets go of the lock: the next tab in its queue takes over.
+        self.0.share.borrow_mut().take();
     }
 
     fn weak(&self) -> Weak<Inner> {
@@ -450,13 +474,18 @@ impl WsHandle {
             let Some(command) = self.0.conn.borrow_mut().poll() else {
                 break;
             };
-            self.run(command);
+            if !self.share_command(&command) {
+                self.run(command);
+            }
             if n % 32 == 0 && crate::probe::perf_now() - started >= effects::SLICE_MS {
                 self.continue_later();
+                self.pump_share();
                 return;
             }
         }
+        self.pump_share();
     }
 }
 
 mod effects;
+mod sharing;

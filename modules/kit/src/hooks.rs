@@ -28,6 +28,7 @@ fn inert_handle() -> WsHandle {
         },
         token: Rc::new(StaticToken(None)),
         simulator: None,
+        share: None,
     })
 }
 

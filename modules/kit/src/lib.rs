@@ -23,6 +23,7 @@ pub mod probe;
 pub mod provider;
 pub mod redraw;
 pub mod search;
+mod share;
 pub mod status;
 pub mod store;
 pub mod theme;

@@ -95,6 +95,15 @@ pub trait WsModule: Sync {
         None
     }
 
+    /// How a frame changes the module's state, as its backend keeps it: the module's
+    /// [`Backend::keep`](switchboard_core::simulator::Backend::keep). With it, the module's
+    /// connection is shared across the browser's tabs (`share_across_tabs`), and a tab that
+    /// joins gets the state from the tab that holds the connection. Default: `None`, and
+    /// every tab connects on its own.
+    fn keep(&self) -> Option<fn(&switchboard_core::Frame) -> switchboard_core::simulator::Keep> {
+        None
+    }
+
     /// Attaches the module's state to its connection, for as long as the connection lives:
     /// typically `handle.store(store);` with the module's `fn store(&WsHandle) -> Store<S>`
     /// (see [`crate::store`]), the same function its views pass to `use_store`. The shell

@@ -129,6 +129,7 @@ pub fn WsProvider(props: &WsProviderProps) -> Html {
                 config: config.clone(),
                 token: token.0.clone(),
                 simulator: simulator.as_ref().map(|f| (f.0)()),
+                share: None,
             })
         },
     );

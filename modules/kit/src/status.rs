@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use stylist::yew::styled_component;
+use switchboard_core::share::Role;
 use switchboard_core::{ConnectionError, Instant, Provenance, Status, StatusSnapshot};
 use yew::prelude::*;
 
@@ -85,14 +86,28 @@ pub fn StatusBadge(props: &StatusBadgeProps) -> Html {
         let h = handle.clone();
         Callback::from(move |_| h.reconnect())
     };
-    let disconnect = Callback::from(move |_| handle.disconnect());
+    let disconnect = {
+        let h = handle.clone();
+        Callback::from(move |_| h.disconnect())
+    };
     let manual_off = snapshot.status == Status::Disconnected && snapshot.next_retry_at.is_none();
+    // Where the connection is, when the module shares it across tabs.
+    let role = handle.share_role();
+    let shared = role.map(|r| r.describe());
+    let share_attr = role.map(|r| match r {
+        Role::Leading => "leader",
+        Role::Following => "follower",
+        Role::Deciding | Role::Frozen => "waiting",
+    });
     html! {
-        <span class={style} data-testid="status" data-status={snapshot.status.as_str()}>
+        <span class={style} data-testid="status" data-status={snapshot.status.as_str()} data-share={share_attr}>
             <span class="dot" aria-hidden="true" />
             <span class="word" role="status" aria-live="polite">{ status_word(snapshot.status) }</span>
             if props.controls {
                 <span class="detail" data-testid="status-detail">{ detail }</span>
+                if let Some(shared) = shared {
+                    <span class="detail" data-testid="status-share">{ shared }</span>
+                }
                 if offline {
                     <button type="button" onclick={reconnect}>{ "Reconnect now" }</button>
                 }

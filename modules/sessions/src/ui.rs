@@ -53,6 +53,9 @@ impl WsModule for Sessions {
     fn simulator(&self) -> Option<Box<dyn Simulator>> {
         Some(Box::new(SessionSimulator::default()))
     }
+    fn keep(&self) -> Option<fn(&switchboard_core::Frame) -> switchboard_core::simulator::Keep> {
+        Some(crate::BACKEND.keep)
+    }
     fn attach(&self, handle: &WsHandle) {
         handle.store(store);
     }

@@ -38,6 +38,9 @@ impl WsModule for Support {
     fn simulator(&self) -> Option<Box<dyn Simulator>> {
         Some(Box::new(SupportSimulator::default()))
     }
+    fn keep(&self) -> Option<fn(&switchboard_core::Frame) -> switchboard_core::simulator::Keep> {
+        Some(crate::BACKEND.keep)
+    }
     fn attach(&self, handle: &WsHandle) {
         handle.store(views::store);
     }

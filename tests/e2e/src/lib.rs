@@ -11,6 +11,7 @@
 //! it once), or `dist/` at the workspace root.
 
 pub mod nginx;
+pub mod page;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -12,7 +12,8 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use switchboard_devserver::auth::{Claims, mint_claims};
 use switchboard_devserver::endpoint::{ActionFault, Fault, INJECTED_REFUSAL};
-use switchboard_e2e::{Harness, SECRET, TOKEN_KEY, module, new_sessions};
+use switchboard_e2e::page::{backend_sessions, eval, open_page, wait, wait_screen_is_backend};
+use switchboard_e2e::{Harness, SECRET, module, new_sessions};
 use tokio_tungstenite::tungstenite::Message;
 
 const SEC: Duration = Duration::from_secs(1);
@@ -33,23 +34,6 @@ fn token(sub: &str, name: &str, actions: &[&str]) -> String {
     .unwrap_or_default()
 }
 
-async fn eval(client: &Client, js: &str) -> Result<Value> {
-    Ok(client.execute(js, vec![]).await?)
-}
-
-async fn wait(client: &Client, what: &str, within: Duration, js: &str) -> Result<()> {
-    let started = std::time::Instant::now();
-    loop {
-        if eval(client, js).await? == Value::Bool(true) {
-            return Ok(());
-        }
-        if started.elapsed() > within {
-            bail!("timed out after {within:?} waiting for {what}");
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 /// Opens the sessions page in `client` with `token`, and waits for live rows.
 async fn open_sessions(h: &Harness, client: &Client, token: &str) -> Result<()> {
     open_page(h, client, token, "/sessions").await?;
@@ -60,46 +44,6 @@ async fn open_sessions(h: &Harness, client: &Client, token: &str) -> Result<()> 
         "return document.querySelectorAll('tr[data-session][data-provenance=live]').length > 3",
     )
     .await
-}
-
-/// The session ids in the backend's state.
-fn backend_sessions(h: &Harness) -> Vec<String> {
-    let endpoint = h.endpoint(module("sessions"));
-    let feed = endpoint.world();
-    feed.state()
-        .iter()
-        .filter_map(|f| serde_json::from_str::<Value>(f.data().get()).ok())
-        .filter_map(|v| v["session"]["session_id"].as_str().map(str::to_owned))
-        .collect()
-}
-
-/// The session ids of the rows on screen (not leaving).
-async fn screen_sessions(client: &Client) -> Result<Vec<String>> {
-    let ids = eval(
-        client,
-        "return [...document.querySelectorAll('tr[data-session]:not(.leaving)')].map(r => r.dataset.session)",
-    )
-    .await?;
-    let mut ids: Vec<String> = serde_json::from_value(ids)?;
-    ids.sort();
-    Ok(ids)
-}
-
-/// Waits until the screen's rows are exactly the backend's sessions.
-async fn wait_screen_is_backend(h: &Harness, client: &Client, who: &str) -> Result<()> {
-    let started = std::time::Instant::now();
-    loop {
-        let mut backend = backend_sessions(h);
-        backend.sort();
-        let screen = screen_sessions(client).await?;
-        if screen == backend {
-            return Ok(());
-        }
-        if started.elapsed() > 5 * SEC {
-            bail!("{who}'s table {screen:?} is not the backend's sessions {backend:?}");
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 /// Presses `key` where the focus is.
@@ -533,22 +477,6 @@ fn backend_ticket(h: &Harness, id: &str) -> Value {
 }
 
 /// Opens `path` in `client` with `token` in its `sessionStorage`.
-async fn open_page(h: &Harness, client: &Client, token: &str, path: &str) -> Result<()> {
-    client
-        .goto(&format!("http://{}/config.json", h.site))
-        .await?;
-    eval(
-        client,
-        &format!(
-            "sessionStorage.setItem('{TOKEN_KEY}', {}); return true",
-            json!(token)
-        ),
-    )
-    .await?;
-    client.goto(&format!("http://{}{path}", h.site)).await?;
-    Ok(())
-}
-
 #[tokio::test]
 async fn a3_a_taken_ticket_and_an_acknowledged_alert_show_who_on_both_screens() -> Result<()> {
     let h = Harness::start().await?;

@@ -135,6 +135,9 @@ pub mod ui {
         fn simulator(&self) -> Option<Box<dyn switchboard_core::simulator::Simulator>> {
             Some(Box::new(LabSimulator))
         }
+        fn keep(&self) -> Option<fn(&Frame) -> super::Keep> {
+            Some(super::BACKEND.keep)
+        }
         fn attach(&self, handle: &WsHandle) {
             handle.store(store);
         }

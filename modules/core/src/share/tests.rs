@@ -287,8 +287,10 @@ impl World {
             let b = &mut self.tabs[i];
             b.tab.observe(now, &command);
             b.view.apply(&command);
+            if b.tab.take(&command) {
+                continue;
+            }
             match command {
-                Command::Open(socket) if b.tab.is_virtual() => b.tab.open(socket),
                 Command::Open(socket) => {
                     self.accepted += 1;
                     if self.server_up {
@@ -303,19 +305,8 @@ impl World {
                             .push_back((i, Ev::Closed(socket, 1006, String::new())));
                     }
                 }
-                Command::Send(socket, text) => {
-                    if self.tabs[i].tab.is_virtual() {
-                        self.tabs[i].tab.send(socket, &text);
-                    } else {
-                        self.server_receives(i, socket, &text);
-                    }
-                }
-                Command::Close {
-                    socket,
-                    code,
-                    reason,
-                } => {
-                    self.tabs[i].tab.close(socket, code, reason);
+                Command::Send(socket, text) => self.server_receives(i, socket, &text),
+                Command::Close { socket, .. } => {
                     for s in self
                         .sockets
                         .iter_mut()
@@ -325,19 +316,7 @@ impl World {
                     }
                 }
                 Command::StatusChanged => {
-                    let conn = &self.tabs[i].conn;
-                    let snapshot = conn.snapshot();
-                    let state = if snapshot.status == Status::Connected {
-                        Upstream::Up
-                    } else if conn.current_socket().is_some() {
-                        Upstream::Opening
-                    } else {
-                        let close = snapshot.last_close.clone();
-                        Upstream::Down {
-                            code: close.as_ref().map_or(1006, |c| c.code),
-                            reason: close.map(|c| c.reason).unwrap_or_default(),
-                        }
-                    };
+                    let state = Upstream::of(&self.tabs[i].conn);
                     self.tabs[i].tab.upstream(state);
                 }
                 _ => {}
@@ -846,6 +825,17 @@ fn an_answer_goes_out_after_the_live_frames_it_covers() {
     assert_eq!(posts.len(), 2);
     assert!(posts[0].starts_with(r#"{"live""#), "{}", posts[0]);
     assert!(posts[1].starts_with(r#"{"texts""#), "{}", posts[1]);
+}
+
+#[test]
+fn tabs_with_different_tokens_or_urls_are_different_groups() {
+    let a = group("sessions", "wss://x/ws/sessions", Some("token-a"));
+    assert_eq!(a, group("sessions", "wss://x/ws/sessions", Some("token-a")));
+    assert_ne!(a, group("sessions", "wss://x/ws/sessions", Some("token-b")));
+    assert_ne!(a, group("sessions", "wss://x/ws/sessions", None));
+    assert_ne!(a, group("sessions", "wss://y/ws/sessions", Some("token-a")));
+    assert_ne!(a, group("network", "wss://x/ws/sessions", Some("token-a")));
+    assert!(!a.contains("token-a"));
 }
 
 #[test]

@@ -105,7 +105,7 @@ impl WsHandle {
     /// replay of thousands of frames after a reconnect) is applied in slices, each followed
     /// by at most one render; steady traffic, one event at a time, is fed at once. Commands
     /// left over from an earlier slice run first, so the order never changes.
-    fn drain(&self) {
+    pub(super) fn drain(&self) {
         if self.0.drain_timer.borrow().is_some() {
             return; // a continuation is scheduled and keeps the order
         }
@@ -278,6 +278,7 @@ impl WsHandle {
                 let changed = *h.0.last_token.borrow() != token && h.status() != Status::Connected;
                 if changed {
                     h.0.last_token.replace(token);
+                    h.regroup();
                     h.feed(Event::TokenChanged);
                 }
             }

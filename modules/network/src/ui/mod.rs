@@ -48,6 +48,9 @@ impl WsModule for Network {
     fn simulator(&self) -> Option<Box<dyn Simulator>> {
         Some(Box::new(NetworkSimulator::default()))
     }
+    fn keep(&self) -> Option<fn(&switchboard_core::Frame) -> switchboard_core::simulator::Keep> {
+        Some(crate::BACKEND.keep)
+    }
     fn attach(&self, handle: &WsHandle) {
         handle.store(store);
     }

@@ -1,0 +1,88 @@
+//! What the tests read and do on a page of any browser window ([`Client`]): for tests with
+//! several operators or several tabs, where [`Harness`]'s own methods (its main window) are
+//! not enough.
+
+use std::time::Duration;
+
+use anyhow::{Result, bail};
+use fantoccini::Client;
+use serde_json::{Value, json};
+
+use crate::{Harness, TOKEN_KEY, module};
+
+/// Runs JavaScript in `client`'s current window and returns its value.
+pub async fn eval(client: &Client, js: &str) -> Result<Value> {
+    Ok(client.execute(js, vec![]).await?)
+}
+
+/// Polls `js` (which returns a boolean) every 50 ms until it is true or `within` passes.
+pub async fn wait(client: &Client, what: &str, within: Duration, js: &str) -> Result<()> {
+    let started = std::time::Instant::now();
+    loop {
+        if eval(client, js).await? == Value::Bool(true) {
+            return Ok(());
+        }
+        if started.elapsed() > within {
+            bail!("timed out after {within:?} waiting for {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Opens `path` of the site in `client`'s current window with `token` in its
+/// `sessionStorage` (set on the origin first, then loaded).
+pub async fn open_page(h: &Harness, client: &Client, token: &str, path: &str) -> Result<()> {
+    client
+        .goto(&format!("http://{}/config.json", h.site))
+        .await?;
+    eval(
+        client,
+        &format!(
+            "sessionStorage.setItem('{TOKEN_KEY}', {}); return true",
+            json!(token)
+        ),
+    )
+    .await?;
+    client.goto(&format!("http://{}{path}", h.site)).await?;
+    Ok(())
+}
+
+/// The session ids in the backend's state.
+pub fn backend_sessions(h: &Harness) -> Vec<String> {
+    let endpoint = h.endpoint(module("sessions"));
+    let feed = endpoint.world();
+    feed.state()
+        .iter()
+        .filter_map(|f| serde_json::from_str::<Value>(f.data().get()).ok())
+        .filter_map(|v| v["session"]["session_id"].as_str().map(str::to_owned))
+        .collect()
+}
+
+/// The session ids of the rows on screen (not leaving), sorted.
+pub async fn screen_sessions(client: &Client) -> Result<Vec<String>> {
+    let ids = eval(
+        client,
+        "return [...document.querySelectorAll('tr[data-session]:not(.leaving)')].map(r => r.dataset.session)",
+    )
+    .await?;
+    let mut ids: Vec<String> = serde_json::from_value(ids)?;
+    ids.sort();
+    Ok(ids)
+}
+
+/// Waits until the screen's rows are exactly the backend's sessions.
+pub async fn wait_screen_is_backend(h: &Harness, client: &Client, who: &str) -> Result<()> {
+    let started = std::time::Instant::now();
+    loop {
+        let mut backend = backend_sessions(h);
+        backend.sort();
+        let screen = screen_sessions(client).await?;
+        if screen == backend {
+            return Ok(());
+        }
+        if started.elapsed() > Duration::from_secs(5) {
+            bail!("{who}'s table {screen:?} is not the backend's sessions {backend:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
