@@ -419,10 +419,21 @@ impl Ledger {
     /// Gives up on actions past their deadline: each becomes "no answer". Returns their
     /// entities.
     pub fn expire(&mut self, now: Instant) -> Vec<String> {
+        self.give_up(now, |deadline| now < deadline)
+    }
+
+    /// Gives up on every pending action now: each becomes "no answer", and none is sent
+    /// again. For a token that changed: an action is the operator's who asked, never
+    /// carried out under another token (and its answer would not come on the new socket).
+    pub fn give_up_all(&mut self, now: Instant) -> Vec<String> {
+        self.give_up(now, |_| false)
+    }
+
+    fn give_up(&mut self, now: Instant, keep: impl Fn(Instant) -> bool) -> Vec<String> {
         let mut entities = Vec::new();
         let mut due = Vec::new();
         self.pending.retain(|(id, _, deadline)| {
-            let keep = now < *deadline;
+            let keep = keep(*deadline);
             if !keep {
                 due.push(id.clone());
             }

@@ -25,8 +25,13 @@ extern "C" {
     /// `locks.request(name, options, callback)`: the callback runs when the lock is granted
     /// (with `null` for an `ifAvailable` request it could not grant), and the lock is held
     /// until the promise the callback returns settles.
-    #[wasm_bindgen(method, js_name = request)]
-    fn request(this: &LockManager, name: &str, options: &Object, callback: &Function) -> Promise;
+    #[wasm_bindgen(method, catch, js_name = request)]
+    fn request(
+        this: &LockManager,
+        name: &str,
+        options: &Object,
+        callback: &Function,
+    ) -> Result<Promise, JsValue>;
 }
 
 /// The browser's lock manager, where there is one (every current browser, in a secure
@@ -124,12 +129,13 @@ impl Share {
     }
 
     /// Asks for the lock. `heard` gets the request's number, the generation it was made in,
-    /// and what became of it.
+    /// and what became of it. `false` when the browser refused to take the request (then
+    /// this tab cannot share).
     pub(crate) fn request(
         &self,
         kind: LockRequest,
         heard: impl Fn(u64, u64, Heard) + Clone + 'static,
-    ) {
+    ) -> bool {
         let id = self.next_request.get();
         self.next_request.set(id + 1);
         let generation = self.generation.get();
@@ -169,9 +175,12 @@ impl Share {
             }
             hold
         });
-        let promise = self
-            .locks
-            .request(&self.group, &options, callback.as_ref().unchecked_ref());
+        let Ok(promise) =
+            self.locks
+                .request(&self.group, &options, callback.as_ref().unchecked_ref())
+        else {
+            return false;
+        };
         self.requests.borrow_mut().insert(
             id,
             Pending {
@@ -183,6 +192,7 @@ impl Share {
             let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
             heard(id, generation, Heard::Ended);
         });
+        true
     }
 
     /// Keeps the lock just granted to request `id`, unless the request is from before the

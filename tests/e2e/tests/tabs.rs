@@ -151,8 +151,54 @@ async fn x1_three_tabs_share_one_connection_per_module_and_a_closed_leader_is_re
             duplicates == json!(true),
             "a session shown twice in tab {i}"
         );
+        // The bandwidth chart: the backend's samples, in one line. A sample missed would be
+        // a sample short; a handover that lost the position would have had to take a
+        // snapshot, which marks a gap (two lines).
+        h.go("/network").await?;
+        wait_chart_is_backend(&h, client, &format!("remaining tab {i}")).await?;
     }
     h.finish().await
+}
+
+/// The bandwidth chart's lines and samples (`data-runs`, `data-samples`).
+async fn chart(client: &Client) -> Result<(u64, u64)> {
+    let v = eval(
+        client,
+        "const c = document.querySelector('[data-testid=bandwidth] canvas[role=img]'); \
+         return c ? [c.dataset.runs, c.dataset.samples] : ['-1','-1']",
+    )
+    .await?;
+    let n = |i: usize| {
+        v[i].as_str()
+            .and_then(|t| t.parse().ok())
+            .unwrap_or(u64::MAX)
+    };
+    Ok((n(0), n(1)))
+}
+
+/// Waits until the bandwidth chart draws, in one line, the samples the backend holds within
+/// the chart's window (its last 50).
+async fn wait_chart_is_backend(h: &Harness, client: &Client, who: &str) -> Result<()> {
+    let started = std::time::Instant::now();
+    loop {
+        let backend = h
+            .endpoint(switchboard_e2e::module("network"))
+            .world()
+            .state()
+            .iter()
+            .filter(|f| f.channel() == "bandwidth_update")
+            .count()
+            .min(50) as u64;
+        let (runs, samples) = chart(client).await?;
+        if (runs, samples) == (1, backend) {
+            return Ok(());
+        }
+        ensure!(
+            started.elapsed() < 5 * SEC,
+            "{who}'s chart draws {samples} samples in {runs} line(s); the backend has {backend}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 #[tokio::test]

@@ -50,6 +50,9 @@ impl Connection {
             Event::Tick => self.on_tick(now),
             Event::Online | Event::Visible => self.on_wake(now),
             Event::TokenChanged => {
+                if !self.actions.give_up_all(now).is_empty() {
+                    self.commands.push_back(Command::ActionsChanged);
+                }
                 if matches!(
                     self.phase,
                     Phase::Failed | Phase::Waiting { .. } | Phase::Probing { .. }

@@ -65,6 +65,24 @@ impl WsHandle {
         self.begin_sharing(true);
     }
 
+    /// Connects on its own after all: the browser refused the lock request.
+    fn stop_sharing(&self) {
+        let Some(share) = self.0.share.replace(None) else {
+            return;
+        };
+        web_sys::console::warn_1(
+            &format!(
+                "[{}] cannot share the connection across tabs ({}); connecting on its own",
+                self.0.url, share.group
+            )
+            .into(),
+        );
+        drop(share);
+        self.0.conn.borrow_mut().set_relaying(false);
+        let idle = self.0.conn.borrow().current_socket().is_none();
+        self.feed(if idle { Event::Start } else { Event::Reconnect });
+    }
+
     pub(super) fn share(&self) -> Option<Rc<Share>> {
         self.0.share.borrow().clone()
     }
@@ -109,7 +127,7 @@ impl WsHandle {
             match output {
                 Output::Lock(kind) => {
                     let weak = self.weak();
-                    share.request(kind, move |id, generation, heard| {
+                    let asked = share.request(kind, move |id, generation, heard| {
                         match WsHandle::from_weak(&weak) {
                             Some(h) => h.lock_heard(id, generation, heard),
                             // Granted to a handle that is gone: let it go at once.
@@ -120,6 +138,10 @@ impl WsHandle {
                             }
                         }
                     });
+                    if !asked {
+                        self.stop_sharing();
+                        return;
+                    }
                 }
                 Output::Release => share.release(),
                 Output::Post(message) => share.post(&message),

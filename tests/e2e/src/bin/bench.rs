@@ -347,6 +347,87 @@ async fn flood(stage: Stage, rate: u32, secs: u64) -> Result<Flood> {
     })
 }
 
+/// Five tabs on the network page at 1,000 frames/s, with or without sharing: each tab's
+/// frame intervals and main-thread busy share, and the backend's open connections.
+struct Tabs {
+    /// Per tab: frame interval p95 (ms), main-thread busy (% of the window), frames counted.
+    per_tab: Vec<(f64, f64, u64)>,
+    /// Open connections on the backend, every module together.
+    connections: u64,
+}
+
+/// The tab's cumulative main-thread task time, in seconds (CDP `Performance.getMetrics`).
+async fn task_seconds(h: &Harness) -> Result<f64> {
+    let metrics = h.cdp("Performance.getMetrics", json!({})).await?;
+    Ok(metrics["metrics"]
+        .as_array()
+        .and_then(|m| m.iter().find(|m| m["name"] == "TaskDuration"))
+        .and_then(|m| m["value"].as_f64())
+        .unwrap_or(f64::NAN))
+}
+
+async fn tabs(share: bool, n: usize, rate: u32, secs: u64) -> Result<Tabs> {
+    let h = Harness::start_unrecorded().await?;
+    if !share {
+        h.set_config(Harness::live_config(h.backend_addr).replace(
+            r#"{"token_key""#,
+            r#"{"share_across_tabs":false,"token_key""#,
+        ))?;
+    }
+    let token = h.token();
+    let mut windows = vec![h.client.window().await?];
+    h.open_with_token("/network", &token).await?;
+    for _ in 1..n {
+        let tab = h.client.new_window(true).await?.handle;
+        h.client.switch_to_window(tab.clone()).await?;
+        h.open_with_token("/network", &token).await?;
+        windows.push(tab);
+    }
+    for tab in &windows {
+        h.client.switch_to_window(tab.clone()).await?;
+        h.wait_status("network", "connected", Duration::from_secs(10))
+            .await?;
+    }
+    h.endpoint(module("network"))
+        .paused
+        .store(true, std::sync::atomic::Ordering::Relaxed);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let connections = Module::all()
+        .map(|m| h.report(m).open)
+        .sum();
+    let mut start = Vec::new();
+    for tab in &windows {
+        h.client.switch_to_window(tab.clone()).await?;
+        h.cdp("Performance.enable", json!({})).await?;
+        h.eval(START_WINDOW).await?;
+        start.push((task_seconds(&h).await?, frames_in(&h).await?));
+    }
+    let began = std::time::Instant::now();
+    h.fault(
+        module("network"),
+        Fault::Flood {
+            rate,
+            duration: Duration::from_secs(secs),
+        },
+    );
+    tokio::time::sleep(Duration::from_secs(secs)).await;
+    let mut per_tab = Vec::new();
+    for (tab, (task0, in0)) in windows.iter().zip(start) {
+        h.client.switch_to_window(tab.clone()).await?;
+        let window = h.eval(END_WINDOW).await?;
+        let busy = (task_seconds(&h).await? - task0) / began.elapsed().as_secs_f64() * 100.0;
+        let counted = settled_frames_in(&h).await?.saturating_sub(in0);
+        let (intervals, _) = frame_times(&h, &numbers(&window[0])).await?;
+        per_tab.push((percentile(&intervals, 0.95), busy, counted));
+    }
+    h.client.switch_to_window(windows[0].clone()).await?;
+    h.finish().await?;
+    Ok(Tabs {
+        per_tab,
+        connections,
+    })
+}
+
 /// One reconnect that replays frames the app missed.
 struct Replay {
     replayed: u64,
@@ -779,6 +860,44 @@ async fn main() -> Result<()> {
         "\nTarget: every frame of the replay under 50 ms (the app applies what arrives and renders once per animation frame), no duplicates, every replayed frame counted.\n"
     )?;
     report["replays"] = json!(replays);
+
+    // Five tabs.
+    if a.only.as_deref().is_none_or(|o| o == "tabs") {
+        const TABS: usize = 5;
+        writeln!(
+            md,
+            "## Five tabs at 1,000 frames/s ({} s)\n\nFive tabs of one browser on the network page, the network module flooding. With sharing (the default), one tab holds each module's connection and relays it to the others (docs/SHARING.md); without, each tab connects on its own. Busy is each tab's main-thread task time over the window (CDP `TaskDuration`).\n\n| Sharing | Backend connections (4 modules) | Frame interval p95 per tab | Worst p95 | Main-thread busy per tab | Frames counted per tab |\n|---|---:|---|---:|---|---|",
+            a.flood_secs
+        )?;
+        let mut rows = Vec::new();
+        for share in [true, false] {
+            let t = tabs(share, TABS, 1_000, a.flood_secs).await?;
+            let list = |f: &dyn Fn(&(f64, f64, u64)) -> String| {
+                t.per_tab.iter().map(f).collect::<Vec<_>>().join(" / ")
+            };
+            let worst = t.per_tab.iter().map(|p| p.0).fold(0.0, f64::max);
+            eprintln!(
+                "bench: {TABS} tabs, sharing {share}: {} connections, worst p95 {worst:.1} ms",
+                t.connections
+            );
+            writeln!(
+                md,
+                "| {} | {} | {} ms | {worst:.1} ms | {} % | {} |",
+                if share { "on" } else { "off" },
+                t.connections,
+                list(&|p| format!("{:.1}", p.0)),
+                list(&|p| format!("{:.0}", p.1)),
+                list(&|p| p.2.to_string()),
+            )?;
+            rows.push(json!({ "share": share, "connections": t.connections, "worst_p95_ms": worst,
+                "per_tab": t.per_tab.iter().map(|p| json!({"p95_ms": p.0, "busy_pct": p.1, "counted": p.2})).collect::<Vec<_>>() }));
+        }
+        writeln!(
+            md,
+            "\nTargets: the five tabs cost the backend 4 connections with sharing (20 without); no tab's frame interval p95 over 17 ms.\n"
+        )?;
+        report["tabs"] = json!(rows);
+    }
 
     // Soak.
     let (first, last, all_counted) = if a.only.is_some() {

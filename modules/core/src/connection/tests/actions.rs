@@ -149,6 +149,22 @@ fn a_pending_action_is_sent_again_on_the_next_socket_with_the_same_id() {
 }
 
 #[test]
+fn a_pending_action_is_given_up_not_sent_again_when_the_token_changes() {
+    let mut rig = granted();
+    let (result, _) = act(&mut rig, "s1");
+    result.unwrap();
+    rig.close(1006);
+    // Another operator's token now: the action was the first one's, never this one's.
+    let cmds = rig.on(Event::TokenChanged);
+    assert!(cmds.iter().any(|c| matches!(c, Command::ActionsChanged)));
+    let entry = rig.conn.actions().entry("s1").unwrap();
+    assert_eq!(entry.phase, ActionPhase::NoAnswer);
+    let cmds = rig.open();
+    let sent = sends(&cmds);
+    assert_eq!(sent.len(), 1, "only the auth frame: {sent:?}");
+}
+
+#[test]
 fn a_bad_answer_is_dropped_and_counted_and_the_socket_stays() {
     let mut rig = granted();
     act(&mut rig, "s1").0.unwrap();
