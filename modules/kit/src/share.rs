@@ -14,7 +14,7 @@ use js_sys::{Function, Object, Promise, Reflect};
 use switchboard_core::share::{LockRequest, Tab};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
-use web_sys::{AbortController, BroadcastChannel, MessageEvent};
+use web_sys::{AbortController, BroadcastChannel, MessageChannel, MessageEvent};
 
 #[wasm_bindgen]
 extern "C" {
@@ -72,6 +72,9 @@ pub(crate) struct Share {
     /// Bumped on every release: a grant for an older request is let go at once.
     generation: Cell<u64>,
     listeners: RefCell<Vec<EventListener>>,
+    /// A task of its own for posting what was gathered (see [`Share::soon`]).
+    later: Option<MessageChannel>,
+    later_armed: Cell<bool>,
 }
 
 impl std::fmt::Debug for Share {
@@ -107,7 +110,39 @@ impl Share {
             held: RefCell::new(None),
             generation: Cell::new(0),
             listeners: RefCell::new(Vec::new()),
+            later: MessageChannel::new().ok(),
+            later_armed: Cell::new(false),
         })
+    }
+
+    /// Calls `then` in a task of its own, once however often asked before it runs: a port
+    /// message, which runs after the socket events already queued (so their frames go out
+    /// in one message) and, unlike a timer, is not throttled in a background tab.
+    pub(crate) fn soon(&self) -> bool {
+        let Some(later) = &self.later else {
+            return false;
+        };
+        if !self.later_armed.replace(true) {
+            let _ = later.port2().post_message(&JsValue::NULL);
+        }
+        true
+    }
+
+    /// Listens for [`Share::soon`]'s task.
+    pub(crate) fn on_soon(&self, then: impl Fn() + 'static) {
+        let Some(later) = &self.later else {
+            return;
+        };
+        let port = later.port1();
+        let listener = EventListener::new(&port, "message", move |_| then());
+        // A port's messages flow only once it is started (implicit with `onmessage`).
+        port.start();
+        self.listeners.borrow_mut().push(listener);
+    }
+
+    /// [`Share::soon`]'s task ran.
+    pub(crate) fn ran(&self) {
+        self.later_armed.set(false);
     }
 
     /// Listens to the group's messages; `heard` receives each.
@@ -258,5 +293,9 @@ impl Drop for Share {
         self.release();
         self.listeners.borrow_mut().clear();
         self.channel.close();
+        if let Some(later) = &self.later {
+            later.port1().close();
+            later.port2().close();
+        }
     }
 }

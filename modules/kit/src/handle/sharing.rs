@@ -38,6 +38,16 @@ impl WsHandle {
             }
         });
         let weak = self.weak();
+        share.on_soon(move || {
+            if let Some(h) = WsHandle::from_weak(&weak)
+                && let Some(share) = h.share()
+            {
+                share.ran();
+                share.tab.borrow_mut().flush();
+                h.pump_share();
+            }
+        });
+        let weak = self.weak();
         share.on_lifecycle(move |frozen| {
             if let Some(h) = WsHandle::from_weak(&weak) {
                 h.share_input(if frozen { Input::Freeze } else { Input::Resume });
@@ -119,7 +129,12 @@ impl WsHandle {
         let Some(share) = self.share() else {
             return;
         };
-        share.tab.borrow_mut().flush();
+        // What was gathered goes out in a task of its own, after the socket events queued
+        // now: one message for all of them (or at once, where there is no such task).
+        let pending = share.tab.borrow().has_pending();
+        if pending && !share.soon() {
+            share.tab.borrow_mut().flush();
+        }
         loop {
             let Some(output) = share.tab.borrow_mut().poll() else {
                 return;

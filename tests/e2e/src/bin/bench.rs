@@ -366,7 +366,9 @@ async fn task_seconds(h: &Harness) -> Result<f64> {
         .unwrap_or(f64::NAN))
 }
 
-async fn tabs(share: bool, n: usize, rate: u32, secs: u64) -> Result<Tabs> {
+/// `windows`: each tab in its own window (several screens: every one painting), else tabs of
+/// one window (one on screen, the others hidden, which paint nothing).
+async fn tabs(share: bool, windows: bool, n: usize, rate: u32, secs: u64) -> Result<Tabs> {
     let h = Harness::start_unrecorded().await?;
     if !share {
         h.set_config(Harness::live_config(h.backend_addr).replace(
@@ -375,15 +377,15 @@ async fn tabs(share: bool, n: usize, rate: u32, secs: u64) -> Result<Tabs> {
         ))?;
     }
     let token = h.token();
-    let mut windows = vec![h.client.window().await?];
+    let mut pages = vec![h.client.window().await?];
     h.open_with_token("/network", &token).await?;
     for _ in 1..n {
-        let tab = h.client.new_window(true).await?.handle;
+        let tab = h.client.new_window(!windows).await?.handle;
         h.client.switch_to_window(tab.clone()).await?;
         h.open_with_token("/network", &token).await?;
-        windows.push(tab);
+        pages.push(tab);
     }
-    for tab in &windows {
+    for tab in &pages {
         h.client.switch_to_window(tab.clone()).await?;
         h.wait_status("network", "connected", Duration::from_secs(10))
             .await?;
@@ -396,7 +398,7 @@ async fn tabs(share: bool, n: usize, rate: u32, secs: u64) -> Result<Tabs> {
         .map(|m| h.report(m).open)
         .sum();
     let mut start = Vec::new();
-    for tab in &windows {
+    for tab in &pages {
         h.client.switch_to_window(tab.clone()).await?;
         h.cdp("Performance.enable", json!({})).await?;
         h.eval(START_WINDOW).await?;
@@ -412,7 +414,7 @@ async fn tabs(share: bool, n: usize, rate: u32, secs: u64) -> Result<Tabs> {
     );
     tokio::time::sleep(Duration::from_secs(secs)).await;
     let mut per_tab = Vec::new();
-    for (tab, (task0, in0)) in windows.iter().zip(start) {
+    for (tab, (task0, in0)) in pages.iter().zip(start) {
         h.client.switch_to_window(tab.clone()).await?;
         let window = h.eval(END_WINDOW).await?;
         let busy = (task_seconds(&h).await? - task0) / began.elapsed().as_secs_f64() * 100.0;
@@ -420,7 +422,7 @@ async fn tabs(share: bool, n: usize, rate: u32, secs: u64) -> Result<Tabs> {
         let (intervals, _) = frame_times(&h, &numbers(&window[0])).await?;
         per_tab.push((percentile(&intervals, 0.95), busy, counted));
     }
-    h.client.switch_to_window(windows[0].clone()).await?;
+    h.client.switch_to_window(pages[0].clone()).await?;
     h.finish().await?;
     Ok(Tabs {
         per_tab,
@@ -866,30 +868,46 @@ async fn main() -> Result<()> {
         const TABS: usize = 5;
         writeln!(
             md,
-            "## Five tabs at 1,000 frames/s ({} s)\n\nFive tabs of one browser on the network page, the network module flooding. With sharing (the default), one tab holds each module's connection and relays it to the others (docs/SHARING.md); without, each tab connects on its own. Busy is each tab's main-thread task time over the window (CDP `TaskDuration`).\n\n| Sharing | Backend connections (4 modules) | Frame interval p95 per tab | Worst p95 | Main-thread busy per tab | Frames counted per tab |\n|---|---:|---|---:|---|---|",
+            "## Five tabs at 1,000 frames/s ({} s)\n\nFive tabs of one browser on the network page, the network module flooding. With sharing (the default), one tab holds each module's connection and relays it to the others (docs/SHARING.md); without, each tab connects on its own. Busy is each tab's main-thread task time over the window (CDP `TaskDuration`); the first tab is the one that holds the connection when shared. Frame intervals are those of tabs on screen (a hidden tab paints nothing). All of it on the machine's 2 cores, with the backend and the browser's own processes.\n\n| Layout | Sharing | Backend connections (4 modules) | Frame interval p95 per tab | Worst p95 on screen | Main-thread busy per tab | Frames counted per tab |\n|---|---|---:|---|---:|---|---|",
             a.flood_secs
         )?;
         let mut rows = Vec::new();
-        for share in [true, false] {
-            let t = tabs(share, TABS, 1_000, a.flood_secs).await?;
+        for (windows, share) in [(false, true), (false, false), (true, true), (true, false)] {
+            let t = tabs(share, windows, TABS, 1_000, a.flood_secs).await?;
+            // A hidden tab paints nothing: it has no frame intervals to speak of.
+            let painted = |p: &(f64, f64, u64)| p.0 < 1_000.0;
             let list = |f: &dyn Fn(&(f64, f64, u64)) -> String| {
                 t.per_tab.iter().map(f).collect::<Vec<_>>().join(" / ")
             };
-            let worst = t.per_tab.iter().map(|p| p.0).fold(0.0, f64::max);
+            let worst = t
+                .per_tab
+                .iter()
+                .filter(|p| painted(p))
+                .map(|p| p.0)
+                .fold(0.0, f64::max);
+            let layout = if windows {
+                "5 windows (all on screen)"
+            } else {
+                "5 tabs of one window (1 on screen)"
+            };
             eprintln!(
-                "bench: {TABS} tabs, sharing {share}: {} connections, worst p95 {worst:.1} ms",
+                "bench: {layout}, sharing {share}: {} connections, worst p95 {worst:.1} ms",
                 t.connections
             );
             writeln!(
                 md,
-                "| {} | {} | {} ms | {worst:.1} ms | {} % | {} |",
+                "| {layout} | {} | {} | {} ms | {worst:.1} ms | {} % | {} |",
                 if share { "on" } else { "off" },
                 t.connections,
-                list(&|p| format!("{:.1}", p.0)),
+                list(&|p| if painted(p) {
+                    format!("{:.1}", p.0)
+                } else {
+                    "hidden".to_owned()
+                }),
                 list(&|p| format!("{:.0}", p.1)),
                 list(&|p| p.2.to_string()),
             )?;
-            rows.push(json!({ "share": share, "connections": t.connections, "worst_p95_ms": worst,
+            rows.push(json!({ "windows": windows, "share": share, "connections": t.connections, "worst_p95_ms": worst,
                 "per_tab": t.per_tab.iter().map(|p| json!({"p95_ms": p.0, "busy_pct": p.1, "counted": p.2})).collect::<Vec<_>>() }));
         }
         writeln!(
