@@ -47,6 +47,18 @@ pub async fn open_page(h: &Harness, client: &Client, token: &str, path: &str) ->
     Ok(())
 }
 
+/// Opens the sessions page in `client` with `token`, and waits for live rows.
+pub async fn open_sessions(h: &Harness, client: &Client, token: &str) -> Result<()> {
+    open_page(h, client, token, "/sessions").await?;
+    wait(
+        client,
+        "live session rows",
+        Duration::from_secs(10),
+        "return document.querySelectorAll('tr[data-session][data-provenance=live]').length > 3",
+    )
+    .await
+}
+
 /// The session ids in the backend's state.
 pub fn backend_sessions(h: &Harness) -> Vec<String> {
     let endpoint = h.endpoint(module("sessions"));

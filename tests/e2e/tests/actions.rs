@@ -12,7 +12,9 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use switchboard_devserver::auth::{Claims, mint_claims};
 use switchboard_devserver::endpoint::{ActionFault, Fault, INJECTED_REFUSAL};
-use switchboard_e2e::page::{backend_sessions, eval, open_page, wait, wait_screen_is_backend};
+use switchboard_e2e::page::{
+    backend_sessions, eval, open_page, open_sessions, wait, wait_screen_is_backend,
+};
 use switchboard_e2e::{Harness, SECRET, module, new_sessions};
 use tokio_tungstenite::tungstenite::Message;
 
@@ -32,18 +34,6 @@ fn token(sub: &str, name: &str, actions: &[&str]) -> String {
         },
     )
     .unwrap_or_default()
-}
-
-/// Opens the sessions page in `client` with `token`, and waits for live rows.
-async fn open_sessions(h: &Harness, client: &Client, token: &str) -> Result<()> {
-    open_page(h, client, token, "/sessions").await?;
-    wait(
-        client,
-        "live session rows",
-        10 * SEC,
-        "return document.querySelectorAll('tr[data-session][data-provenance=live]').length > 3",
-    )
-    .await
 }
 
 /// Presses `key` where the focus is.

@@ -10,7 +10,7 @@ use fantoccini::Client;
 use fantoccini::wd::WindowHandle;
 use serde_json::json;
 use switchboard_devserver::endpoint::{Fault, Module};
-use switchboard_e2e::page::{eval, open_page, wait, wait_screen_is_backend};
+use switchboard_e2e::page::{eval, open_sessions, wait, wait_screen_is_backend};
 use switchboard_e2e::{Harness, SECRET};
 
 const SEC: Duration = Duration::from_secs(1);
@@ -45,17 +45,6 @@ async fn new_tab(h: &Harness, client: &Client, token: &str) -> Result<WindowHand
     client.switch_to_window(tab.clone()).await?;
     open_sessions(h, client, token).await?;
     Ok(tab)
-}
-
-async fn open_sessions(h: &Harness, client: &Client, token: &str) -> Result<()> {
-    open_page(h, client, token, "/sessions").await?;
-    wait(
-        client,
-        "live session rows",
-        10 * SEC,
-        "return document.querySelectorAll('tr[data-session][data-provenance=live]').length > 3",
-    )
-    .await
 }
 
 /// The sessions module's role in the current tab (`leader`, `follower`, …) and its status.

@@ -133,6 +133,15 @@ impl World {
         }
     }
 
+    /// A browser with `n` tabs open, one after the other.
+    fn with_tabs(n: usize) -> Self {
+        let mut w = Self::new();
+        for _ in 0..n {
+            w.open_tab();
+        }
+        w
+    }
+
     /// Opens a tab, and lets everything settle.
     fn open_tab(&mut self) -> usize {
         let i = self.tabs.len();
@@ -466,10 +475,7 @@ fn three_tabs_make_one_socket_and_show_the_same_state() {
 
 #[test]
 fn a_closed_leader_is_replaced_at_once_and_nothing_is_missed_or_doubled() {
-    let mut w = World::new();
-    for _ in 0..3 {
-        w.open_tab();
-    }
+    let mut w = World::with_tabs(3);
     w.publish(10);
     w.close_tab(0);
     // The next tab in the lock's queue leads, with no timer involved.
@@ -490,10 +496,7 @@ fn a_closed_leader_is_replaced_at_once_and_nothing_is_missed_or_doubled() {
 
 #[test]
 fn changes_made_while_no_tab_leads_are_replayed_to_every_tab() {
-    let mut w = World::new();
-    for _ in 0..3 {
-        w.open_tab();
-    }
+    let mut w = World::with_tabs(3);
     w.publish(5);
     // The leader dies with changes in flight: the server sent them to a socket no one reads.
     w.tabs[0].paused = true;
@@ -508,10 +511,7 @@ fn changes_made_while_no_tab_leads_are_replayed_to_every_tab() {
 
 #[test]
 fn a_frozen_leader_hands_over_first_and_follows_when_it_runs_again() {
-    let mut w = World::new();
-    for _ in 0..3 {
-        w.open_tab();
-    }
+    let mut w = World::with_tabs(3);
     w.publish(5);
     w.tabs[0].tab.handle(w.now, Input::Freeze);
     w.settle();
@@ -538,10 +538,7 @@ fn a_frozen_leader_hands_over_first_and_follows_when_it_runs_again() {
 
 #[test]
 fn a_hung_leader_is_stolen_from_and_closes_its_socket_when_it_runs_again() {
-    let mut w = World::new();
-    for _ in 0..3 {
-        w.open_tab();
-    }
+    let mut w = World::with_tabs(3);
     w.publish(5);
     // Hung, with no freeze event: it keeps the lock and its socket, and says nothing.
     w.tabs[0].paused = true;
@@ -567,10 +564,7 @@ fn a_hung_leader_is_stolen_from_and_closes_its_socket_when_it_runs_again() {
 
 #[test]
 fn a_backend_outage_is_one_reconnect_sequence_for_the_whole_browser() {
-    let mut w = World::new();
-    for _ in 0..4 {
-        w.open_tab();
-    }
+    let mut w = World::with_tabs(4);
     w.publish(5);
     let before = w.accepted;
     w.server_up = false;
@@ -601,9 +595,7 @@ fn a_backend_outage_is_one_reconnect_sequence_for_the_whole_browser() {
 
 #[test]
 fn a_rejected_token_fails_every_tab_alike() {
-    let mut w = World::new();
-    w.open_tab();
-    w.open_tab();
+    let mut w = World::with_tabs(2);
     let socket = w.sockets[0].socket;
     w.sockets[0].open = false;
     w.events
@@ -620,10 +612,7 @@ fn a_rejected_token_fails_every_tab_alike() {
 
 #[test]
 fn a_follower_sends_and_acts_through_the_leader_and_hears_its_own_answer() {
-    let mut w = World::new();
-    w.open_tab();
-    w.open_tab();
-    w.open_tab();
+    let mut w = World::with_tabs(3);
     w.publish(1);
     assert!(
         w.tabs[1]
@@ -680,9 +669,7 @@ fn a_follower_sends_and_acts_through_the_leader_and_hears_its_own_answer() {
 
 #[test]
 fn a_follower_that_vanished_costs_the_leader_nothing() {
-    let mut w = World::new();
-    w.open_tab();
-    w.open_tab();
+    let mut w = World::with_tabs(2);
     w.publish(2);
     // It sent a frame with a request id, then vanished without a word.
     w.tabs[1]
@@ -704,9 +691,7 @@ fn a_follower_that_vanished_costs_the_leader_nothing() {
 
 #[test]
 fn repeated_grants_and_opens_change_nothing() {
-    let mut w = World::new();
-    w.open_tab();
-    w.open_tab();
+    let mut w = World::with_tabs(2);
     w.publish(2);
     // A second grant to the leader: no reconnect.
     w.events.push_back((0, Ev::Lock(Input::Granted)));

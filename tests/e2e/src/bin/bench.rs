@@ -394,9 +394,7 @@ async fn tabs(share: bool, windows: bool, n: usize, rate: u32, secs: u64) -> Res
         .paused
         .store(true, std::sync::atomic::Ordering::Relaxed);
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let connections = Module::all()
-        .map(|m| h.report(m).open)
-        .sum();
+    let connections = Module::all().map(|m| h.report(m).open).sum();
     let mut start = Vec::new();
     for tab in &pages {
         h.client.switch_to_window(tab.clone()).await?;
