@@ -98,3 +98,43 @@ pub async fn wait_screen_is_backend(h: &Harness, client: &Client, who: &str) -> 
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// The JavaScript expression for `session`'s row.
+pub fn row(session: &str) -> String {
+    format!("document.querySelector('tr[data-session=\"{session}\"]')")
+}
+
+/// Opens the dialog for `session` with a click, picks a reason, and confirms.
+pub async fn disconnect(client: &Client, session: &str) -> Result<()> {
+    let row = row(session);
+    eval(
+        client,
+        &format!("{row}.querySelector('[data-testid=disconnect]').click(); return true"),
+    )
+    .await?;
+    wait(
+        client,
+        "the dialog",
+        Duration::from_secs(2),
+        "return document.querySelector('dialog[open]') !== null",
+    )
+    .await?;
+    eval(
+        client,
+        "document.querySelector('dialog[open] input[type=radio]').click(); return true",
+    )
+    .await?;
+    wait(
+        client,
+        "the confirm button to be enabled",
+        Duration::from_secs(2),
+        "return !document.querySelector('[data-testid=dialog-confirm]').disabled",
+    )
+    .await?;
+    eval(
+        client,
+        "document.querySelector('[data-testid=dialog-confirm]').click(); return true",
+    )
+    .await?;
+    Ok(())
+}

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use switchboard_devserver::auth::{Claims, mint_claims};
 use switchboard_devserver::endpoint::{ActionFault, Fault, INJECTED_REFUSAL};
 use switchboard_e2e::page::{
-    backend_sessions, eval, open_page, open_sessions, wait, wait_screen_is_backend,
+    backend_sessions, disconnect, eval, open_page, open_sessions, row, wait, wait_screen_is_backend,
 };
 use switchboard_e2e::{Harness, SECRET, module, new_sessions};
 use tokio_tungstenite::tungstenite::Message;
@@ -64,45 +64,6 @@ async fn open_by_keyboard(client: &Client, session: &str) -> Result<()> {
         "return document.querySelector('dialog[open]') !== null",
     )
     .await
-}
-
-fn row(session: &str) -> String {
-    format!("document.querySelector('tr[data-session=\"{session}\"]')")
-}
-
-/// Opens the dialog for `session` with a click, picks a reason, and confirms.
-async fn disconnect(client: &Client, session: &str) -> Result<()> {
-    let row = row(session);
-    eval(
-        client,
-        &format!("{row}.querySelector('[data-testid=disconnect]').click(); return true"),
-    )
-    .await?;
-    wait(
-        client,
-        "the dialog",
-        2 * SEC,
-        "return document.querySelector('dialog[open]') !== null",
-    )
-    .await?;
-    eval(
-        client,
-        "document.querySelector('dialog[open] input[type=radio]').click(); return true",
-    )
-    .await?;
-    wait(
-        client,
-        "the confirm button to be enabled",
-        2 * SEC,
-        "return !document.querySelector('[data-testid=dialog-confirm]').disabled",
-    )
-    .await?;
-    eval(
-        client,
-        "document.querySelector('[data-testid=dialog-confirm]').click(); return true",
-    )
-    .await?;
-    Ok(())
 }
 
 async fn row_phase(client: &Client, session: &str) -> Result<(String, String)> {

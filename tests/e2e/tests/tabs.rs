@@ -10,7 +10,9 @@ use fantoccini::Client;
 use fantoccini::wd::WindowHandle;
 use serde_json::json;
 use switchboard_devserver::endpoint::{Fault, Module};
-use switchboard_e2e::page::{eval, open_sessions, wait, wait_screen_is_backend};
+use switchboard_e2e::page::{
+    backend_sessions, disconnect, eval, open_sessions, wait, wait_screen_is_backend,
+};
 use switchboard_e2e::{Harness, SECRET};
 
 const SEC: Duration = Duration::from_secs(1);
@@ -293,4 +295,55 @@ async fn x4_a_frozen_leader_hands_over_and_its_socket_is_closed() -> Result<()> 
     wait_connections(&h, 1, 5 * SEC).await?;
     wait_screen_is_backend(&h, client, "the unfrozen tab").await?;
     h.finish().await
+}
+
+#[tokio::test]
+async fn x5_a_follower_disconnects_a_session_through_the_leader_and_every_tab_sees_it() -> Result<()>
+{
+    let h = Harness::start().await?;
+    let client = &h.client;
+    let token = switchboard_devserver::auth::mint_operator(SECRET, "ada", 3600 * SEC)?;
+    let first = client.window().await?;
+    open_sessions(&h, client, &token).await?;
+    new_tab(&h, client, &token).await?;
+    ensure!(
+        role(client).await?.0 == "follower",
+        "the second tab follows"
+    );
+    // The leader passed the grants on: the follower offers the action.
+    wait(
+        client,
+        "the follower's disconnect buttons",
+        5 * SEC,
+        "const b = [...document.querySelectorAll('[data-testid=disconnect]')]; \
+         return b.length > 3 && b.every(x => !x.disabled)",
+    )
+    .await?;
+    let victim = screen_first_session(client).await?;
+    disconnect(client, &victim).await?;
+    // Carried out by the backend, through the leader's socket: the session is gone from its
+    // state, and from both tabs.
+    let started = std::time::Instant::now();
+    while backend_sessions(&h).contains(&victim) {
+        ensure!(
+            started.elapsed() < 5 * SEC,
+            "the backend still has {victim}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    wait_screen_is_backend(&h, client, "the follower").await?;
+    client.switch_to_window(first).await?;
+    wait_screen_is_backend(&h, client, "the leader").await?;
+    wait_connections(&h, 1, 5 * SEC).await?;
+    h.finish().await
+}
+
+/// The first session row on screen.
+async fn screen_first_session(client: &Client) -> Result<String> {
+    let id = eval(
+        client,
+        "return document.querySelector('tr[data-session][data-provenance=live]').dataset.session",
+    )
+    .await?;
+    Ok(id.as_str().unwrap_or_default().to_owned())
 }

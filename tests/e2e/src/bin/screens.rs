@@ -131,6 +131,15 @@ async fn main() -> Result<()> {
     tokio::time::sleep(Duration::from_secs(8)).await;
     shoot(&h, &dir, "live").await?;
     dialog(&h, &dir).await?;
+    // A second tab follows the first (one connection per module), and says so.
+    let tab = h.client.new_window(true).await?.handle;
+    h.client.switch_to_window(tab).await?;
+    h.open_with_token("/sessions", &token).await?;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    shoot_here(&h, &dir, "follower-sessions").await?;
+    h.client.close_window().await?;
+    let first = h.client.windows().await?.remove(0);
+    h.client.switch_to_window(first).await?;
     // Sessions and billing go away: billing has live data (shown as of its last frame),
     // sessions is refused from the start of a reload (simulated, labelled).
     let until = Harness::now_ms() + 120_000;
