@@ -3,6 +3,7 @@
 //! installed first (see `bootstrap.rs`).
 
 mod bootstrap;
+mod budget;
 mod dist;
 mod steps;
 

@@ -312,10 +312,14 @@ pub fn test() -> Result<()> {
     // it loads its wasm, then drives it.
     let release = Instant::now();
     match crate::dist::build_release(&tools)
-        .and_then(|dist| crate::dist::precompress(&dist).map(|_| dist))
+        .and_then(|dist| crate::dist::precompress(&dist).map(|sizes| (dist, sizes)))
     {
-        Ok(dist) => {
+        Ok((dist, sizes)) => {
             tally.record("release build", true, release);
+            // The whole dist may not grow past the budget recorded in the repository.
+            let measured = Instant::now();
+            let within = crate::budget::check(&bootstrap::root(), &sizes);
+            tally.record("size budget", within, measured);
             // The gateway scenarios run the gateway as its own processes (SIGKILL, SIGTERM).
             tally.check(
                 "gateway binary",
@@ -404,9 +408,11 @@ pub fn bench(quick: bool, only: Option<&str>) -> Result<()> {
         .args(["rev-parse", "--short", "HEAD"])
         .output()?;
     let commit = String::from_utf8_lossy(&commit.stdout).trim().to_owned();
-    let out = root.join(match only {
-        Some(_) => "target/bench-only.md",
-        None => "docs/PERFORMANCE.md",
+    // Only a full run writes the tracked figures; a quick or partial one goes elsewhere.
+    let out = root.join(match (only, quick) {
+        (Some(_), _) => "target/bench-only.md",
+        (None, true) => "target/bench-quick.md",
+        (None, false) => "docs/PERFORMANCE.md",
     });
     let json = root.join("target/bench.json");
     let mut args = vec![
