@@ -403,6 +403,22 @@ pub fn bench(quick: bool, only: Option<&str>) -> Result<()> {
     }
     let dist = crate::dist::build_release(&tools)?;
     crate::dist::precompress(&dist)?;
+    // The React peer (bench/peer): its pinned packages, its Vite build, precompressed as ours.
+    let peer = root.join("bench/peer");
+    let npm = |args: &[&str]| {
+        Command::new("npm")
+            .args(args)
+            .current_dir(&peer)
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    let peer_dist = peer.join("dist");
+    let peer_built = npm(&["ci", "--no-audit", "--no-fund"]) && npm(&["run", "build"]);
+    if peer_built {
+        crate::dist::precompress(&peer_dist)?;
+    } else {
+        eprintln!("bench: the React peer did not build (npm ci, then npm run build in bench/peer)");
+    }
     let commit = Command::new("git")
         .current_dir(&root)
         .args(["rev-parse", "--short", "HEAD"])
@@ -443,6 +459,10 @@ pub fn bench(quick: bool, only: Option<&str>) -> Result<()> {
         "--commit",
         &commit,
     ]);
+    let peer_arg = peer_dist.display().to_string();
+    if peer_built {
+        args.extend(["--peer", &peer_arg]);
+    }
     if quick {
         args.push("--quick");
     }

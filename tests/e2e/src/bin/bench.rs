@@ -26,6 +26,8 @@ struct Args {
     json: PathBuf,
     native: Option<PathBuf>,
     gateway: Option<PathBuf>,
+    /// The React peer's dist (bench/peer), precompressed.
+    peer: Option<PathBuf>,
     commit: String,
 }
 
@@ -39,6 +41,7 @@ fn args() -> Args {
         json: PathBuf::from("target/bench.json"),
         native: None,
         gateway: None,
+        peer: None,
         commit: String::from("unknown"),
     };
     let mut it = std::env::args().skip(1);
@@ -51,6 +54,7 @@ fn args() -> Args {
             "--json" => a.json = value().into(),
             "--native" => a.native = Some(value().into()),
             "--gateway" => a.gateway = Some(value().into()),
+            "--peer" => a.peer = Some(value().into()),
             "--commit" => a.commit = value(),
             other => eprintln!("bench: ignoring unknown argument {other}"),
         }
@@ -687,6 +691,37 @@ async fn main() -> Result<()> {
         met(total.2 <= 100_000)
     )?;
     report["transfer_brotli_bytes"] = json!(total.2);
+    // The React peer (bench/peer: React, Recharts and react-use-websocket with the
+    // reference's provider design), built and precompressed in the same run.
+    if let Some(peer) = &a.peer {
+        let peer_files = transfer(peer)?;
+        let peer_total = peer_files
+            .iter()
+            .fold((0, 0, 0), |t, f| (t.0 + f.1, t.1 + f.2, t.2 + f.3));
+        writeln!(
+            md,
+            "The React peer, built in the same run (bench/peer):\n\n| File | Raw | gzip | brotli |\n|---|---:|---:|---:|"
+        )?;
+        for (name, raw, gz, br) in &peer_files {
+            writeln!(
+                md,
+                "| `{name}` | {} | {} | {} |",
+                kb(*raw),
+                kb(*gz),
+                kb(*br)
+            )?;
+        }
+        writeln!(
+            md,
+            "| **total** | {} | {} | **{}** |\n\nSwitchboard / peer, brotli: **{:.2}×** (issue 22's goal: at most 1×, 167 KiB).\n",
+            kb(peer_total.0),
+            kb(peer_total.1),
+            kb(peer_total.2),
+            total.2 as f64 / peer_total.2.max(1) as f64
+        )?;
+        report["peer_transfer_brotli_bytes"] = json!(peer_total.2);
+        eprintln!("bench: the React peer {} brotli", kb(peer_total.2));
+    }
     eprintln!("bench: transfer {} brotli", kb(total.2));
 
     // Boot.
