@@ -244,6 +244,9 @@ pub struct Options {
     pub gateways: Vec<SocketAddr>,
     /// The site's port, when the test must know its origin before it starts; else a free one.
     pub site_port: Option<u16>,
+    /// The folder the site serves: the release build under test unless another app's
+    /// (the benchmark's React peer).
+    pub dist: Option<PathBuf>,
 }
 
 impl Default for Options {
@@ -257,6 +260,7 @@ impl Default for Options {
             },
             gateways: Vec::new(),
             site_port: None,
+            dist: None,
         }
     }
 }
@@ -297,7 +301,7 @@ impl Harness {
     /// Starts everything as `options` say.
     pub async fn start_with(options: Options) -> Result<Self> {
         let recorded = options.recorded;
-        let dist = dist();
+        let dist = options.dist.clone().unwrap_or_else(dist);
         if !dist.join("index.html").is_file() {
             bail!(
                 "no release build at {} (run `cargo xtask test`, which builds it)",

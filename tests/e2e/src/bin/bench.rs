@@ -351,6 +351,59 @@ async fn flood(stage: Stage, rate: u32, secs: u64) -> Result<Flood> {
     })
 }
 
+/// One boot under Lighthouse's mobile profile (150 ms round trip, 1.6 Mbit/s down, 750 kbit/s
+/// up, 4× CPU slowdown, no cache) of the app in `dist` (ours, or the React peer's): navigation
+/// start to the network module's first live data painted, and the bytes transferred until
+/// then (the page's and its resources' `transferSize`).
+async fn mobile_boot(dist: Option<PathBuf>) -> Result<(f64, f64)> {
+    let h = Harness::start_with(Options {
+        recorded: false,
+        dist,
+        ..Options::default()
+    })
+    .await?;
+    let token = h.token();
+    h.cdp("Network.enable", json!({})).await?;
+    h.cdp("Network.setCacheDisabled", json!({ "cacheDisabled": true }))
+        .await?;
+    switchboard_e2e::page::open_page(&h, &h.client, &token, "/config.json").await?;
+    h.cdp(
+        "Network.emulateNetworkConditions",
+        json!({ "offline": false, "latency": 150, "downloadThroughput": 200_000, "uploadThroughput": 93_750 }),
+    )
+    .await?;
+    h.cdp("Emulation.setCPUThrottlingRate", json!({ "rate": 4 }))
+        .await?;
+    h.client.goto(&format!("http://{}/", h.site)).await?;
+    let network = format!("ws://{}/ws/network", h.backend_addr);
+    let mark = format!("sb:first-live-paint:{network}");
+    h.wait(
+        "the network module's first live paint",
+        Duration::from_secs(60),
+        &format!(
+            "return performance.getEntriesByName({}).length > 0",
+            json!(mark)
+        ),
+    )
+    .await?;
+    let v = h
+        .eval(&format!(
+            "const at = performance.getEntriesByName({})[0].startTime; \
+             const sizes = [...performance.getEntriesByType('navigation'), ...performance.getEntriesByType('resource')] \
+               .filter(e => e.startTime <= at).map(e => e.transferSize || 0); \
+             return [at, sizes.reduce((a, b) => a + b, 0)]",
+            json!(mark)
+        ))
+        .await?;
+    h.cdp("Emulation.setCPUThrottlingRate", json!({ "rate": 1 }))
+        .await?;
+    h.finish().await?;
+    Ok((
+        v[0].as_f64().unwrap_or(f64::NAN),
+        v[1].as_f64().unwrap_or(f64::NAN),
+    ))
+}
+
 /// Five tabs on the network page at 1,000 frames/s, with or without sharing: each tab's
 /// frame intervals and main-thread busy share, and the backend's open connections.
 struct Tabs {
@@ -895,6 +948,52 @@ async fn main() -> Result<()> {
         "\nTarget: every frame of the replay under 50 ms (the app applies what arrives and renders once per animation frame), no duplicates, every replayed frame counted.\n"
     )?;
     report["replays"] = json!(replays);
+
+    // The mobile profile's boot, side by side with the React peer.
+    if let Some(peer) = a
+        .peer
+        .clone()
+        .filter(|_| a.only.as_deref().is_none_or(|o| o == "mobile"))
+    {
+        writeln!(
+            md,
+            "## Boot under the mobile profile, side by side with the React peer\n\nLighthouse's mobile profile through CDP: 150 ms round trip, 1.6 Mbit/s down, 750 kbit/s up, 4× CPU slowdown, cache off; both apps behind the same nginx with their precompressed files, loading `/` (every module). Time is from navigation start to the network module's first live data painted (the same `performance` mark in both apps); bytes are the page's and its resources' `transferSize` until then. Both are served their brotli copies (the bytes transferred are the brotli sizes).\n\n| App | First live data painted | Bytes transferred until then |\n|---|---|---|"
+        )?;
+        let (mut ours, mut theirs) = ((Vec::new(), Vec::new()), (Vec::new(), Vec::new()));
+        for _ in 0..a.runs.max(3) {
+            let (t, b) = mobile_boot(None).await?;
+            ours.0.push(t);
+            ours.1.push(b / 1000.0);
+            let (t, b) = mobile_boot(Some(peer.clone())).await?;
+            theirs.0.push(t);
+            theirs.1.push(b / 1000.0);
+            eprintln!(
+                "bench: mobile boot: ours {:.0} ms, the peer's {t:.0} ms",
+                ours.0.last().copied().unwrap_or(f64::NAN)
+            );
+        }
+        let (o, p) = (spread(ours.0), spread(theirs.0));
+        let (ob, pb) = (spread(ours.1), spread(theirs.1));
+        writeln!(
+            md,
+            "| Switchboard | {} | {} |",
+            fmt3(o, "ms"),
+            fmt3(ob, "KB")
+        )?;
+        writeln!(
+            md,
+            "| React peer | {} | {} |",
+            fmt3(p, "ms"),
+            fmt3(pb, "KB")
+        )?;
+        writeln!(
+            md,
+            "\nPeer / Switchboard: **{:.2}×** (issue 22's goal: at least 1.5×).\n",
+            p.0 / o.0
+        )?;
+        report["mobile_boot"] =
+            json!({ "ours_ms": o.0, "peer_ms": p.0, "ours_kb": ob.0, "peer_kb": pb.0 });
+    }
 
     // Five tabs.
     if a.only.as_deref().is_none_or(|o| o == "tabs") {
