@@ -105,6 +105,33 @@ fn transfer(dist: &std::path::Path) -> Result<Vec<(String, u64, u64, u64)>> {
     Ok(rows)
 }
 
+/// Writes `dist`'s files as rows of a transfer table, then its total row; returns the totals
+/// (raw, gzip, brotli).
+fn transfer_table(md: &mut String, dist: &std::path::Path) -> Result<(u64, u64, u64)> {
+    let kb = |n: u64| format!("{:.1} KB", n as f64 / 1000.0);
+    let files = transfer(dist)?;
+    for (name, raw, gz, br) in &files {
+        writeln!(
+            md,
+            "| `{name}` | {} | {} | {} |",
+            kb(*raw),
+            kb(*gz),
+            kb(*br)
+        )?;
+    }
+    let total = files
+        .iter()
+        .fold((0, 0, 0), |t, f| (t.0 + f.1, t.1 + f.2, t.2 + f.3));
+    writeln!(
+        md,
+        "| **total** | {} | {} | **{}** |",
+        kb(total.0),
+        kb(total.1),
+        kb(total.2)
+    )?;
+    Ok(total)
+}
+
 const LONG_TASKS: &str = "return new Promise(done => { const o = new PerformanceObserver(() => {}); \
     o.observe({ type: 'longtask', buffered: true }); \
     setTimeout(() => done(o.takeRecords().map(e => [e.startTime, e.duration])), 100); })";
@@ -775,31 +802,12 @@ async fn main() -> Result<()> {
     )?;
 
     // Transfer.
-    let files = transfer(&dist)?;
-    let total = files
-        .iter()
-        .fold((0, 0, 0), |t, f| (t.0 + f.1, t.1 + f.2, t.2 + f.3));
     writeln!(
         md,
         "## Transfer size\n\n| File | Raw | gzip | brotli |\n|---|---:|---:|---:|"
     )?;
+    let total = transfer_table(&mut md, &dist)?;
     let kb = |n: u64| format!("{:.1} KB", n as f64 / 1000.0);
-    for (name, raw, gz, br) in &files {
-        writeln!(
-            md,
-            "| `{name}` | {} | {} | {} |",
-            kb(*raw),
-            kb(*gz),
-            kb(*br)
-        )?;
-    }
-    writeln!(
-        md,
-        "| **total** | {} | {} | **{}** |",
-        kb(total.0),
-        kb(total.1),
-        kb(total.2)
-    )?;
     let met = |ok: bool| if ok { "met" } else { "**unmet**" };
     writeln!(
         md,
@@ -810,29 +818,14 @@ async fn main() -> Result<()> {
     // The React peer (bench/peer: React, Recharts and react-use-websocket with the
     // reference's provider design), built and precompressed in the same run.
     if let Some(peer) = &a.peer {
-        let peer_files = transfer(peer)?;
-        let peer_total = peer_files
-            .iter()
-            .fold((0, 0, 0), |t, f| (t.0 + f.1, t.1 + f.2, t.2 + f.3));
         writeln!(
             md,
             "The React peer, built in the same run (bench/peer):\n\n| File | Raw | gzip | brotli |\n|---|---:|---:|---:|"
         )?;
-        for (name, raw, gz, br) in &peer_files {
-            writeln!(
-                md,
-                "| `{name}` | {} | {} | {} |",
-                kb(*raw),
-                kb(*gz),
-                kb(*br)
-            )?;
-        }
+        let peer_total = transfer_table(&mut md, peer)?;
         writeln!(
             md,
-            "| **total** | {} | {} | **{}** |\n\nSwitchboard / peer, brotli: **{:.2}×** (issue 22's goal: at most 1×, 167 KiB).\n",
-            kb(peer_total.0),
-            kb(peer_total.1),
-            kb(peer_total.2),
+            "\nSwitchboard / peer, brotli: **{:.2}×** (issue 22's goal: at most 1×, 167 KiB).\n",
             total.2 as f64 / peer_total.2.max(1) as f64
         )?;
         report["peer_transfer_brotli_bytes"] = json!(peer_total.2);
