@@ -378,17 +378,38 @@ async fn flood(stage: Stage, rate: u32, secs: u64) -> Result<Flood> {
     })
 }
 
+/// A harness, unrecorded, whose site serves `dist` (the React peer's), or the build under test.
+async fn serving(dist: Option<PathBuf>) -> Result<Harness> {
+    Harness::start_with(Options {
+        recorded: false,
+        dist,
+        ..Options::default()
+    })
+    .await
+}
+
+/// Waits, at most `within`, for the mark either app sets once `module`'s first live data is on
+/// screen, and returns the mark's name.
+async fn first_live_paint(h: &Harness, module: &str, within: Duration) -> Result<String> {
+    let mark = format!("sb:first-live-paint:ws://{}/ws/{module}", h.backend_addr);
+    h.wait(
+        &format!("the {module} module's first live paint"),
+        within,
+        &format!(
+            "return performance.getEntriesByName({}).length > 0",
+            json!(mark)
+        ),
+    )
+    .await?;
+    Ok(mark)
+}
+
 /// One boot under Lighthouse's mobile profile (150 ms round trip, 1.6 Mbit/s down, 750 kbit/s
 /// up, 4× CPU slowdown, no cache) of the app in `dist` (ours, or the React peer's): navigation
 /// start to the network module's first live data painted, and the bytes transferred until
 /// then (the page's and its resources' `transferSize`).
 async fn mobile_boot(dist: Option<PathBuf>) -> Result<(f64, f64)> {
-    let h = Harness::start_with(Options {
-        recorded: false,
-        dist,
-        ..Options::default()
-    })
-    .await?;
+    let h = serving(dist).await?;
     let token = h.token();
     h.cdp("Network.enable", json!({})).await?;
     h.cdp("Network.setCacheDisabled", json!({ "cacheDisabled": true }))
@@ -402,17 +423,7 @@ async fn mobile_boot(dist: Option<PathBuf>) -> Result<(f64, f64)> {
     h.cdp("Emulation.setCPUThrottlingRate", json!({ "rate": 4 }))
         .await?;
     h.client.goto(&format!("http://{}/", h.site)).await?;
-    let network = format!("ws://{}/ws/network", h.backend_addr);
-    let mark = format!("sb:first-live-paint:{network}");
-    h.wait(
-        "the network module's first live paint",
-        Duration::from_secs(60),
-        &format!(
-            "return performance.getEntriesByName({}).length > 0",
-            json!(mark)
-        ),
-    )
-    .await?;
+    let mark = first_live_paint(&h, "network", Duration::from_secs(60)).await?;
     let v = h
         .eval(&format!(
             "const at = performance.getEntriesByName({})[0].startTime; \
@@ -445,27 +456,10 @@ async fn throttled(
     rate: u32,
     secs: u64,
 ) -> Result<(f64, f64, f64)> {
-    let h = Harness::start_with(Options {
-        recorded: false,
-        dist,
-        ..Options::default()
-    })
-    .await?;
+    let h = serving(dist).await?;
     let token = h.token();
     switchboard_e2e::page::open_page(&h, &h.client, &token, stage.page).await?;
-    let mark = format!(
-        "sb:first-live-paint:ws://{}/ws/{}",
-        h.backend_addr, stage.module
-    );
-    h.wait(
-        "the module's first live paint",
-        Duration::from_secs(20),
-        &format!(
-            "return performance.getEntriesByName({}).length > 0",
-            json!(mark)
-        ),
-    )
-    .await?;
+    first_live_paint(&h, stage.module, Duration::from_secs(20)).await?;
     h.endpoint(module(stage.module))
         .paused
         .store(true, std::sync::atomic::Ordering::Relaxed);
