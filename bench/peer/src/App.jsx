@@ -10,44 +10,39 @@ function moduleUrl(config, id) {
   return `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}${url}`;
 }
 
+// Each module's panels, in navigation order.
+const MODULES = [
+  ["network", [LiveBandwidthChart, NetworkHealth]],
+  ["sessions", [LiveSessionMonitor]],
+  ["billing", [Invoices]],
+  ["support", [Tickets]],
+];
+
 // The pages of Switchboard's benchmark: `/` (every module), `/network`, `/sessions`,
 // `/billing`, `/support`. Each module has its own provider, hence its own connection.
 export function App({ config }) {
   const token = sessionStorage.getItem(config?.token_key ?? "switchboard.access_token");
   const page = location.pathname.replace(/^\//, "") || "overview";
-  const shows = (id) => page === "overview" || page === id;
-  const url = (id) => moduleUrl(config, id);
   return (
     <main>
       <h1>Switchboard (React peer)</h1>
       <nav>
-        {["", "network", "sessions", "billing", "support"].map((p) => (
+        {["", ...MODULES.map(([id]) => id)].map((p) => (
           <a key={p} href={`/${p}`} style={{ marginRight: 12 }}>
             {p || "overview"}
           </a>
         ))}
       </nav>
-      {shows("network") && (
-        <WebSocketProvider url={url("network")} token={token}>
-          <LiveBandwidthChart url={url("network")} />
-          <NetworkHealth url={url("network")} />
-        </WebSocketProvider>
-      )}
-      {shows("sessions") && (
-        <WebSocketProvider url={url("sessions")} token={token}>
-          <LiveSessionMonitor url={url("sessions")} />
-        </WebSocketProvider>
-      )}
-      {shows("billing") && (
-        <WebSocketProvider url={url("billing")} token={token}>
-          <Invoices url={url("billing")} />
-        </WebSocketProvider>
-      )}
-      {shows("support") && (
-        <WebSocketProvider url={url("support")} token={token}>
-          <Tickets url={url("support")} />
-        </WebSocketProvider>
-      )}
+      {MODULES.filter(([id]) => page === "overview" || page === id).map(([id, panels]) => {
+        const url = moduleUrl(config, id);
+        return (
+          <WebSocketProvider key={id} url={url} token={token}>
+            {panels.map((Panel, i) => (
+              <Panel key={i} url={url} />
+            ))}
+          </WebSocketProvider>
+        );
+      })}
     </main>
   );
 }

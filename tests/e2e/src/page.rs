@@ -70,6 +70,18 @@ pub fn backend_sessions(h: &Harness) -> Vec<String> {
         .collect()
 }
 
+/// Waits, at most 5 s, until the backend's state no longer holds `session`.
+pub async fn wait_backend_ended(h: &Harness, session: &str) -> Result<()> {
+    let started = std::time::Instant::now();
+    while backend_sessions(h).iter().any(|s| s == session) {
+        if started.elapsed() > Duration::from_secs(5) {
+            bail!("the backend still has {session}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Ok(())
+}
+
 /// The session ids of the rows on screen (not leaving), sorted.
 pub async fn screen_sessions(client: &Client) -> Result<Vec<String>> {
     let ids = eval(

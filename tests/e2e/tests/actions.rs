@@ -13,7 +13,8 @@ use serde_json::{Value, json};
 use switchboard_devserver::auth::{Claims, mint_claims};
 use switchboard_devserver::endpoint::{ActionFault, Fault, INJECTED_REFUSAL};
 use switchboard_e2e::page::{
-    backend_sessions, disconnect, eval, open_page, open_sessions, row, wait, wait_screen_is_backend,
+    backend_sessions, disconnect, eval, open_page, open_sessions, row, wait, wait_backend_ended,
+    wait_screen_is_backend,
 };
 use switchboard_e2e::{Harness, SECRET, module, new_sessions};
 use tokio_tungstenite::tungstenite::Message;
@@ -220,14 +221,7 @@ async fn a1_two_operators_one_disconnects_both_see_it_and_the_backend_and_audit_
         r.actions_answered >= 1
     })
     .await?;
-    let started = std::time::Instant::now();
-    while backend_sessions(&h).contains(&target) {
-        ensure!(
-            started.elapsed() < 5 * SEC,
-            "the backend still has {target}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_backend_ended(&h, &target).await?;
     wait_screen_is_backend(&h, a, "Ada").await?;
     wait_screen_is_backend(&h, &b, "Ben").await?;
 

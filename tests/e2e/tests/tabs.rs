@@ -11,7 +11,7 @@ use fantoccini::wd::WindowHandle;
 use serde_json::json;
 use switchboard_devserver::endpoint::{Fault, Module};
 use switchboard_e2e::page::{
-    backend_sessions, disconnect, eval, open_sessions, wait, wait_screen_is_backend,
+    disconnect, eval, open_sessions, wait, wait_backend_ended, wait_screen_is_backend,
 };
 use switchboard_e2e::{Harness, SECRET};
 
@@ -323,14 +323,7 @@ async fn x5_a_follower_disconnects_a_session_through_the_leader_and_every_tab_se
     disconnect(client, &victim).await?;
     // Carried out by the backend, through the leader's socket: the session is gone from its
     // state, and from both tabs.
-    let started = std::time::Instant::now();
-    while backend_sessions(&h).contains(&victim) {
-        ensure!(
-            started.elapsed() < 5 * SEC,
-            "the backend still has {victim}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_backend_ended(&h, &victim).await?;
     wait_screen_is_backend(&h, client, "the follower").await?;
     client.switch_to_window(first).await?;
     wait_screen_is_backend(&h, client, "the leader").await?;
