@@ -39,6 +39,11 @@ pub struct SocketId(pub u64);
 pub const CLOSE_NORMAL: u16 = 1000;
 /// Close code recorded when the browser reports no close frame.
 pub const CLOSE_ABNORMAL: u16 = 1006;
+/// Close code the client uses when the server stopped answering: the socket went stale, or an
+/// answer it waited for (a `sync`, a resync, a snapshot's parts) is overdue.
+pub const CLOSE_UNANSWERED: u16 = 4000;
+/// The reason of the client's close when a socket did not open in time.
+pub const CONNECT_TIMEOUT: &str = "connect timeout";
 /// A settled action's entry is forgotten this long after its answer.
 const ENTRY_AGE: std::time::Duration = std::time::Duration::from_secs(300);
 
@@ -114,7 +119,7 @@ pub enum Command {
     Close {
         /// Which socket.
         socket: SocketId,
-        /// The close code to send (1000, or 4000 for "stale").
+        /// The close code to send ([`CLOSE_NORMAL`], or [`CLOSE_UNANSWERED`]).
         code: u16,
         /// Why, for the server's log.
         reason: &'static str,

@@ -34,7 +34,7 @@ use serde_json::value::RawValue;
 
 use crate::action::{ACTION_RESULT, GRANTS};
 use crate::channel::AUTH;
-use crate::connection::{Command, Relayed, SocketId};
+use crate::connection::{CLOSE_UNANSWERED, CONNECT_TIMEOUT, Command, Relayed, SocketId};
 use crate::feed::{Feed, FeedSettings, ResumeFrom, heartbeat};
 use crate::frame::{decode_envelope, encode_frame};
 use crate::resume::{RESYNC, SyncMode};
@@ -541,8 +541,8 @@ impl Tab {
     }
 
     /// The connection closes a virtual socket. A close because the leader did not answer in
-    /// time (connect timeout) or went silent (stale, code 4000) means it is frozen or hung:
-    /// this tab takes the lock from it.
+    /// time ([`CONNECT_TIMEOUT`]) or went silent (stale: [`CLOSE_UNANSWERED`]) means it is
+    /// frozen or hung: this tab takes the lock from it.
     pub fn close(&mut self, socket: SocketId, code: u16, reason: &str) {
         if self.link.as_ref().is_none_or(|l| l.socket != socket) {
             return;
@@ -552,7 +552,7 @@ impl Tab {
             r#"{{"close":{{"tab":{},"socket":{}}}}}"#,
             self.id.0, socket.0
         ));
-        let unanswered = code == 4000 || reason == "connect timeout";
+        let unanswered = code == CLOSE_UNANSWERED || reason == CONNECT_TIMEOUT;
         if unanswered && self.role == Role::Following {
             self.out.push_back(Output::Lock(LockRequest::Steal));
         }

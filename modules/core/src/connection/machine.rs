@@ -212,9 +212,9 @@ impl Connection {
                     self.commands.push_back(Command::Close {
                         socket,
                         code: CLOSE_NORMAL,
-                        reason: "connect timeout",
+                        reason: CONNECT_TIMEOUT,
                     });
-                    self.on_close(now, CLOSE_ABNORMAL, "connect timeout".to_owned());
+                    self.on_close(now, CLOSE_ABNORMAL, CONNECT_TIMEOUT.to_owned());
                 }
             }
             Phase::Open { socket, since } => {
@@ -232,7 +232,7 @@ impl Connection {
                 {
                     self.commands.push_back(Command::Close {
                         socket,
-                        code: 4000,
+                        code: CLOSE_UNANSWERED,
                         reason: "resync timeout",
                     });
                     self.on_close(now, CLOSE_ABNORMAL, why.to_owned());
@@ -243,7 +243,7 @@ impl Connection {
                 {
                     self.commands.push_back(Command::Close {
                         socket,
-                        code: 4000,
+                        code: CLOSE_UNANSWERED,
                         reason: "stale",
                     });
                     self.on_close(
