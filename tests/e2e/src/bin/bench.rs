@@ -447,15 +447,29 @@ const RAF_START: &str = "window.__raf = []; window.__rafOn = true; \
     (function f(t) { window.__raf.push(t); if (window.__rafOn) requestAnimationFrame(f); })(performance.now()); return true";
 const RAF_END: &str = "window.__rafOn = false; return window.__raf";
 
+/// What [`throttled`] measured.
+struct Throttled {
+    fps: f64,
+    /// Frame interval p95, ms.
+    p95: f64,
+    /// Main-thread shares of the window, percent.
+    busy: Busy,
+    /// With `profile`: the functions with the most self time, percent of the sampled time.
+    top: Vec<(String, f64, String)>,
+}
+
 /// One app (ours, or the React peer's `dist`) on `page` under a 4× CPU slowdown while its
 /// module floods at `rate` frames a second for `secs`: frames painted per second, the frame
-/// interval p95, and the main-thread busy share.
+/// interval p95, and the main-thread busy share; with `profile`, also a CDP `Profiler`
+/// profile of the window (which costs time of its own: its rows are not compared with the
+/// others).
 async fn throttled(
     stage: &Stage,
     dist: Option<PathBuf>,
     rate: u32,
     secs: u64,
-) -> Result<(f64, f64, f64)> {
+    profile: bool,
+) -> Result<Throttled> {
     let h = serving(dist).await?;
     let token = h.token();
     switchboard_e2e::page::open_page(&h, &h.client, &token, stage.page).await?;
@@ -464,10 +478,18 @@ async fn throttled(
         .paused
         .store(true, std::sync::atomic::Ordering::Relaxed);
     h.cdp("Performance.enable", json!({})).await?;
+    if profile {
+        h.cdp("Profiler.enable", json!({})).await?;
+        h.cdp("Profiler.setSamplingInterval", json!({ "interval": 200 }))
+            .await?;
+    }
     h.cdp("Emulation.setCPUThrottlingRate", json!({ "rate": 4 }))
         .await?;
     h.eval(RAF_START).await?;
-    let task0 = task_seconds(&h).await?;
+    let busy0 = Busy::now(&h).await?;
+    if profile {
+        h.cdp("Profiler.start", json!({})).await?;
+    }
     let began = std::time::Instant::now();
     h.fault(
         module(stage.module),
@@ -477,15 +499,26 @@ async fn throttled(
         },
     );
     tokio::time::sleep(Duration::from_secs(secs)).await;
+    let top = if profile {
+        let stopped = h.cdp("Profiler.stop", json!({})).await?;
+        top_functions(&stopped["profile"], 20)
+    } else {
+        Vec::new()
+    };
     let raf = numbers(&h.eval(RAF_END).await?);
     let elapsed = began.elapsed().as_secs_f64();
-    let busy = (task_seconds(&h).await? - task0) / elapsed * 100.0;
+    let busy = Busy::now(&h).await?.since(busy0, elapsed);
     h.cdp("Emulation.setCPUThrottlingRate", json!({ "rate": 1 }))
         .await?;
     let (intervals, _) = frame_times(&h, &raf).await?;
     let fps = raf.len().saturating_sub(1) as f64 / elapsed;
     h.finish().await?;
-    Ok((fps, percentile(&intervals, 0.95), busy))
+    Ok(Throttled {
+        fps,
+        p95: percentile(&intervals, 0.95),
+        busy,
+        top,
+    })
 }
 
 /// Five tabs on the network page at 1,000 frames/s, with or without sharing: each tab's
@@ -499,12 +532,101 @@ struct Tabs {
 
 /// The tab's cumulative main-thread task time, in seconds (CDP `Performance.getMetrics`).
 async fn task_seconds(h: &Harness) -> Result<f64> {
-    let metrics = h.cdp("Performance.getMetrics", json!({})).await?;
-    Ok(metrics["metrics"]
-        .as_array()
-        .and_then(|m| m.iter().find(|m| m["name"] == "TaskDuration"))
-        .and_then(|m| m["value"].as_f64())
-        .unwrap_or(f64::NAN))
+    Ok(Busy::now(h).await?.task)
+}
+
+/// The tab's cumulative main-thread figures, in seconds (CDP `Performance.getMetrics`):
+/// all task time, and of it script, style recalculation and layout.
+#[derive(Clone, Copy, Default)]
+struct Busy {
+    task: f64,
+    script: f64,
+    style: f64,
+    layout: f64,
+}
+
+impl Busy {
+    async fn now(h: &Harness) -> Result<Self> {
+        let metrics = h.cdp("Performance.getMetrics", json!({})).await?;
+        let metric = |name: &str| {
+            metrics["metrics"]
+                .as_array()
+                .and_then(|m| m.iter().find(|m| m["name"] == name))
+                .and_then(|m| m["value"].as_f64())
+                .unwrap_or(f64::NAN)
+        };
+        Ok(Self {
+            task: metric("TaskDuration"),
+            script: metric("ScriptDuration"),
+            style: metric("RecalcStyleDuration"),
+            layout: metric("LayoutDuration"),
+        })
+    }
+
+    /// What was spent between `earlier` and `self`, as percentages of `secs`.
+    fn since(self, earlier: Self, secs: f64) -> Self {
+        let pct = |a: f64, b: f64| (a - b) / secs * 100.0;
+        Self {
+            task: pct(self.task, earlier.task),
+            script: pct(self.script, earlier.script),
+            style: pct(self.style, earlier.style),
+            layout: pct(self.layout, earlier.layout),
+        }
+    }
+}
+
+/// The functions with the most self time in a CDP `Profiler` profile: `(name, percent of the
+/// sampled time, the caller that most of it came through)`, most first.
+fn top_functions(profile: &Value, n: usize) -> Vec<(String, f64, String)> {
+    use std::collections::HashMap;
+    let mut names = HashMap::new();
+    let mut parents = HashMap::new();
+    for node in profile["nodes"].as_array().into_iter().flatten() {
+        let id = node["id"].as_u64().unwrap_or(0);
+        let frame = &node["callFrame"];
+        let name = frame["functionName"].as_str().unwrap_or_default();
+        let url = frame["url"].as_str().unwrap_or_default();
+        let name = match (name, url.rsplit('/').next()) {
+            ("", Some(file)) if !file.is_empty() => format!("(anonymous, {file})"),
+            ("", _) => "(anonymous)".to_owned(),
+            (name, _) => name.to_owned(),
+        };
+        names.insert(id, name);
+        for child in numbers(&node["children"]) {
+            parents.insert(child as u64, id);
+        }
+    }
+    let samples = numbers(&profile["samples"]);
+    let deltas = numbers(&profile["timeDeltas"]);
+    // Per function: its self time, and that time per caller.
+    let mut spent: HashMap<&str, (f64, HashMap<&str, f64>)> = HashMap::new();
+    // A sample's time is the delta to the next one.
+    for (i, id) in samples.iter().enumerate() {
+        let dt = deltas.get(i + 1).copied().unwrap_or(0.0);
+        let id = *id as u64;
+        let name = names.get(&id).map_or("(unknown)", String::as_str);
+        let caller = parents
+            .get(&id)
+            .and_then(|p| names.get(p))
+            .map_or("", String::as_str);
+        let entry = spent.entry(name).or_default();
+        entry.0 += dt;
+        *entry.1.entry(caller).or_default() += dt;
+    }
+    let total: f64 = spent.values().map(|(t, _)| t).sum::<f64>().max(1.0);
+    let mut top: Vec<(String, f64, String)> = spent
+        .into_iter()
+        .map(|(name, (t, callers))| {
+            let caller = callers
+                .into_iter()
+                .max_by(|a, b| a.1.total_cmp(&b.1))
+                .map_or("", |(c, _)| c);
+            (name.to_owned(), t / total * 100.0, caller.to_owned())
+        })
+        .collect();
+    top.sort_by(|a, b| b.1.total_cmp(&a.1));
+    top.truncate(n);
+    top
 }
 
 /// `windows`: each tab in its own window (several screens: every one painting), else tabs of
@@ -1045,39 +1167,51 @@ async fn main() -> Result<()> {
             json!({ "ours_ms": o.0, "peer_ms": p.0, "ours_kb": ob.0, "peer_kb": pb.0 });
     }
 
-    // A slow laptop: 4× CPU slowdown at 1,000 frames/s, side by side with the React peer.
-    if let Some(peer) = a
-        .peer
-        .clone()
-        .filter(|_| a.only.as_deref().is_none_or(|o| o == "throttle"))
-    {
+    // A slow laptop: 4× CPU slowdown at 1,000 frames/s, side by side with the React peer
+    // (or ours alone, without `--peer`, for quick before-and-after figures).
+    if a.only.as_deref().is_none_or(|o| o == "throttle") {
+        let mut apps = vec![("Switchboard", None)];
+        apps.extend(a.peer.clone().map(|p| ("React peer", Some(p))));
         writeln!(
             md,
-            "## 1,000 frames/s under a 4× CPU slowdown, side by side with the React peer ({} s)\n\nChromium's CPU throttling (CDP `Emulation.setCPUThrottlingRate` 4) while the page's module floods; frames painted per second and their interval p95 from `requestAnimationFrame`, main-thread busy from CDP `TaskDuration`. Medians of {} run(s).\n\n| Page | App | Frames painted per second | Frame interval p95 | Main-thread busy |\n|---|---|---:|---:|---:|",
-            a.flood_secs, a.runs
+            "## 1,000 frames/s under a 4× CPU slowdown{} ({} s)\n\nChromium's CPU throttling (CDP `Emulation.setCPUThrottlingRate` 4) while the page's module floods; frames painted per second and their interval p95 from `requestAnimationFrame`, main-thread busy from CDP `TaskDuration`, and of it script (`ScriptDuration`) and style and layout (`RecalcStyleDuration` + `LayoutDuration`); the rest is paint, compositing and garbage collection. Medians of {} run(s).\n\n| Page | App | Frames painted per second | Frame interval p95 | Main-thread busy | of it script | style and layout |\n|---|---|---:|---:|---:|---:|---:|",
+            if a.peer.is_some() {
+                ", side by side with the React peer"
+            } else {
+                ""
+            },
+            a.flood_secs,
+            a.runs
         )?;
         let mut rows = Vec::new();
         for stage in [NETWORK, SESSIONS] {
-            for (app, dist) in [("Switchboard", None), ("React peer", Some(peer.clone()))] {
-                let mut runs = (Vec::new(), Vec::new(), Vec::new());
+            for (app, dist) in &apps {
+                let mut runs = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
                 for _ in 0..a.runs {
-                    let (fps, p95, busy) =
-                        throttled(&stage, dist.clone(), 1_000, a.flood_secs).await?;
+                    let t = throttled(&stage, dist.clone(), 1_000, a.flood_secs, false).await?;
                     eprintln!(
-                        "bench: 4x CPU {} {app}: {fps:.0} fps, p95 {p95:.1} ms, busy {busy:.0} %",
-                        stage.page
+                        "bench: 4x CPU {} {app}: {:.0} fps, p95 {:.1} ms, busy {:.0} % (script {:.0} %, style and layout {:.0} %)",
+                        stage.page,
+                        t.fps,
+                        t.p95,
+                        t.busy.task,
+                        t.busy.script,
+                        t.busy.style + t.busy.layout
                     );
-                    runs.0.push(fps);
-                    runs.1.push(p95);
-                    runs.2.push(busy);
+                    runs.0.push(t.fps);
+                    runs.1.push(t.p95);
+                    runs.2.push(t.busy.task);
+                    runs.3.push(t.busy.script);
+                    runs.4.push(t.busy.style + t.busy.layout);
                 }
                 let (fps, p95, busy) = (spread(runs.0), spread(runs.1), spread(runs.2));
+                let (script, render) = (spread(runs.3), spread(runs.4));
                 writeln!(
                     md,
-                    "| {} | {app} | {:.0} | {:.1} ms | {:.0} % |",
-                    stage.what, fps.0, p95.0, busy.0
+                    "| {} | {app} | {:.0} | {:.1} ms | {:.0} % | {:.0} % | {:.0} % |",
+                    stage.what, fps.0, p95.0, busy.0, script.0, render.0
                 )?;
-                rows.push(json!({ "page": stage.page, "app": app, "fps": fps.0, "p95_ms": p95.0, "busy_pct": busy.0 }));
+                rows.push(json!({ "page": stage.page, "app": app, "fps": fps.0, "p95_ms": p95.0, "busy_pct": busy.0, "script_pct": script.0, "style_layout_pct": render.0 }));
             }
         }
         writeln!(
@@ -1085,6 +1219,34 @@ async fn main() -> Result<()> {
             "\nGoal (issue 22): 60 fps on both pages, nothing lost, the heap flat.\n"
         )?;
         report["throttled"] = json!(rows);
+    }
+
+    // Where the time goes under the same load: a CDP profile of our app (`--only profile`;
+    // the profiler's own cost makes these runs unfit for the table above).
+    if a.only.as_deref() == Some("profile") {
+        for stage in [NETWORK, SESSIONS] {
+            let t = throttled(&stage, None, 1_000, a.flood_secs, true).await?;
+            writeln!(
+                md,
+                "## Profile: {}, 1,000 frames/s under a 4× CPU slowdown ({} s)\n\nCDP `Profiler` (200 µs sampling) over the flood; self time per function as a share of the sampled time, and the caller most of it came through. {:.0} fps, busy {:.0} % (script {:.0} %, style and layout {:.0} %).\n\n| Function | Self time | Mostly called from |\n|---|---:|---|",
+                stage.what,
+                a.flood_secs,
+                t.fps,
+                t.busy.task,
+                t.busy.script,
+                t.busy.style + t.busy.layout
+            )?;
+            for (name, pct, caller) in &t.top {
+                let clean = |s: &str| s.replace('|', "\\|");
+                writeln!(
+                    md,
+                    "| `{}` | {pct:.1} % | `{}` |",
+                    clean(name),
+                    clean(caller)
+                )?;
+            }
+            writeln!(md)?;
+        }
     }
 
     // Five tabs.
@@ -1141,41 +1303,39 @@ async fn main() -> Result<()> {
         report["tabs"] = json!(rows);
     }
 
-    // Soak.
-    let (first, last, all_counted) = if a.only.is_some() {
-        (f64::NAN, f64::NAN, false)
-    } else {
-        soak(a.soak).await?
-    };
-    let growth = (last - first) / first * 100.0;
-    writeln!(
-        md,
-        "## Soak: 1,000 frames/s on the network page\n\n| Figure | Value | Target |\n|---|---|---|"
-    )?;
-    writeln!(
-        md,
-        "| JS heap + wasm at {} s | {first:.2} MB | ≤ 32 MB: {} |",
-        a.soak.0,
-        met(first <= 32.0)
-    )?;
-    writeln!(
-        md,
-        "| JS heap + wasm at {} s | {last:.2} MB | ≤ 32 MB: {} |",
-        a.soak.1,
-        met(last <= 32.0)
-    )?;
-    writeln!(
-        md,
-        "| Growth between them | {growth:+.1} % | < 5 %: {} |",
-        met(growth < 5.0)
-    )?;
-    writeln!(
-        md,
-        "| Every frame counted | {} | yes: {} |\n\nOne run; the heap is read after a forced collection (`--js-flags=--expose-gc`, `--enable-precise-memory-info`).\n",
-        if all_counted { "yes" } else { "no" },
-        met(all_counted)
-    )?;
-    report["soak"] = json!({ "at_s": [a.soak.0, a.soak.1], "mb": [first, last], "growth_pct": growth, "all_counted": all_counted });
+    // Soak (not in `--only` runs: it takes ten minutes).
+    if a.only.is_none() {
+        let (first, last, all_counted) = soak(a.soak).await?;
+        let growth = (last - first) / first * 100.0;
+        writeln!(
+            md,
+            "## Soak: 1,000 frames/s on the network page\n\n| Figure | Value | Target |\n|---|---|---|"
+        )?;
+        writeln!(
+            md,
+            "| JS heap + wasm at {} s | {first:.2} MB | ≤ 32 MB: {} |",
+            a.soak.0,
+            met(first <= 32.0)
+        )?;
+        writeln!(
+            md,
+            "| JS heap + wasm at {} s | {last:.2} MB | ≤ 32 MB: {} |",
+            a.soak.1,
+            met(last <= 32.0)
+        )?;
+        writeln!(
+            md,
+            "| Growth between them | {growth:+.1} % | < 5 %: {} |",
+            met(growth < 5.0)
+        )?;
+        writeln!(
+            md,
+            "| Every frame counted | {} | yes: {} |\n\nOne run; the heap is read after a forced collection (`--js-flags=--expose-gc`, `--enable-precise-memory-info`).\n",
+            if all_counted { "yes" } else { "no" },
+            met(all_counted)
+        )?;
+        report["soak"] = json!({ "at_s": [a.soak.0, a.soak.1], "mb": [first, last], "growth_pct": growth, "all_counted": all_counted });
+    }
 
     // Native figures.
     if let Some(path) = &a.native {
