@@ -5,9 +5,11 @@
 //! - Follows its container's width through a `ResizeObserver`.
 //! - Redraws only when its data version, size, pause state or colour scheme changed, and at
 //!   most once per animation frame (its parent re-renders through a coalescing hook).
-//! - Units and the legend are HTML, which is also the text alternative with the latest
-//!   values; the canvas carries an aria label. Axis labels are few, since plotters measures
-//!   text through the DOM.
+//! - Units, the legend and the axis labels are HTML; the legend is also the text alternative
+//!   with the latest values, and the canvas carries an aria label. The canvas draws lines
+//!   only: a canvas's text needs its font set, which makes the browser resolve styles at
+//!   once, in the middle of the frame, on every redraw (the largest cost of a redraw under a
+//!   flood on a page with a table). The labels change only when an axis does.
 //! - Simulated points are dashed; live points are solid.
 
 pub mod model;
@@ -17,7 +19,6 @@ use std::rc::Rc;
 
 use plotters::element::DashedPathElement;
 use plotters::prelude::*;
-use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters_canvas::CanvasBackend;
 use stylist::yew::styled_component;
 use switchboard_core::history::Ring;
@@ -207,17 +208,71 @@ struct Frame<'a> {
     dpr: f64,
 }
 
-/// Draws the grid, labels, reference lines and series. The axes are drawn here rather than
-/// by plotters' chart builder: a handful of lines and labels at round values, with no text
-/// measurement, which keeps the redraw cheap and the wasm small.
+/// The y axis for `ring`: round steps from zero to its largest value (or a threshold), about
+/// one grid line per 40 CSS pixels of plot height.
+fn y_axis(ring: &Ring<Sample>, shape: &Shape) -> model::Axis {
+    let thresholds: Vec<f64> = shape.thresholds.iter().map(|t| t.value).collect();
+    let y_max = model::y_max(ring, shape.series.len(), &thresholds);
+    let lines = (shape.height.saturating_sub(28) / 40).max(1) as usize;
+    if shape.decimals == 0 {
+        model::Axis::whole(y_max, lines)
+    } else {
+        model::Axis::new(y_max, lines)
+    }
+}
+
+/// The plot's edges in pixels of `scale` (the device pixel ratio for the canvas, 1 for the
+/// HTML labels over it): room for the value labels on the left, "now" on the right and the
+/// time labels below.
+fn plot_area(css_width: f64, height: u32, scale: f64, window_secs: f64, y_top: f64) -> model::Plot {
+    let px = |v: f64| (v * scale).round() as i32;
+    model::Plot {
+        left: px(44.0),
+        top: px(8.0),
+        right: px(css_width) - px(20.0),
+        bottom: px(f64::from(height)) - px(20.0),
+        window_secs,
+        y_top,
+    }
+}
+
+/// The x axis's labels: time before now at round values inside the window, in minutes for
+/// long windows, as (seconds before now, label).
+fn x_labels(window_secs: f64) -> Vec<(f64, String)> {
+    let (unit_secs, unit) = if window_secs >= 180.0 {
+        (60.0, "m")
+    } else {
+        (1.0, "s")
+    };
+    let axis = model::Axis::new(window_secs / unit_secs, 5);
+    axis.ticks()
+        .filter(|t| *t * unit_secs <= window_secs)
+        .map(|ago| {
+            let label = if ago == 0.0 {
+                "now".to_owned()
+            } else {
+                format!("-{ago:.*}{unit}", axis.decimals)
+            };
+            (ago * unit_secs, label)
+        })
+        .collect()
+}
+
+/// Draws the grid, reference lines and series: lines only, never text (see the module docs).
+/// The axes are drawn here rather than by plotters' chart builder: a handful of lines at
+/// round values, which keeps the redraw cheap and the wasm small.
 fn draw(canvas: &HtmlCanvasElement, f: &Frame<'_>) -> Result<(), String> {
     let (dpr, shape) = (f.dpr, &f.shape);
     let (width, height) = (
         (f.css_width * dpr).round() as u32,
         (f64::from(shape.height) * dpr).round() as u32,
     );
-    canvas.set_width(width);
-    canvas.set_height(height);
+    // Setting a canvas's size, even to the size it has, clears it and reallocates its
+    // backing store: only when it changed.
+    if canvas.width() != width || canvas.height() != height {
+        canvas.set_width(width);
+        canvas.set_height(height);
+    }
     let backend =
         CanvasBackend::with_canvas_object(canvas.clone()).ok_or("canvas has no 2d context")?;
     let root = backend.into_drawing_area();
@@ -225,27 +280,8 @@ fn draw(canvas: &HtmlCanvasElement, f: &Frame<'_>) -> Result<(), String> {
     let px = |v: f64| (v * dpr).round() as i32;
     root.fill(&rgb(f.palette.surface)).map_err(err)?;
 
-    let thresholds: Vec<f64> = shape.thresholds.iter().map(|t| t.value).collect();
-    let y_max = model::y_max(f.ring, shape.series.len(), &thresholds);
-    // About one grid line per 40 CSS pixels of plot height.
-    let lines = (shape.height.saturating_sub(28) / 40).max(1) as usize;
-    let axis = if shape.decimals == 0 {
-        model::Axis::whole(y_max, lines)
-    } else {
-        model::Axis::new(y_max, lines)
-    };
-    let plot = model::Plot {
-        left: px(44.0),
-        top: px(8.0),
-        right: width as i32 - px(20.0), // room for the "now" label
-        bottom: height as i32 - px(20.0),
-        window_secs: shape.window_secs,
-        y_top: axis.top,
-    };
-    let muted = rgb(f.palette.muted);
-    // The family as a variant: plotters lowercases a family given as text, which would pull
-    // the whole Unicode case table (11 KB) into the wasm.
-    let font = FontDesc::new(FontFamily::SansSerif, 11.0 * dpr, FontStyle::Normal).color(&muted);
+    let axis = y_axis(f.ring, shape);
+    let plot = plot_area(f.css_width, shape.height, dpr, shape.window_secs, axis.top);
     let grid = rgb(f.palette.border)
         .mix(0.6)
         .stroke_width(px(1.0).max(1) as u32);
@@ -253,30 +289,6 @@ fn draw(canvas: &HtmlCanvasElement, f: &Frame<'_>) -> Result<(), String> {
         let y = plot.y(value);
         let line = PathElement::new(vec![(plot.left, y), (plot.right, y)], grid);
         root.draw(&line).map_err(err)?;
-        let label = format!("{value:.*}", axis.decimals);
-        let at = (plot.left - px(6.0), y);
-        let style = font.pos(Pos::new(HPos::Right, VPos::Center));
-        root.draw(&Text::new(label, at, style)).map_err(err)?;
-    }
-    // Time before now at round values inside the window, in minutes for long windows.
-    let (unit_secs, unit) = if shape.window_secs >= 180.0 {
-        (60.0, "m")
-    } else {
-        (1.0, "s")
-    };
-    let x_axis = model::Axis::new(shape.window_secs / unit_secs, 5);
-    for ago in x_axis
-        .ticks()
-        .filter(|t| *t * unit_secs <= shape.window_secs)
-    {
-        let label = if ago == 0.0 {
-            "now".to_owned()
-        } else {
-            format!("-{ago:.*}{unit}", x_axis.decimals)
-        };
-        let at = (plot.x(-ago * unit_secs), plot.bottom + px(5.0));
-        let style = font.pos(Pos::new(HPos::Center, VPos::Top));
-        root.draw(&Text::new(label, at, style)).map_err(err)?;
     }
 
     let bad = rgb(f.palette.bad).stroke_width(px(1.0).max(1) as u32);
@@ -369,21 +381,21 @@ pub fn TimeSeriesChart(props: &TimeSeriesChartProps) -> Html {
     let clock = use_now(1000);
     let live = props.history.ring();
     let shown: &Ring<Sample> = frozen.as_deref().unwrap_or(&live);
+    let shape = Shape {
+        series: props.series,
+        window_secs: props.window_secs,
+        hold: props.hold,
+        gap_secs: props.gap_secs,
+        thresholds: props.thresholds,
+        height: props.height,
+        decimals: props.decimals,
+    };
 
     {
         let (canvas, frozen) = (canvas.clone(), frozen.clone());
         let version = if frozen.is_some() { 0 } else { props.version };
         let (history, title) = (props.history.clone(), props.title.clone());
         let outages = props.outages.clone();
-        let shape = Shape {
-            series: props.series,
-            window_secs: props.window_secs,
-            hold: props.hold,
-            gap_secs: props.gap_secs,
-            thresholds: props.thresholds,
-            height: props.height,
-            decimals: props.decimals,
-        };
         // A paused chart keeps its own end (its newest sample); a live one follows the clock.
         let end = if frozen.is_some() {
             Instant::default()
@@ -487,6 +499,10 @@ pub fn TimeSeriesChart(props: &TimeSeriesChartProps) -> Html {
          .paused { font-size:12px; font-weight:600; color:var(--sb-warn); }
          .plot { position:relative; width:100%; }
          canvas { display:block; width:100%; }
+         .axis span { position:absolute; font-size:11px; line-height:1; color:var(--sb-muted);
+                      white-space:nowrap; font-variant-numeric:tabular-nums; }
+         .axis .y { left:0; width:38px; text-align:right; transform:translateY(-50%); }
+         .axis .x { transform:translateX(-50%); }
          ul { list-style:none; display:flex; flex-wrap:wrap; gap:4px 16px; margin:0; padding:0;
               font-size:13px; color:var(--sb-muted); }
          li b { color:var(--sb-text); font-variant-numeric:tabular-nums; font-weight:600; }
@@ -503,6 +519,17 @@ pub fn TimeSeriesChart(props: &TimeSeriesChartProps) -> Html {
                 { s.label }{ " " }<b>{ value.unwrap_or_else(|| "—".into()) }</b>
             </li>
         }
+    });
+    // The axis labels over the canvas, where the drawing puts its grid lines and times.
+    let axis = y_axis(shown, &shape);
+    let plot = plot_area(width, props.height, 1.0, props.window_secs, axis.top);
+    let y_labels = axis.ticks().map(|value| {
+        let style = format!("top:{}px", plot.y(value));
+        html! { <span class="y" {style}>{ format!("{value:.*}", axis.decimals) }</span> }
+    });
+    let x_labels = x_labels(props.window_secs).into_iter().map(|(ago, label)| {
+        let style = format!("left:{}px;top:{}px", plot.x(-ago), plot.bottom + 5);
+        html! { <span class="x" {style}>{ label }</span> }
     });
     let thresholds = props.thresholds.iter().map(|t| {
         html! { <li><span class="swatch dashed" style="border-color:var(--sb-bad)" />{ t.label }</li> }
@@ -522,6 +549,9 @@ pub fn TimeSeriesChart(props: &TimeSeriesChartProps) -> Html {
             <div class="plot" ref={wrap} style={format!("height:{}px", props.height)}>
                 <canvas ref={canvas} role="img" aria-label={summary.clone()}
                         style={format!("height:{}px", props.height)} />
+                if width > 0.0 {
+                    <div class="axis" aria-hidden="true">{ for y_labels }{ for x_labels }</div>
+                }
             </div>
             <ul data-testid="chart-latest" aria-label={summary}>{ for legend }{ for thresholds }</ul>
         </figure>
