@@ -244,7 +244,10 @@ pub struct Connection {
     down_since: Option<Instant>,
     /// Staleness is judged from this instant: the last frame, the open, or a fresh window.
     quiet_since: Instant,
+    /// When the shell's timer is set to fire ([`Command::Timer`]).
     armed: Option<Instant>,
+    /// The armed timer has fired (a tick came): the next deadline needs a new one.
+    timer_spent: bool,
     outbox: VecDeque<(Instant, String)>,
     bucket: TokenBucket,
     stats: Stats,
@@ -294,6 +297,7 @@ impl Connection {
             down_since: None,
             quiet_since: Instant::default(),
             armed: None,
+            timer_spent: false,
             outbox: VecDeque::new(),
             stats: Stats::default(),
             warned: BTreeMap::new(),

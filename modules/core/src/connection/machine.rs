@@ -200,6 +200,7 @@ impl Connection {
     }
 
     fn on_tick(&mut self, now: Instant) {
+        self.timer_spent = true;
         if !self.actions.expire(now).is_empty() {
             self.commands.push_back(Command::ActionsChanged);
         }

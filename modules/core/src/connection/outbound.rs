@@ -126,8 +126,16 @@ impl Connection {
     /// Re-arms the timer and republishes the snapshot when they changed.
     pub(super) fn after(&mut self, now: Instant) {
         let deadline = self.deadline(now);
-        if deadline != self.armed {
+        // A deadline that moves later keeps the armed timer, which fires early, finds
+        // nothing due and arms the next: every frame moves the staleness deadline, and
+        // re-arming a browser timer for each one cost more than handling the frame.
+        let rearm = match (deadline, self.armed) {
+            (Some(due), Some(armed)) if !self.timer_spent => due < armed,
+            (due, armed) => due != armed || (self.timer_spent && due.is_some()),
+        };
+        if rearm {
             self.armed = deadline;
+            self.timer_spent = false;
             self.commands.push_back(Command::Timer(deadline));
         }
         let (status, next_retry_at, connected_since) = match self.phase {

@@ -381,7 +381,7 @@ fn reconnect_closes_the_current_socket_and_opens_a_new_one() {
 fn connect_timeout_counts_as_a_failed_attempt() {
     let mut rig = Rig::started();
     let socket = rig.socket();
-    assert!(rig.advance(Duration::from_secs(9)).is_empty());
+    assert!(acts(&rig.advance(Duration::from_secs(9))).is_empty());
     let cmds = rig.advance(Duration::from_secs(1));
     assert!(
         cmds.iter()
@@ -392,6 +392,23 @@ fn connect_timeout_counts_as_a_failed_attempt() {
         rig.conn.snapshot().last_close.as_ref().map(|c| c.code),
         Some(1006)
     );
+}
+
+/// What a tick did besides arming the next timer (an early tick re-arms and does nothing else).
+fn acts(cmds: &[Command]) -> Vec<&Command> {
+    cmds.iter()
+        .filter(|c| !matches!(c, Command::Timer(_)))
+        .collect()
+}
+
+/// The times the timer was armed for.
+fn timers(cmds: &[Command]) -> Vec<Option<Instant>> {
+    cmds.iter()
+        .filter_map(|c| match c {
+            Command::Timer(at) => Some(*at),
+            _ => None,
+        })
+        .collect()
 }
 
 fn stale_config() -> Config {
@@ -419,6 +436,49 @@ fn silence_past_the_staleness_limit_forces_a_reconnect() {
             .any(|c| matches!(c, Command::Close { code: 4000, .. }))
     );
     assert_eq!(rig.status(), Status::Connecting);
+}
+
+#[test]
+fn frames_move_the_staleness_deadline_without_rearming_the_timer() {
+    let mut rig = Rig::new(stale_config());
+    rig.on(Event::Start);
+    let opened = rig.open();
+    let armed = rig.now.plus(Duration::from_secs(6));
+    assert_eq!(timers(&opened), [Some(armed)]);
+    // A frame a second for five seconds: each moves the deadline later, none re-arms.
+    for _ in 0..5 {
+        rig.now = rig.now.plus(Duration::from_secs(1));
+        let cmds = rig.text(r#"{"type":"x"}"#);
+        assert!(timers(&cmds).is_empty(), "{cmds:?}");
+    }
+    // The timer fires at its old time, finds the feed fresh, and arms the real deadline.
+    let cmds = rig.advance(Duration::from_secs(1));
+    assert!(acts(&cmds).is_empty(), "{cmds:?}");
+    let deadline = rig.now.plus(Duration::from_secs(5));
+    assert_eq!(timers(&cmds), [Some(deadline)]);
+    // Silence from the last frame on is caught on time: not a moment before, not after.
+    let cmds = rig.advance(Duration::from_millis(4_999));
+    assert!(cmds.iter().all(|c| !matches!(c, Command::Close { .. })));
+    rig.now = deadline;
+    let cmds = rig.on(Event::Tick);
+    assert!(
+        cmds.iter()
+            .any(|c| matches!(c, Command::Close { code: 4000, .. })),
+        "{cmds:?}"
+    );
+}
+
+#[test]
+fn an_earlier_deadline_rearms_the_timer_at_once() {
+    let mut rig = Rig::new(stale_config());
+    rig.on(Event::Start);
+    rig.open();
+    // The staleness deadline is 6 s away; a connect timeout or a backoff are not, so a close
+    // arms the timer for the retry, earlier, at once.
+    let cmds = rig.close(1006);
+    let retry = rig.conn.snapshot().next_retry_at;
+    assert!(retry.is_some());
+    assert_eq!(timers(&cmds), [retry]);
 }
 
 #[test]
@@ -853,7 +913,7 @@ mod resume {
     fn stamped_frames_without_a_sync_reconnect_after_the_deadline() {
         let mut rig = rig();
         rig.text(&data(1));
-        assert_eq!(rig.advance(Duration::from_millis(9_999)).len(), 0);
+        assert!(acts(&rig.advance(Duration::from_millis(9_999))).is_empty());
         let cmds = rig.advance(Duration::from_millis(1));
         assert!(
             cmds.iter()
