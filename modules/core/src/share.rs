@@ -217,6 +217,10 @@ pub struct Tab {
     routes: VecDeque<(Instant, String, TabId, SocketId)>,
     /// Frames for every follower, posted at the next [`Tab::flush`].
     live: Vec<Arc<str>>,
+    /// A follower has joined since this tab began to lead. Until one does, the leader
+    /// gathers and posts nothing: a joining follower's answer comes from the feed, which
+    /// covers everything before it.
+    followed: bool,
     out: VecDeque<Output>,
 }
 
@@ -321,6 +325,7 @@ impl Tab {
             waiting: Vec::new(),
             routes: VecDeque::new(),
             live: Vec::new(),
+            followed: false,
             out: VecDeque::new(),
         }
     }
@@ -411,6 +416,7 @@ impl Tab {
         self.waiting.clear();
         self.routes.clear();
         self.live.clear();
+        self.followed = false;
         self.start_or_reconnect();
     }
 
@@ -445,6 +451,11 @@ impl Tab {
         self.upstream = Upstream::Opening;
         self.waiting.clear();
         self.routes.clear();
+    }
+
+    /// Whether frames are gathered for followers: this tab leads, and one has joined.
+    fn relaying(&self) -> bool {
+        self.role == Role::Leading && self.followed
     }
 
     fn post(&mut self, message: String) {
@@ -584,18 +595,18 @@ impl Tab {
                     self.feed.keep_state(frame.clone(), now);
                     return;
                 }
-                let leading = self.role == Role::Leading;
+                let relaying = self.relaying();
                 match frame.position() {
                     Some(seq) => {
                         if let Some(text) = self.feed.append_at(seq, frame.clone(), now)
-                            && leading
+                            && relaying
                         {
                             self.live.push(text);
                         }
                     }
                     None => {
                         let texts = self.feed.publish(vec![frame.clone()], now);
-                        if leading {
+                        if relaying {
                             self.live.extend(texts.into_iter().map(|(_, t)| t));
                         }
                     }
@@ -604,7 +615,7 @@ impl Tab {
             Command::SnapshotEnd => {
                 if let Some(seq) = self.snapshot_at.take() {
                     self.feed.start_at(seq);
-                    if self.role == Role::Leading {
+                    if self.relaying() {
                         // Followers replace their state too: the snapshot as a server sends
                         // one on an open socket.
                         let from = ResumeFrom {
@@ -616,14 +627,14 @@ impl Tab {
                     }
                 }
             }
-            Command::Relay(Relayed::Heartbeat) if self.role == Role::Leading => {
+            Command::Relay(Relayed::Heartbeat) if self.relaying() => {
                 if let Some(beat) = heartbeat(self.feed.head(), now) {
                     self.live.push(beat.into());
                 }
             }
             Command::Relay(Relayed::Grants(grants)) => {
                 self.grants = Some(grants.clone());
-                if self.role == Role::Leading
+                if self.relaying()
                     && let Ok(text) = encode_frame(GRANTS, grants, now)
                 {
                     self.live.push(text.into());
@@ -669,6 +680,7 @@ impl Tab {
         self.post_to(to, socket, |leader, to, socket| {
             format!(r#"{{"opened":{{"leader":{leader},"to":{to},"socket":{socket}}}}}"#)
         });
+        self.followed = true;
     }
 
     fn refuse(&mut self, to: TabId, socket: SocketId, code: u16, reason: &str) {

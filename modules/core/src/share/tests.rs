@@ -788,6 +788,8 @@ fn an_answer_goes_out_after_the_live_frames_it_covers() {
     leader.handle(now, Input::Start);
     leader.handle(now, Input::Granted);
     leader.upstream(Upstream::Up);
+    // Another follower is there already.
+    leader.handle(now, Input::Message(r#"{"open":{"tab":3,"socket":0}}"#));
     while leader.poll().is_some() {}
     let data = serde_json::json!({"id": 1, "v": 1});
     let frame = Frame::new(CHANNEL, &data, Some(now), Provenance::Live).unwrap();
@@ -810,6 +812,58 @@ fn an_answer_goes_out_after_the_live_frames_it_covers() {
     assert_eq!(posts.len(), 2);
     assert!(posts[0].starts_with(r#"{"live""#), "{}", posts[0]);
     assert!(posts[1].starts_with(r#"{"texts""#), "{}", posts[1]);
+}
+
+#[test]
+fn a_leader_alone_posts_no_frames_until_a_follower_joins() {
+    let now = Instant::from_millis(T0);
+    let mut leader = Tab::new(TabId(1), "test", keep, now);
+    leader.handle(now, Input::Start);
+    leader.handle(now, Input::Granted);
+    leader.upstream(Upstream::Up);
+    while leader.poll().is_some() {}
+    let deliver = |leader: &mut Tab, id: u64| {
+        let data = serde_json::json!({"id": id, "v": 1});
+        let frame = Frame::new(CHANNEL, &data, Some(now), Provenance::Live).unwrap();
+        leader.observe(now, &Command::Deliver(frame));
+    };
+    for id in 1..=3 {
+        deliver(&mut leader, id);
+    }
+    assert!(!leader.has_pending(), "nothing gathered for nobody");
+    leader.flush();
+    assert!(leader.poll().is_none(), "and nothing posted");
+    // A follower joins: its answer carries the three (from the feed), and what follows is
+    // posted.
+    leader.handle(now, Input::Message(r#"{"open":{"tab":2,"socket":0}}"#));
+    let auth = r#"{"type":"auth","token":null,"resume":{"parts":true}}"#;
+    leader.handle(
+        now,
+        Input::Message(&format!(
+            r#"{{"send":{{"tab":2,"socket":0,"frame":{auth}}}}}"#
+        )),
+    );
+    let posts: Vec<String> = std::iter::from_fn(|| leader.poll())
+        .filter_map(|o| match o {
+            Output::Post(p) => Some(p),
+            _ => None,
+        })
+        .collect();
+    let answer = posts.iter().find(|p| p.starts_with(r#"{"texts""#)).unwrap();
+    for id in 1..=3 {
+        assert!(answer.contains(&format!(r#""id":{id}"#)), "{answer}");
+    }
+    deliver(&mut leader, 4);
+    assert!(leader.has_pending());
+    leader.flush();
+    let post = match leader.poll() {
+        Some(Output::Post(p)) => p,
+        other => panic!("{other:?}"),
+    };
+    assert!(
+        post.starts_with(r#"{"live""#) && post.contains(r#""id":4"#),
+        "{post}"
+    );
 }
 
 #[test]
