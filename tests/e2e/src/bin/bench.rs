@@ -407,8 +407,9 @@ async fn first_live_paint(h: &Harness, module: &str, within: Duration) -> Result
 /// One boot under Lighthouse's mobile profile (150 ms round trip, 1.6 Mbit/s down, 750 kbit/s
 /// up, 4× CPU slowdown, no cache) of the app in `dist` (ours, or the React peer's): navigation
 /// start to the network module's first live data painted, and the bytes transferred until
-/// then (the page's and its resources' `transferSize`).
-async fn mobile_boot(dist: Option<PathBuf>) -> Result<(f64, f64)> {
+/// then (the page's and its resources' `transferSize`), and when the page, the code (JS and
+/// wasm) and `config.json` had arrived: `[paint, bytes, html, code, config]`, ms and bytes.
+async fn mobile_boot(dist: Option<PathBuf>) -> Result<[f64; 5]> {
     let h = serving(dist).await?;
     let token = h.token();
     h.cdp("Network.enable", json!({})).await?;
@@ -427,19 +428,20 @@ async fn mobile_boot(dist: Option<PathBuf>) -> Result<(f64, f64)> {
     let v = h
         .eval(&format!(
             "const at = performance.getEntriesByName({})[0].startTime; \
-             const sizes = [...performance.getEntriesByType('navigation'), ...performance.getEntriesByType('resource')] \
-               .filter(e => e.startTime <= at).map(e => e.transferSize || 0); \
-             return [at, sizes.reduce((a, b) => a + b, 0)]",
+             const nav = performance.getEntriesByType('navigation'); \
+             const res = performance.getEntriesByType('resource'); \
+             const sizes = [...nav, ...res].filter(e => e.startTime <= at).map(e => e.transferSize || 0); \
+             const end = f => Math.max(0, ...res.filter(e => f(new URL(e.name).pathname)).map(e => e.responseEnd)); \
+             return [at, sizes.reduce((a, b) => a + b, 0), nav[0].responseEnd, \
+                     end(p => /\\.(js|wasm)$/.test(p)), end(p => p.endsWith('/config.json'))]",
             json!(mark)
         ))
         .await?;
     h.cdp("Emulation.setCPUThrottlingRate", json!({ "rate": 1 }))
         .await?;
     h.finish().await?;
-    Ok((
-        v[0].as_f64().unwrap_or(f64::NAN),
-        v[1].as_f64().unwrap_or(f64::NAN),
-    ))
+    let n = |i: usize| v[i].as_f64().unwrap_or(f64::NAN);
+    Ok([n(0), n(1), n(2), n(3), n(4)])
 }
 
 /// Animation-frame times only (the React peer has no paint record of its own).
@@ -1129,35 +1131,40 @@ async fn main() -> Result<()> {
     {
         writeln!(
             md,
-            "## Boot under the mobile profile, side by side with the React peer\n\nLighthouse's mobile profile through CDP: 150 ms round trip, 1.6 Mbit/s down, 750 kbit/s up, 4× CPU slowdown, cache off; both apps behind the same nginx with their precompressed files, loading `/` (every module). Time is from navigation start to the network module's first live data painted (the same `performance` mark in both apps); bytes are the page's and its resources' `transferSize` until then. Both are served their brotli copies (the bytes transferred are the brotli sizes).\n\n| App | First live data painted | Bytes transferred until then |\n|---|---|---|"
+            "## Boot under the mobile profile, side by side with the React peer\n\nLighthouse's mobile profile through CDP: 150 ms round trip, 1.6 Mbit/s down, 750 kbit/s up, 4× CPU slowdown, cache off; both apps behind the same nginx with their precompressed files, loading `/` (every module). Time is from navigation start to the network module's first live data painted (the same `performance` mark in both apps); bytes are the page's and its resources' `transferSize` until then. Both are served their brotli copies (the bytes transferred are the brotli sizes). The last three columns say when the page, the code (JS and wasm) and `config.json` had arrived.\n\n| App | First live data painted | Bytes transferred until then | Page | Code | config.json |\n|---|---|---|---:|---:|---:|"
         )?;
-        let (mut ours, mut theirs) = ((Vec::new(), Vec::new()), (Vec::new(), Vec::new()));
+        // Per app, per figure, the runs.
+        let mut runs: [[Vec<f64>; 5]; 2] = Default::default();
         for _ in 0..a.runs.max(3) {
-            let (t, b) = mobile_boot(None).await?;
-            ours.0.push(t);
-            ours.1.push(b / 1000.0);
-            let (t, b) = mobile_boot(Some(peer.clone())).await?;
-            theirs.0.push(t);
-            theirs.1.push(b / 1000.0);
-            eprintln!(
-                "bench: mobile boot: ours {:.0} ms, the peer's {t:.0} ms",
-                ours.0.last().copied().unwrap_or(f64::NAN)
-            );
+            for (app, dist) in [None, Some(peer.clone())].into_iter().enumerate() {
+                let boot = mobile_boot(dist).await?;
+                eprintln!(
+                    "bench: mobile boot {}: first live paint {:.0} ms, {:.1} KB; page {:.0}, code {:.0}, config.json {:.0} ms",
+                    ["ours", "the peer's"][app],
+                    boot[0],
+                    boot[1] / 1000.0,
+                    boot[2],
+                    boot[3],
+                    boot[4]
+                );
+                for (figure, value) in boot.into_iter().enumerate() {
+                    runs[app][figure].push(if figure == 1 { value / 1000.0 } else { value });
+                }
+            }
         }
-        let (o, p) = (spread(ours.0), spread(theirs.0));
-        let (ob, pb) = (spread(ours.1), spread(theirs.1));
-        writeln!(
-            md,
-            "| Switchboard | {} | {} |",
-            fmt3(o, "ms"),
-            fmt3(ob, "KB")
-        )?;
-        writeln!(
-            md,
-            "| React peer | {} | {} |",
-            fmt3(p, "ms"),
-            fmt3(pb, "KB")
-        )?;
+        let [ours, theirs] = runs.map(|figures| figures.map(spread));
+        for (app, f) in [("Switchboard", &ours), ("React peer", &theirs)] {
+            writeln!(
+                md,
+                "| {app} | {} | {} | {:.0} ms | {:.0} ms | {:.0} ms |",
+                fmt3(f[0], "ms"),
+                fmt3(f[1], "KB"),
+                f[2].0,
+                f[3].0,
+                f[4].0
+            )?;
+        }
+        let (o, p, ob, pb) = (ours[0], theirs[0], ours[1], theirs[1]);
         writeln!(
             md,
             "\nPeer / Switchboard: **{:.2}×** (issue 22's goal: at least 1.5×).\n",
