@@ -9,7 +9,6 @@ use switchboard_kit::nav::Navigate;
 use switchboard_kit::provider::WsScope;
 use switchboard_kit::search;
 use switchboard_kit::status::status_word;
-use switchboard_kit::theme::ThemeStyles;
 use wasm_bindgen::JsCast;
 use yew::prelude::*;
 use yew_router::prelude::*;
@@ -162,7 +161,6 @@ pub fn Shell(props: &ShellProps) -> Html {
     let navigate = use_navigate(props.loaded.config.basename.clone());
     html! {
         <div data-testid="shell">
-            <ThemeStyles />
             <header class={header}>
                 <h1>{ "Switchboard" }</h1>
                 <nav aria-label="Modules">

@@ -42,8 +42,14 @@ pub fn wasm_memory_bytes() -> f64 {
         .map_or(0.0, |b| f64::from(b.byte_length()))
 }
 
-/// Mounts the app on `<body>`.
+/// Mounts the app on `<body>`, in place of the static frame `index.html` shows until then.
 pub fn start() {
+    if let Some(frame) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.get_element_by_id("sb-boot"))
+    {
+        frame.remove();
+    }
     yew::Renderer::<App>::new().render();
 }
 

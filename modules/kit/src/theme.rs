@@ -1,10 +1,12 @@
 //! One theme for the whole app, following the system's light or dark setting.
 //!
 //! Colours are CSS custom properties set once on `:root`, with a `prefers-color-scheme: dark`
-//! override, so components refer to `var(--sb-text)` and never branch on the scheme. Canvas
-//! charts cannot read CSS variables cheaply, so [`Palette`] gives the same colours to Rust.
+//! override, so components refer to `var(--sb-text)` and never branch on the scheme. They,
+//! the typography and the pieces every module shares (tables, the dialog, action buttons)
+//! are a static stylesheet, `assets/theme.css`, which the page loads before the wasm, so its
+//! first paint is already styled. Canvas charts cannot read CSS variables cheaply, so
+//! [`Palette`] gives the same colours to Rust; a test keeps the two equal.
 
-use stylist::yew::Global;
 use yew::prelude::*;
 
 /// The theme's colours, as CSS colour strings.
@@ -95,104 +97,52 @@ pub fn use_prefers_dark() -> bool {
     *dark
 }
 
-/// Mounts the global stylesheet: colour variables for both schemes, typography and focus
-/// rings. Render it once, at the top of the app.
-#[component]
-pub fn ThemeStyles() -> Html {
-    let (l, d) = (Palette::LIGHT, Palette::DARK);
-    let css = stylist::css!(
-        r#"
-        :root {
-            color-scheme: light dark;
-            --sb-bg: ${lbg}; --sb-surface: ${lsurface}; --sb-text: ${ltext}; --sb-muted: ${lmuted};
-            --sb-border: ${lborder}; --sb-accent: ${laccent}; --sb-ok: ${lok}; --sb-warn: ${lwarn};
-            --sb-bad: ${lbad}; --sb-series1: ${ls1}; --sb-series2: ${ls2}; --sb-series3: ${ls3};
-        }
-        @media (prefers-color-scheme: dark) {
-            :root {
-                --sb-bg: ${dbg}; --sb-surface: ${dsurface}; --sb-text: ${dtext}; --sb-muted: ${dmuted};
-                --sb-border: ${dborder}; --sb-accent: ${daccent}; --sb-ok: ${dok}; --sb-warn: ${dwarn};
-                --sb-bad: ${dbad}; --sb-series1: ${ds1}; --sb-series2: ${ds2}; --sb-series3: ${ds3};
-            }
-        }
-        *, *::before, *::after { box-sizing: border-box; }
-        html, body {
-            margin: 0; background: var(--sb-bg); color: var(--sb-text);
-            font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
-        }
-        a { color: var(--sb-accent); }
-        :focus-visible { outline: 2px solid var(--sb-accent); outline-offset: 2px; }
-        table.sb-table { border-collapse: collapse; width: 100%; font-size: 13px; }
-        .sb-table th {
-            text-align: left; color: var(--sb-muted); font-weight: 600; padding: 4px 8px;
-            border-bottom: 1px solid var(--sb-border);
-        }
-        .sb-table td { padding: 5px 8px; border-bottom: 1px solid var(--sb-border); }
-        .sb-table .num { text-align: right; font-variant-numeric: tabular-nums; }
-        .sb-visually-hidden {
-            position: absolute; width: 1px; height: 1px; overflow: hidden;
-            clip: rect(0 0 0 0); white-space: nowrap;
-        }
-        .sb-dialog {
-            border: 1px solid var(--sb-border); border-radius: 8px; padding: 20px;
-            background: var(--sb-surface); color: var(--sb-text); max-width: min(520px, 92vw);
-            box-shadow: 0 12px 40px rgba(0,0,0,.35);
-        }
-        .sb-dialog::backdrop { background: rgba(0,0,0,.45); }
-        .sb-dialog h2 { margin: 0 0 12px; font-size: 17px; }
-        .sb-dialog fieldset { border: 0; padding: 0; margin: 12px 0; display: grid; gap: 4px; }
-        .sb-dialog legend { font-weight: 600; margin-bottom: 4px; }
-        .sb-dialog textarea { width: 100%; min-height: 64px; font: inherit; color: inherit;
-            background: var(--sb-bg); border: 1px solid var(--sb-border); border-radius: 4px; padding: 6px; }
-        .sb-dialog dl { display: grid; grid-template-columns: auto 1fr; gap: 2px 12px; margin: 0;
-            font-size: 13px; }
-        .sb-dialog dt { color: var(--sb-muted); }
-        .sb-dialog dd { margin: 0; overflow-wrap: anywhere; }
-        .sb-dialog-buttons { display: flex; justify-content: flex-end; gap: 8px; margin-top: 16px; }
-        .sb-dialog-buttons button, button.sb-act {
-            font: inherit; padding: 5px 12px; border-radius: 4px; cursor: pointer;
-            border: 1px solid var(--sb-border); background: var(--sb-bg); color: var(--sb-text);
-        }
-        button.sb-act { padding: 1px 8px; font-size: 12px; }
-        .sb-dialog-buttons button.danger, button.sb-act.danger {
-            background: var(--sb-bad); border-color: var(--sb-bad); color: var(--sb-surface);
-        }
-        button.sb-act.danger { background: transparent; color: var(--sb-bad); }
-        .sb-dialog-buttons button:disabled, button.sb-act:disabled { opacity: .5; cursor: not-allowed; }
-        .sb-action-note { font-size: 12px; }
-        td .sb-action-note { max-width: 32ch; overflow: hidden; text-overflow: ellipsis;
-            white-space: nowrap; }
-        .sb-action-note.pending { color: var(--sb-muted); }
-        .sb-action-note.done { color: var(--sb-ok); }
-        .sb-action-note.refused, .sb-action-note.no-answer { color: var(--sb-bad); }
-        @media (prefers-reduced-motion: reduce) {
-            * { animation: none !important; transition: none !important; }
-        }
-        "#,
-        lbg = l.bg,
-        lsurface = l.surface,
-        ltext = l.text,
-        lmuted = l.muted,
-        lborder = l.border,
-        laccent = l.accent,
-        lok = l.ok,
-        lwarn = l.warn,
-        lbad = l.bad,
-        ls1 = l.series1,
-        ls2 = l.series2,
-        ls3 = l.series3,
-        dbg = d.bg,
-        dsurface = d.surface,
-        dtext = d.text,
-        dmuted = d.muted,
-        dborder = d.border,
-        daccent = d.accent,
-        dok = d.ok,
-        dwarn = d.warn,
-        dbad = d.bad,
-        ds1 = d.series1,
-        ds2 = d.series2,
-        ds3 = d.series3,
-    );
-    html! { <Global {css} /> }
+#[cfg(test)]
+mod tests {
+    use super::Palette;
+
+    /// The stylesheet's colours in the first `:root` block from `from`: its `--sb-<name>:
+    /// <value>;` declarations, in order.
+    fn declared(css: &str, from: usize) -> Vec<(String, String)> {
+        let rest = &css[from..];
+        let start = rest
+            .find(":root {")
+            .map_or(rest.len(), |i| i + ":root {".len());
+        let block = &rest[start..];
+        let block = &block[..block.find('}').unwrap_or(block.len())];
+        block
+            .split(';')
+            .filter_map(|d| d.trim().strip_prefix("--sb-")?.split_once(':'))
+            .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+            .collect()
+    }
+
+    fn pairs(p: &Palette) -> Vec<(String, String)> {
+        [
+            ("bg", p.bg),
+            ("surface", p.surface),
+            ("text", p.text),
+            ("muted", p.muted),
+            ("border", p.border),
+            ("accent", p.accent),
+            ("ok", p.ok),
+            ("warn", p.warn),
+            ("bad", p.bad),
+            ("series1", p.series1),
+            ("series2", p.series2),
+            ("series3", p.series3),
+        ]
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .to_vec()
+    }
+
+    #[test]
+    fn the_stylesheet_and_the_palette_agree() {
+        let css = include_str!("../../../assets/theme.css");
+        let dark = css
+            .find("@media (prefers-color-scheme: dark)")
+            .expect("a dark block");
+        assert_eq!(declared(css, 0), pairs(&Palette::LIGHT));
+        assert_eq!(declared(css, dark), pairs(&Palette::DARK));
+    }
 }

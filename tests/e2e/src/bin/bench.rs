@@ -20,7 +20,8 @@ struct Args {
     flood_secs: u64,
     /// When the soak's first and last memory readings are taken, in seconds.
     soak: (u64, u64),
-    /// Only the floods on this page, without boot and soak: for checking one change quickly.
+    /// Only these parts, comma-separated (a page's floods such as `/network`, `mobile`,
+    /// `throttle`, `tabs`, `profile`), without boot and soak: for checking a change quickly.
     only: Option<String>,
     out: PathBuf,
     json: PathBuf,
@@ -29,6 +30,16 @@ struct Args {
     /// The React peer's dist (bench/peer), precompressed.
     peer: Option<PathBuf>,
     commit: String,
+}
+
+impl Args {
+    /// Whether this run measures `part`: every part but `profile` without `--only`.
+    fn measures(&self, part: &str) -> bool {
+        match &self.only {
+            None => part != "profile",
+            Some(only) => only.split(',').any(|p| p == part),
+        }
+    }
 }
 
 fn args() -> Args {
@@ -407,9 +418,10 @@ async fn first_live_paint(h: &Harness, module: &str, within: Duration) -> Result
 /// One boot under Lighthouse's mobile profile (150 ms round trip, 1.6 Mbit/s down, 750 kbit/s
 /// up, 4× CPU slowdown, no cache) of the app in `dist` (ours, or the React peer's): navigation
 /// start to the network module's first live data painted, and the bytes transferred until
-/// then (the page's and its resources' `transferSize`), and when the page, the code (JS and
-/// wasm) and `config.json` had arrived: `[paint, bytes, html, code, config]`, ms and bytes.
-async fn mobile_boot(dist: Option<PathBuf>) -> Result<[f64; 5]> {
+/// then (the page's and its resources' `transferSize`), when the page, the code (JS and
+/// wasm) and `config.json` had arrived, and the first contentful paint:
+/// `[live paint, bytes, html, code, config, first paint]`, ms and bytes.
+async fn mobile_boot(dist: Option<PathBuf>) -> Result<[f64; 6]> {
     let h = serving(dist).await?;
     let token = h.token();
     h.cdp("Network.enable", json!({})).await?;
@@ -433,7 +445,8 @@ async fn mobile_boot(dist: Option<PathBuf>) -> Result<[f64; 5]> {
              const sizes = [...nav, ...res].filter(e => e.startTime <= at).map(e => e.transferSize || 0); \
              const end = f => Math.max(0, ...res.filter(e => f(new URL(e.name).pathname)).map(e => e.responseEnd)); \
              return [at, sizes.reduce((a, b) => a + b, 0), nav[0].responseEnd, \
-                     end(p => /\\.(js|wasm)$/.test(p)), end(p => p.endsWith('/config.json'))]",
+                     end(p => /\\.(js|wasm)$/.test(p)), end(p => p.endsWith('/config.json')), \
+                     (performance.getEntriesByName('first-contentful-paint')[0] || {{}}).startTime]",
             json!(mark)
         ))
         .await?;
@@ -441,7 +454,7 @@ async fn mobile_boot(dist: Option<PathBuf>) -> Result<[f64; 5]> {
         .await?;
     h.finish().await?;
     let n = |i: usize| v[i].as_f64().unwrap_or(f64::NAN);
-    Ok([n(0), n(1), n(2), n(3), n(4)])
+    Ok([n(0), n(1), n(2), n(3), n(4), n(5)])
 }
 
 /// Animation-frame times only (the React peer has no paint record of its own).
@@ -1021,7 +1034,7 @@ async fn main() -> Result<()> {
         (SESSIONS, 20_000),
     ];
     let mut floods = Vec::new();
-    let wanted = |stage: &Stage| a.only.as_deref().is_none_or(|page| page == stage.page);
+    let wanted = |stage: &Stage| a.measures(stage.page);
     for (stage, rate) in plan.into_iter().filter(|(stage, _)| wanted(stage)) {
         let mut runs = Vec::new();
         for _ in 0..a.runs {
@@ -1124,28 +1137,25 @@ async fn main() -> Result<()> {
     report["replays"] = json!(replays);
 
     // The mobile profile's boot, side by side with the React peer.
-    if let Some(peer) = a
-        .peer
-        .clone()
-        .filter(|_| a.only.as_deref().is_none_or(|o| o == "mobile"))
-    {
+    if let Some(peer) = a.peer.clone().filter(|_| a.measures("mobile")) {
         writeln!(
             md,
-            "## Boot under the mobile profile, side by side with the React peer\n\nLighthouse's mobile profile through CDP: 150 ms round trip, 1.6 Mbit/s down, 750 kbit/s up, 4× CPU slowdown, cache off; both apps behind the same nginx with their precompressed files, loading `/` (every module). Time is from navigation start to the network module's first live data painted (the same `performance` mark in both apps); bytes are the page's and its resources' `transferSize` until then. Both are served their brotli copies (the bytes transferred are the brotli sizes). The last three columns say when the page, the code (JS and wasm) and `config.json` had arrived.\n\n| App | First live data painted | Bytes transferred until then | Page | Code | config.json |\n|---|---|---|---:|---:|---:|"
+            "## Boot under the mobile profile, side by side with the React peer\n\nLighthouse's mobile profile through CDP: 150 ms round trip, 1.6 Mbit/s down, 750 kbit/s up, 4× CPU slowdown, cache off; both apps behind the same nginx with their precompressed files, loading `/` (every module). Time is from navigation start to the network module's first live data painted (the same `performance` mark in both apps); bytes are the page's and its resources' `transferSize` until then. Both are served their brotli copies (the bytes transferred are the brotli sizes). Then when anything was first painted (first contentful paint), and when the page, the code (JS and wasm) and `config.json` had arrived.\n\n| App | First live data painted | Bytes transferred until then | First paint | Page | Code | config.json |\n|---|---|---|---:|---:|---:|---:|"
         )?;
         // Per app, per figure, the runs.
-        let mut runs: [[Vec<f64>; 5]; 2] = Default::default();
+        let mut runs: [[Vec<f64>; 6]; 2] = Default::default();
         for _ in 0..a.runs.max(3) {
             for (app, dist) in [None, Some(peer.clone())].into_iter().enumerate() {
                 let boot = mobile_boot(dist).await?;
                 eprintln!(
-                    "bench: mobile boot {}: first live paint {:.0} ms, {:.1} KB; page {:.0}, code {:.0}, config.json {:.0} ms",
+                    "bench: mobile boot {}: first live paint {:.0} ms, {:.1} KB; page {:.0}, code {:.0}, config.json {:.0}, first paint {:.0} ms",
                     ["ours", "the peer's"][app],
                     boot[0],
                     boot[1] / 1000.0,
                     boot[2],
                     boot[3],
-                    boot[4]
+                    boot[4],
+                    boot[5]
                 );
                 for (figure, value) in boot.into_iter().enumerate() {
                     runs[app][figure].push(if figure == 1 { value / 1000.0 } else { value });
@@ -1156,9 +1166,10 @@ async fn main() -> Result<()> {
         for (app, f) in [("Switchboard", &ours), ("React peer", &theirs)] {
             writeln!(
                 md,
-                "| {app} | {} | {} | {:.0} ms | {:.0} ms | {:.0} ms |",
+                "| {app} | {} | {} | {:.0} ms | {:.0} ms | {:.0} ms | {:.0} ms |",
                 fmt3(f[0], "ms"),
                 fmt3(f[1], "KB"),
+                f[5].0,
                 f[2].0,
                 f[3].0,
                 f[4].0
@@ -1176,7 +1187,7 @@ async fn main() -> Result<()> {
 
     // A slow laptop: 4× CPU slowdown at 1,000 frames/s, side by side with the React peer
     // (or ours alone, without `--peer`, for quick before-and-after figures).
-    if a.only.as_deref().is_none_or(|o| o == "throttle") {
+    if a.measures("throttle") {
         let mut apps = vec![("Switchboard", None)];
         apps.extend(a.peer.clone().map(|p| ("React peer", Some(p))));
         writeln!(
@@ -1230,7 +1241,7 @@ async fn main() -> Result<()> {
 
     // Where the time goes under the same load: a CDP profile of our app (`--only profile`;
     // the profiler's own cost makes these runs unfit for the table above).
-    if a.only.as_deref() == Some("profile") {
+    if a.measures("profile") {
         for stage in [NETWORK, SESSIONS] {
             let t = throttled(&stage, None, 1_000, a.flood_secs, true).await?;
             writeln!(
@@ -1257,7 +1268,7 @@ async fn main() -> Result<()> {
     }
 
     // Five tabs.
-    if a.only.as_deref().is_none_or(|o| o == "tabs") {
+    if a.measures("tabs") {
         const TABS: usize = 5;
         writeln!(
             md,
