@@ -558,6 +558,9 @@ struct Busy {
     script: f64,
     style: f64,
     layout: f64,
+    /// How many style recalculations and layouts (counts, not seconds).
+    styles: f64,
+    layouts: f64,
 }
 
 impl Busy {
@@ -575,6 +578,8 @@ impl Busy {
             script: metric("ScriptDuration"),
             style: metric("RecalcStyleDuration"),
             layout: metric("LayoutDuration"),
+            styles: metric("RecalcStyleCount"),
+            layouts: metric("LayoutCount"),
         })
     }
 
@@ -586,6 +591,8 @@ impl Busy {
             script: pct(self.script, earlier.script),
             style: pct(self.style, earlier.style),
             layout: pct(self.layout, earlier.layout),
+            styles: self.styles - earlier.styles,
+            layouts: self.layouts - earlier.layouts,
         }
     }
 }
@@ -1246,13 +1253,15 @@ async fn main() -> Result<()> {
             let t = throttled(&stage, None, 1_000, a.flood_secs, true).await?;
             writeln!(
                 md,
-                "## Profile: {}, 1,000 frames/s under a 4× CPU slowdown ({} s)\n\nCDP `Profiler` (200 µs sampling) over the flood; self time per function as a share of the sampled time, and the caller most of it came through. {:.0} fps, busy {:.0} % (script {:.0} %, style and layout {:.0} %).\n\n| Function | Self time | Mostly called from |\n|---|---:|---|",
+                "## Profile: {}, 1,000 frames/s under a 4× CPU slowdown ({} s)\n\nCDP `Profiler` (200 µs sampling) over the flood; self time per function as a share of the sampled time, and the caller most of it came through. {:.0} fps, busy {:.0} % (script {:.0} %, style and layout {:.0} %); per painted frame, {:.1} style recalculations and {:.1} layouts.\n\n| Function | Self time | Mostly called from |\n|---|---:|---|",
                 stage.what,
                 a.flood_secs,
                 t.fps,
                 t.busy.task,
                 t.busy.script,
-                t.busy.style + t.busy.layout
+                t.busy.style + t.busy.layout,
+                t.busy.styles / (t.fps * a.flood_secs as f64),
+                t.busy.layouts / (t.fps * a.flood_secs as f64)
             )?;
             for (name, pct, caller) in &t.top {
                 let clean = |s: &str| s.replace('|', "\\|");
