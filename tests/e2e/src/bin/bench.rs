@@ -971,177 +971,181 @@ async fn main() -> Result<()> {
     }
     eprintln!("bench: transfer {} brotli", kb(total.2));
 
-    // Boot.
-    let (mut boots, mut tbts) = (Vec::new(), Vec::new());
-    for _ in 0..if a.only.is_some() { 0 } else { a.runs.max(3) } {
-        let (paints, t) = boot().await?;
-        eprintln!("bench: boot {paints:?}, TBT {t:.0} ms");
-        boots.push(paints);
-        tbts.push(t);
-    }
-    let last = spread(
-        boots
-            .iter()
-            .map(|p| p.iter().map(|(_, t)| *t).fold(0.0, f64::max))
-            .collect(),
-    );
-    let tbt_s = spread(tbts);
-    writeln!(
-        md,
-        "## Boot on loopback\n\nFrom navigation start, on the overview, where every module shows live data.\n\n| Figure | Value | Target |\n|---|---|---|"
-    )?;
-    let modules = boots.first().map(|p| p.len()).unwrap_or(0);
-    for i in 0..modules {
-        let name = boots[0][i].0.clone();
-        let times = boots
-            .iter()
-            .filter_map(|p| p.iter().find(|(m, _)| *m == name).map(|(_, t)| *t))
-            .collect();
-        writeln!(
-            md,
-            "| First live data painted: {name} | {} | |",
-            fmt3(spread(times), "ms")
-        )?;
-    }
-    writeln!(
-        md,
-        "| First live data painted: the last module | {} | ≤ 500 ms: {} |",
-        fmt3(last, "ms"),
-        met(last.0 <= 500.0)
-    )?;
-    writeln!(
-        md,
-        "| Total Blocking Time until then | {} | ≤ 50 ms: {} |\n",
-        fmt3(tbt_s, "ms"),
-        met(tbt_s.0 <= 50.0)
-    )?;
-    report["boot_ms"] = json!(last.0);
-    report["tbt_ms"] = json!(tbt_s.0);
-
-    // Floods.
-    writeln!(
-        md,
-        "## Floods ({} s per run)\n\nThe flooding module's page is on screen. Its regular traffic is paused during the window, so every frame in it is a flood frame.\n",
-        a.flood_secs
-    )?;
-    writeln!(
-        md,
-        "| Page | Requested | Achieved | Sent | Counted by the app | Frame interval p50 / p95 / max | Frames over 50 ms | Long animation frames | Arrival to drawn p50 / p95 | Arrival to pixels p50 / p95 | Chart redraw p50 / p95 | JS heap + wasm |"
-    )?;
-    writeln!(
-        md,
-        "|---|---:|---:|---:|---:|---|---:|---:|---|---|---|---:|"
-    )?;
-    let plan = [
-        (NETWORK, 100u32),
-        (NETWORK, 1_000),
-        (NETWORK, 5_000),
-        (NETWORK, 20_000),
-        (SESSIONS, 5_000),
-        (SESSIONS, 20_000),
-    ];
-    let mut floods = Vec::new();
-    let wanted = |stage: &Stage| a.measures(stage.page);
-    for (stage, rate) in plan.into_iter().filter(|(stage, _)| wanted(stage)) {
-        let mut runs = Vec::new();
-        for _ in 0..a.runs {
-            let f = flood(stage, rate, a.flood_secs).await?;
-            eprintln!(
-                "bench: {} flood {rate}/s: sent {} counted {}, p95 {:.1} ms, to pixels p95 {:.1} ms, redraw p95 {:.2} ms",
-                stage.page,
-                f.sent,
-                f.counted,
-                percentile(&f.intervals, 0.95),
-                percentile(&f.to_pixels, 0.95),
-                percentile(&f.draws, 0.95),
-            );
-            runs.push(f);
+    if a.measures("boot") {
+        // Boot.
+        let (mut boots, mut tbts) = (Vec::new(), Vec::new());
+        for _ in 0..a.runs.max(3) {
+            let (paints, t) = boot().await?;
+            eprintln!("bench: boot {paints:?}, TBT {t:.0} ms");
+            boots.push(paints);
+            tbts.push(t);
         }
-        let med = |f: &dyn Fn(&Flood) -> f64| spread(runs.iter().map(f).collect());
-        let p50 = med(&|f| percentile(&f.intervals, 0.5));
-        let p95 = med(&|f| percentile(&f.intervals, 0.95));
-        let max = med(&|f| f.intervals.last().copied().unwrap_or(f64::NAN));
-        let over = med(&|f| f.intervals.iter().filter(|i| **i > 50.0).count() as f64);
-        let loaf = med(&|f| f.long_frames);
-        let drawn50 = med(&|f| percentile(&f.to_drawn, 0.5));
-        let drawn95 = med(&|f| percentile(&f.to_drawn, 0.95));
-        let px50 = med(&|f| percentile(&f.to_pixels, 0.5));
-        let px95 = med(&|f| percentile(&f.to_pixels, 0.95));
-        let draw50 = med(&|f| percentile(&f.draws, 0.5));
-        let draw95 = med(&|f| percentile(&f.draws, 0.95));
-        let mem = med(&|f| f.memory_mb);
-        let sent: u64 = runs.iter().map(|f| f.sent).sum();
-        let counted: u64 = runs.iter().map(|f| f.counted).sum();
+        let last = spread(
+            boots
+                .iter()
+                .map(|p| p.iter().map(|(_, t)| *t).fold(0.0, f64::max))
+                .collect(),
+        );
+        let tbt_s = spread(tbts);
         writeln!(
             md,
-            "| {} | {rate}/s | {:.0}/s | {sent} | {counted}{} | {:.1} / {:.1} / {:.1} ms | {:.0} | {:.0} | {:.1} / {} | {:.1} / {} | {:.2} / {:.2} ms | {:.1} MB |",
-            stage.what,
-            sent as f64 / (a.flood_secs as f64 * runs.len() as f64),
-            if counted == sent { "" } else { " (**lost**)" },
-            p50.0,
-            p95.0,
-            max.0,
-            over.0,
-            loaf.0,
-            drawn50.0,
-            fmt3(drawn95, "ms"),
-            px50.0,
-            fmt3(px95, "ms"),
-            draw50.0,
-            draw95.0,
-            mem.0
+            "## Boot on loopback\n\nFrom navigation start, on the overview, where every module shows live data.\n\n| Figure | Value | Target |\n|---|---|---|"
         )?;
-        floods.push(
-            json!({ "page": stage.page, "rate": rate, "sent": sent, "counted": counted,
-            "p50_ms": p50.0, "p95_ms": p95.0, "max_ms": max.0, "over_50ms": over.0,
-            "long_animation_frames": loaf.0, "to_drawn_p50_ms": drawn50.0, "to_drawn_p95_ms": drawn95.0, "to_pixels_p50_ms": px50.0, "to_pixels_p95_ms": px95.0,
-            "redraw_p50_ms": draw50.0, "redraw_p95_ms": draw95.0, "memory_mb": mem.0 }),
-        );
+        let modules = boots.first().map(|p| p.len()).unwrap_or(0);
+        for i in 0..modules {
+            let name = boots[0][i].0.clone();
+            let times = boots
+                .iter()
+                .filter_map(|p| p.iter().find(|(m, _)| *m == name).map(|(_, t)| *t))
+                .collect();
+            writeln!(
+                md,
+                "| First live data painted: {name} | {} | |",
+                fmt3(spread(times), "ms")
+            )?;
+        }
+        writeln!(
+            md,
+            "| First live data painted: the last module | {} | ≤ 500 ms: {} |",
+            fmt3(last, "ms"),
+            met(last.0 <= 500.0)
+        )?;
+        writeln!(
+            md,
+            "| Total Blocking Time until then | {} | ≤ 50 ms: {} |\n",
+            fmt3(tbt_s, "ms"),
+            met(tbt_s.0 <= 50.0)
+        )?;
+        report["boot_ms"] = json!(last.0);
+        report["tbt_ms"] = json!(tbt_s.0);
     }
-    report["floods"] = json!(floods.clone());
-    writeln!(
-        md,
-        "\nAchieved = flood frames sent per second of flood; the devserver's 10 ms ticks catch up after a late tick, so it can exceed the request. Latency is measured per chart redraw, for the oldest frame that redraw newly shows (the worst wait in its batch), from the moment the app recorded the frame: *to drawn* ends when the canvas draw ends, which is the app's part; *to pixels* ends at the first animation frame after that: the chart draws inside an animation-frame callback, so by the next one the browser has presented the drawing; this adds the browser's pipeline. Redraws are coalesced to one per animation frame, so a frame that arrives just after a redraw waits up to one frame interval to be drawn, and the browser presents that drawing about one interval later: by this measure the oldest frame of a batch takes close to two intervals (33 ms at 60 Hz) to reach the screen, of which the app's part is the first. Drawing each frame as it arrives would not help, since the canvas is committed with the next frame either way. Chart redraw is the plotters draw of one chart, in the page.\n"
-    )?;
-    flood_targets(&mut md, &floods, &met)?;
 
-    // Replay on reconnect.
-    writeln!(
-        md,
-        "## Replay on reconnect ({REPLAYED} frames)\n\nThe module's page is on screen; the feed drops, the backend's world makes {REPLAYED} frames while reconnects are refused, then the feed returns and the backend replays them. The window covers the reconnect and the replay.\n\n| Page | Replayed | Counted by the app | Duplicates | Frame interval p50 / p95 / max | Frames over 50 ms | Long animation frames | Back to caught up |\n|---|---:|---:|---:|---|---:|---:|---:|"
-    )?;
-    let mut replays = Vec::new();
-    for stage in [NETWORK, SESSIONS].into_iter().filter(|s| wanted(s)) {
-        let r = replay(stage, REPLAYED).await?;
-        let max = r.intervals.last().copied().unwrap_or(f64::NAN);
-        let over = r.intervals.iter().filter(|i| **i > 50.0).count();
-        eprintln!(
-            "bench: {} replay of {}: counted {}, duplicates {}, max frame {max:.1} ms",
-            stage.page, r.replayed, r.counted, r.duplicates
-        );
+    if [NETWORK, SESSIONS].iter().any(|s| a.measures(s.page)) {
+        // Floods.
         writeln!(
             md,
-            "| {} | {} | {} | {} | {:.1} / {:.1} / {max:.1} ms | {over} | {:.0} | {:.1} s |",
-            stage.what,
-            r.replayed,
-            r.counted,
-            r.duplicates,
-            percentile(&r.intervals, 0.5),
-            percentile(&r.intervals, 0.95),
-            r.long_frames,
-            r.catch_up_ms / 1000.0
+            "## Floods ({} s per run)\n\nThe flooding module's page is on screen. Its regular traffic is paused during the window, so every frame in it is a flood frame.\n",
+            a.flood_secs
         )?;
-        replays.push(
-            json!({ "page": stage.page, "replayed": r.replayed, "counted": r.counted,
-            "duplicates": r.duplicates, "max_ms": max, "over_50ms": over,
-            "p95_ms": percentile(&r.intervals, 0.95), "catch_up_ms": r.catch_up_ms }),
-        );
+        writeln!(
+            md,
+            "| Page | Requested | Achieved | Sent | Counted by the app | Frame interval p50 / p95 / max | Frames over 50 ms | Long animation frames | Arrival to drawn p50 / p95 | Arrival to pixels p50 / p95 | Chart redraw p50 / p95 | JS heap + wasm |"
+        )?;
+        writeln!(
+            md,
+            "|---|---:|---:|---:|---:|---|---:|---:|---|---|---|---:|"
+        )?;
+        let plan = [
+            (NETWORK, 100u32),
+            (NETWORK, 1_000),
+            (NETWORK, 5_000),
+            (NETWORK, 20_000),
+            (SESSIONS, 5_000),
+            (SESSIONS, 20_000),
+        ];
+        let mut floods = Vec::new();
+        let wanted = |stage: &Stage| a.measures(stage.page);
+        for (stage, rate) in plan.into_iter().filter(|(stage, _)| wanted(stage)) {
+            let mut runs = Vec::new();
+            for _ in 0..a.runs {
+                let f = flood(stage, rate, a.flood_secs).await?;
+                eprintln!(
+                    "bench: {} flood {rate}/s: sent {} counted {}, p95 {:.1} ms, to pixels p95 {:.1} ms, redraw p95 {:.2} ms",
+                    stage.page,
+                    f.sent,
+                    f.counted,
+                    percentile(&f.intervals, 0.95),
+                    percentile(&f.to_pixels, 0.95),
+                    percentile(&f.draws, 0.95),
+                );
+                runs.push(f);
+            }
+            let med = |f: &dyn Fn(&Flood) -> f64| spread(runs.iter().map(f).collect());
+            let p50 = med(&|f| percentile(&f.intervals, 0.5));
+            let p95 = med(&|f| percentile(&f.intervals, 0.95));
+            let max = med(&|f| f.intervals.last().copied().unwrap_or(f64::NAN));
+            let over = med(&|f| f.intervals.iter().filter(|i| **i > 50.0).count() as f64);
+            let loaf = med(&|f| f.long_frames);
+            let drawn50 = med(&|f| percentile(&f.to_drawn, 0.5));
+            let drawn95 = med(&|f| percentile(&f.to_drawn, 0.95));
+            let px50 = med(&|f| percentile(&f.to_pixels, 0.5));
+            let px95 = med(&|f| percentile(&f.to_pixels, 0.95));
+            let draw50 = med(&|f| percentile(&f.draws, 0.5));
+            let draw95 = med(&|f| percentile(&f.draws, 0.95));
+            let mem = med(&|f| f.memory_mb);
+            let sent: u64 = runs.iter().map(|f| f.sent).sum();
+            let counted: u64 = runs.iter().map(|f| f.counted).sum();
+            writeln!(
+                md,
+                "| {} | {rate}/s | {:.0}/s | {sent} | {counted}{} | {:.1} / {:.1} / {:.1} ms | {:.0} | {:.0} | {:.1} / {} | {:.1} / {} | {:.2} / {:.2} ms | {:.1} MB |",
+                stage.what,
+                sent as f64 / (a.flood_secs as f64 * runs.len() as f64),
+                if counted == sent { "" } else { " (**lost**)" },
+                p50.0,
+                p95.0,
+                max.0,
+                over.0,
+                loaf.0,
+                drawn50.0,
+                fmt3(drawn95, "ms"),
+                px50.0,
+                fmt3(px95, "ms"),
+                draw50.0,
+                draw95.0,
+                mem.0
+            )?;
+            floods.push(
+                json!({ "page": stage.page, "rate": rate, "sent": sent, "counted": counted,
+                "p50_ms": p50.0, "p95_ms": p95.0, "max_ms": max.0, "over_50ms": over.0,
+                "long_animation_frames": loaf.0, "to_drawn_p50_ms": drawn50.0, "to_drawn_p95_ms": drawn95.0, "to_pixels_p50_ms": px50.0, "to_pixels_p95_ms": px95.0,
+                "redraw_p50_ms": draw50.0, "redraw_p95_ms": draw95.0, "memory_mb": mem.0 }),
+            );
+        }
+        report["floods"] = json!(floods.clone());
+        writeln!(
+            md,
+            "\nAchieved = flood frames sent per second of flood; the devserver's 10 ms ticks catch up after a late tick, so it can exceed the request. Latency is measured per chart redraw, for the oldest frame that redraw newly shows (the worst wait in its batch), from the moment the app recorded the frame: *to drawn* ends when the canvas draw ends, which is the app's part; *to pixels* ends at the first animation frame after that: the chart draws inside an animation-frame callback, so by the next one the browser has presented the drawing; this adds the browser's pipeline. Redraws are coalesced to one per animation frame, so a frame that arrives just after a redraw waits up to one frame interval to be drawn, and the browser presents that drawing about one interval later: by this measure the oldest frame of a batch takes close to two intervals (33 ms at 60 Hz) to reach the screen, of which the app's part is the first. Drawing each frame as it arrives would not help, since the canvas is committed with the next frame either way. Chart redraw is the plotters draw of one chart, in the page.\n"
+        )?;
+        flood_targets(&mut md, &floods, &met)?;
+
+        // Replay on reconnect.
+        writeln!(
+            md,
+            "## Replay on reconnect ({REPLAYED} frames)\n\nThe module's page is on screen; the feed drops, the backend's world makes {REPLAYED} frames while reconnects are refused, then the feed returns and the backend replays them. The window covers the reconnect and the replay.\n\n| Page | Replayed | Counted by the app | Duplicates | Frame interval p50 / p95 / max | Frames over 50 ms | Long animation frames | Back to caught up |\n|---|---:|---:|---:|---|---:|---:|---:|"
+        )?;
+        let mut replays = Vec::new();
+        for stage in [NETWORK, SESSIONS].into_iter().filter(|s| wanted(s)) {
+            let r = replay(stage, REPLAYED).await?;
+            let max = r.intervals.last().copied().unwrap_or(f64::NAN);
+            let over = r.intervals.iter().filter(|i| **i > 50.0).count();
+            eprintln!(
+                "bench: {} replay of {}: counted {}, duplicates {}, max frame {max:.1} ms",
+                stage.page, r.replayed, r.counted, r.duplicates
+            );
+            writeln!(
+                md,
+                "| {} | {} | {} | {} | {:.1} / {:.1} / {max:.1} ms | {over} | {:.0} | {:.1} s |",
+                stage.what,
+                r.replayed,
+                r.counted,
+                r.duplicates,
+                percentile(&r.intervals, 0.5),
+                percentile(&r.intervals, 0.95),
+                r.long_frames,
+                r.catch_up_ms / 1000.0
+            )?;
+            replays.push(
+                json!({ "page": stage.page, "replayed": r.replayed, "counted": r.counted,
+                "duplicates": r.duplicates, "max_ms": max, "over_50ms": over,
+                "p95_ms": percentile(&r.intervals, 0.95), "catch_up_ms": r.catch_up_ms }),
+            );
+        }
+        writeln!(
+            md,
+            "\nTarget: every frame of the replay under 50 ms (the app applies what arrives and renders once per animation frame), no duplicates, every replayed frame counted.\n"
+        )?;
+        report["replays"] = json!(replays);
     }
-    writeln!(
-        md,
-        "\nTarget: every frame of the replay under 50 ms (the app applies what arrives and renders once per animation frame), no duplicates, every replayed frame counted.\n"
-    )?;
-    report["replays"] = json!(replays);
 
     // The mobile profile's boot, side by side with the React peer.
     if let Some(peer) = a.peer.clone().filter(|_| a.measures("mobile")) {
@@ -1238,6 +1242,26 @@ async fn main() -> Result<()> {
                 )?;
                 rows.push(json!({ "page": stage.page, "app": app, "fps": fps.0, "p95_ms": p95.0, "busy_pct": busy.0, "script_pct": script.0, "style_layout_pct": render.0 }));
             }
+        }
+        // Frames painted per second, ours over the peer's, per page (rows come in pairs then).
+        let ratios: Vec<String> = rows
+            .chunks(apps.len())
+            .filter_map(|pair| match pair {
+                [ours, peer] => Some(format!(
+                    "{} {:.2}×",
+                    ours["page"].as_str().unwrap_or_default(),
+                    ours["fps"].as_f64().unwrap_or(f64::NAN)
+                        / peer["fps"].as_f64().unwrap_or(f64::NAN)
+                )),
+                _ => None,
+            })
+            .collect();
+        if !ratios.is_empty() {
+            writeln!(
+                md,
+                "\nSwitchboard / peer, frames painted per second: {}.",
+                ratios.join(", ")
+            )?;
         }
         writeln!(
             md,
