@@ -723,13 +723,27 @@ fn repeated_grants_and_opens_change_nothing() {
     w.assert_agree();
 }
 
-#[test]
-fn a_joiner_gets_a_replay_from_its_position_a_snapshot_without_one_and_live_when_ahead() {
-    let now = Instant::from_millis(T0);
+/// A tab that leads with its socket up, its first outputs carried out.
+fn leading(now: Instant) -> Tab {
     let mut leader = Tab::new(TabId(1), "test", keep, now);
     leader.handle(now, Input::Start);
     leader.handle(now, Input::Granted);
     leader.upstream(Upstream::Up);
+    while leader.poll().is_some() {}
+    leader
+}
+
+/// Tab `tab`'s first frame on its socket 0 to the leader: its auth, with no position.
+fn auth_from(leader: &mut Tab, tab: u64, now: Instant) {
+    let auth = r#"{"type":"auth","token":null,"resume":{"parts":true}}"#;
+    let message = format!(r#"{{"send":{{"tab":{tab},"socket":0,"frame":{auth}}}}}"#);
+    leader.handle(now, Input::Message(&message));
+}
+
+#[test]
+fn a_joiner_gets_a_replay_from_its_position_a_snapshot_without_one_and_live_when_ahead() {
+    let now = Instant::from_millis(T0);
+    let mut leader = leading(now);
     let sync = Command::Relay(Relayed::Sync {
         mode: SyncMode::Snapshot,
         epoch: "e".into(),
@@ -784,10 +798,7 @@ fn a_joiner_gets_a_replay_from_its_position_a_snapshot_without_one_and_live_when
 #[test]
 fn an_answer_goes_out_after_the_live_frames_it_covers() {
     let now = Instant::from_millis(T0);
-    let mut leader = Tab::new(TabId(1), "test", keep, now);
-    leader.handle(now, Input::Start);
-    leader.handle(now, Input::Granted);
-    leader.upstream(Upstream::Up);
+    let mut leader = leading(now);
     // Another follower is there already.
     leader.handle(now, Input::Message(r#"{"open":{"tab":3,"socket":0}}"#));
     while leader.poll().is_some() {}
@@ -796,13 +807,7 @@ fn an_answer_goes_out_after_the_live_frames_it_covers() {
     leader.observe(now, &Command::Deliver(frame));
     // A follower joins before the leader flushed: the frame is in the answer's snapshot, so
     // it must reach the other followers first, never after the answer.
-    let auth = r#"{"type":"auth","token":null,"resume":{"parts":true}}"#;
-    leader.handle(
-        now,
-        Input::Message(&format!(
-            r#"{{"send":{{"tab":2,"socket":0,"frame":{auth}}}}}"#
-        )),
-    );
+    auth_from(&mut leader, 2, now);
     let posts: Vec<String> = std::iter::from_fn(|| leader.poll())
         .map(|o| match o {
             Output::Post(p) => p,
@@ -817,11 +822,7 @@ fn an_answer_goes_out_after_the_live_frames_it_covers() {
 #[test]
 fn a_leader_alone_posts_no_frames_until_a_follower_joins() {
     let now = Instant::from_millis(T0);
-    let mut leader = Tab::new(TabId(1), "test", keep, now);
-    leader.handle(now, Input::Start);
-    leader.handle(now, Input::Granted);
-    leader.upstream(Upstream::Up);
-    while leader.poll().is_some() {}
+    let mut leader = leading(now);
     let deliver = |leader: &mut Tab, id: u64| {
         let data = serde_json::json!({"id": id, "v": 1});
         let frame = Frame::new(CHANNEL, &data, Some(now), Provenance::Live).unwrap();
@@ -836,13 +837,7 @@ fn a_leader_alone_posts_no_frames_until_a_follower_joins() {
     // A follower joins: its answer carries the three (from the feed), and what follows is
     // posted.
     leader.handle(now, Input::Message(r#"{"open":{"tab":2,"socket":0}}"#));
-    let auth = r#"{"type":"auth","token":null,"resume":{"parts":true}}"#;
-    leader.handle(
-        now,
-        Input::Message(&format!(
-            r#"{{"send":{{"tab":2,"socket":0,"frame":{auth}}}}}"#
-        )),
-    );
+    auth_from(&mut leader, 2, now);
     let posts: Vec<String> = std::iter::from_fn(|| leader.poll())
         .filter_map(|o| match o {
             Output::Post(p) => Some(p),
