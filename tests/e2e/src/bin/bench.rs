@@ -471,6 +471,10 @@ struct Throttled {
     busy: Busy,
     /// With `profile`: the functions with the most self time, percent of the sampled time.
     top: Vec<(String, f64, String)>,
+    /// JS heap + wasm memory (MB) after a collection, before and after the flood.
+    heap_mb: (f64, f64),
+    /// Ours only (the peer shows no count): whether the app counted every frame sent.
+    all_counted: Option<bool>,
 }
 
 /// One app (ours, or the React peer's `dist`) on `page` under a 4× CPU slowdown while its
@@ -485,6 +489,7 @@ async fn throttled(
     secs: u64,
     profile: bool,
 ) -> Result<Throttled> {
+    let ours = dist.is_none();
     let h = serving(dist).await?;
     let token = h.token();
     switchboard_e2e::page::open_page(&h, &h.client, &token, stage.page).await?;
@@ -492,6 +497,13 @@ async fn throttled(
     h.endpoint(module(stage.module))
         .paused
         .store(true, std::sync::atomic::Ordering::Relaxed);
+    let in0 = if ours {
+        settled_frames_in(&h).await?
+    } else {
+        0
+    };
+    let sent0 = h.report(module(stage.module)).frames_sent;
+    let heap0 = memory_mb(&h).await?;
     h.cdp("Performance.enable", json!({})).await?;
     if profile {
         h.cdp("Profiler.enable", json!({})).await?;
@@ -527,12 +539,21 @@ async fn throttled(
         .await?;
     let (intervals, _) = frame_times(&h, &raf).await?;
     let fps = raf.len().saturating_sub(1) as f64 / elapsed;
+    let all_counted = if ours {
+        let counted = settled_frames_in(&h).await?.saturating_sub(in0);
+        Some(counted >= h.report(module(stage.module)).frames_sent - sent0)
+    } else {
+        None
+    };
+    let heap1 = memory_mb(&h).await?;
     h.finish().await?;
     Ok(Throttled {
         fps,
         p95: percentile(&intervals, 0.95),
         busy,
         top,
+        heap_mb: (heap0, heap1),
+        all_counted,
     })
 }
 
@@ -1203,7 +1224,7 @@ async fn main() -> Result<()> {
         apps.extend(a.peer.clone().map(|p| ("React peer", Some(p))));
         writeln!(
             md,
-            "## 1,000 frames/s under a 4× CPU slowdown{} ({} s)\n\nChromium's CPU throttling (CDP `Emulation.setCPUThrottlingRate` 4) while the page's module floods; frames painted per second and their interval p95 from `requestAnimationFrame`, main-thread busy from CDP `TaskDuration`, and of it script (`ScriptDuration`) and style and layout (`RecalcStyleDuration` + `LayoutDuration`); the rest is paint, compositing and garbage collection. Medians of {} run(s).\n\n| Page | App | Frames painted per second | Frame interval p95 | Main-thread busy | of it script | style and layout |\n|---|---|---:|---:|---:|---:|---:|",
+            "## 1,000 frames/s under a 4× CPU slowdown{} ({} s)\n\nChromium's CPU throttling (CDP `Emulation.setCPUThrottlingRate` 4) while the page's module floods; frames painted per second and their interval p95 from `requestAnimationFrame`, main-thread busy from CDP `TaskDuration`, and of it script (`ScriptDuration`) and style and layout (`RecalcStyleDuration` + `LayoutDuration`); the rest is paint, compositing and garbage collection. The heap is the JS heap and the wasm memory after a forced collection, before and after the flood; frames counted compares our app's count with the frames the backend sent (the peer shows none). Medians of {} run(s).\n\n| Page | App | Frames painted per second | Frame interval p95 | Main-thread busy | of it script | style and layout | Heap before → after | Every frame counted |\n|---|---|---:|---:|---:|---:|---:|---|---|",
             if a.peer.is_some() {
                 ", side by side with the React peer"
             } else {
@@ -1216,6 +1237,7 @@ async fn main() -> Result<()> {
         for stage in [NETWORK, SESSIONS] {
             for (app, dist) in &apps {
                 let mut runs = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+                let (mut heaps, mut counted) = ((Vec::new(), Vec::new()), Vec::new());
                 for _ in 0..a.runs {
                     let t = throttled(&stage, dist.clone(), 1_000, a.flood_secs, false).await?;
                     eprintln!(
@@ -1232,15 +1254,24 @@ async fn main() -> Result<()> {
                     runs.2.push(t.busy.task);
                     runs.3.push(t.busy.script);
                     runs.4.push(t.busy.style + t.busy.layout);
+                    heaps.0.push(t.heap_mb.0);
+                    heaps.1.push(t.heap_mb.1);
+                    counted.extend(t.all_counted);
                 }
+                let heap = (spread(heaps.0).0, spread(heaps.1).0);
+                let counted = match counted.is_empty() {
+                    true => "—",
+                    false if counted.iter().all(|c| *c) => "yes",
+                    false => "**no**",
+                };
                 let (fps, p95, busy) = (spread(runs.0), spread(runs.1), spread(runs.2));
                 let (script, render) = (spread(runs.3), spread(runs.4));
                 writeln!(
                     md,
-                    "| {} | {app} | {:.0} | {:.1} ms | {:.0} % | {:.0} % | {:.0} % |",
-                    stage.what, fps.0, p95.0, busy.0, script.0, render.0
+                    "| {} | {app} | {:.0} | {:.1} ms | {:.0} % | {:.0} % | {:.0} % | {:.1} → {:.1} MB | {counted} |",
+                    stage.what, fps.0, p95.0, busy.0, script.0, render.0, heap.0, heap.1
                 )?;
-                rows.push(json!({ "page": stage.page, "app": app, "fps": fps.0, "p95_ms": p95.0, "busy_pct": busy.0, "script_pct": script.0, "style_layout_pct": render.0 }));
+                rows.push(json!({ "page": stage.page, "app": app, "fps": fps.0, "p95_ms": p95.0, "busy_pct": busy.0, "script_pct": script.0, "style_layout_pct": render.0, "heap_mb": [heap.0, heap.1], "all_counted": counted }));
             }
         }
         // Frames painted per second, ours over the peer's, per page (rows come in pairs then).
