@@ -108,6 +108,34 @@ async fn s01_every_module_is_live_within_three_seconds() -> Result<()> {
     h.finish().await
 }
 
+/// A page loaded at a nested path (a subscriber's, from a bookmark or a shared link) reads
+/// the deployment's `config.json`, not a path below it that the server answers with
+/// `index.html`: with the built-in defaults instead, the token would be read from the wrong
+/// key and every module refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s01_a_nested_path_loads_the_deployment_config() -> Result<()> {
+    let h = live("/subscriber/sub_100017").await?;
+    // This page has no module badges; the navigation shows every module's status.
+    h.wait(
+        "every module connected, in the navigation",
+        3 * SEC,
+        &format!(
+            "const s = [...document.querySelectorAll('nav [data-status]')]; \
+             return s.length === {} && s.every(e => e.dataset.status === 'connected')",
+            modules().count()
+        ),
+    )
+    .await?;
+    let config = h
+        .eval(
+            "return performance.getEntriesByType('resource') \
+             .filter(e => e.name.endsWith('config.json')).map(e => new URL(e.name).pathname)",
+        )
+        .await?;
+    ensure!(config == serde_json::json!(["/config.json"]), "{config}");
+    h.finish().await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s02_auth_goes_first_and_a_rejected_token_stops_retries() -> Result<()> {
     let h = Harness::start().await?;
