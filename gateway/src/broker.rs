@@ -35,12 +35,16 @@ pub enum Broker {
 }
 
 impl Broker {
-    /// Publishes `frames` of `module`, in order; returns their positions.
+    /// Publishes `frames` of `module`, in order; returns their positions. With `key` (the
+    /// request's `Idempotency-Key`, scoped to its publisher), a repeat of the request within
+    /// NATS's duplicate window publishes nothing twice: a retry after an answer was lost is
+    /// safe. The memory broker answers every request, so it needs no key.
     pub async fn publish(
         &self,
         gateway: &Gateway,
         module: Module,
         frames: Vec<Frame>,
+        key: Option<&str>,
     ) -> Result<Vec<u64>, BrokerError> {
         match self {
             Broker::Memory => {
@@ -50,7 +54,7 @@ impl Broker {
                 feed.publish(frames, now());
                 Ok((first..=feed.head()).collect())
             }
-            Broker::Nats(nats) => nats.publish(module, frames).await,
+            Broker::Nats(nats) => nats.publish(module, frames, key).await,
         }
     }
 

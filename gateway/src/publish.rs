@@ -104,6 +104,10 @@ pub fn frames_of(module: Module, body: &[u8]) -> Result<Vec<Frame>, String> {
         .collect()
 }
 
+/// The longest `Idempotency-Key` taken; a longer one is ignored (the request is published
+/// without one).
+const MAX_KEY_BYTES: usize = 200;
+
 async fn publish(
     State(state): State<Publisher>,
     Path(module): Path<String>,
@@ -146,8 +150,18 @@ async fn publish(
         Ok(frames) => frames,
         Err(why) => return state.refuse(StatusCode::UNPROCESSABLE_ENTITY, why),
     };
+    // A retry with the request's key publishes nothing twice; keys are the publisher's own.
+    let key = headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .filter(|k| !k.is_empty() && k.len() <= MAX_KEY_BYTES)
+        .map(|k| format!("{}:{k}", claims.sub));
     let n = frames.len();
-    match state.broker.publish(&state.gateway, module, frames).await {
+    match state
+        .broker
+        .publish(&state.gateway, module, frames, key.as_deref())
+        .await
+    {
         Ok(seqs) => {
             state
                 .stats

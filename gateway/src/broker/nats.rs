@@ -338,20 +338,34 @@ impl Nats {
 
     /// Publishes `frames` of `module` in order (each awaited to its stream acknowledgement);
     /// returns their stream sequences. A failure part-way leaves the frames before it
-    /// published: the error says so.
+    /// published: the error says so. With `key`, each frame carries `Nats-Msg-Id` `key:i`,
+    /// so the stream drops a repeat within its duplicate window (and acknowledges it with
+    /// the first one's sequence).
     pub async fn publish(
         &self,
         module: Module,
         frames: Vec<Frame>,
+        key: Option<&str>,
     ) -> Result<Vec<u64>, BrokerError> {
         let mut acks = Vec::with_capacity(frames.len());
-        for frame in &frames {
+        for (i, frame) in frames.iter().enumerate() {
             let at = frame.timestamp().unwrap_or_else(now);
             let payload = encode_sequenced(frame.channel(), frame.data(), at, None)
                 .map_err(|e| BrokerError::Unavailable(e.to_string()))?;
+            let mut headers = async_nats::HeaderMap::new();
+            if let Some(key) = key {
+                headers.insert(
+                    async_nats::header::NATS_MESSAGE_ID,
+                    format!("{key}:{i}").as_str(),
+                );
+            }
             let ack = self
                 .js
-                .publish(subject(module.name(), frame.channel()), payload.into())
+                .publish_with_headers(
+                    subject(module.name(), frame.channel()),
+                    headers,
+                    payload.into(),
+                )
                 .await
                 .map_err(|e| BrokerError::Unavailable(e.to_string()))?;
             acks.push(ack);

@@ -182,11 +182,22 @@ pub async fn close_code(client: &mut Client, within: Duration) -> Option<u16> {
 
 /// POSTs frames to `/publish/{module}`; the status and body.
 pub async fn publish(addr: SocketAddr, module: &str, body: &str) -> (u16, String) {
+    publish_keyed(addr, module, body, None).await
+}
+
+/// [`publish`] with an `Idempotency-Key`.
+pub async fn publish_keyed(
+    addr: SocketAddr,
+    module: &str,
+    body: &str,
+    key: Option<&str>,
+) -> (u16, String) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut stream = TcpStream::connect(addr).await.unwrap();
+    let key = key.map_or(String::new(), |k| format!("Idempotency-Key: {k}\r\n"));
     let req = format!(
         "POST /publish/{module} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {}\r\n\
-         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+         {key}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         token("switchboard-publisher"),
         body.len()
     );
