@@ -198,6 +198,8 @@ struct Shape {
 
 struct Frame<'a> {
     ring: &'a Ring<Sample>,
+    /// The y axis, as the labels over the canvas show it (computed once per render).
+    axis: model::Axis,
     /// The right edge of the chart: the clock, so a feed that stopped shows its samples
     /// moving away from "now".
     end: Instant,
@@ -280,7 +282,7 @@ fn draw(canvas: &HtmlCanvasElement, f: &Frame<'_>) -> Result<(), String> {
     let px = |v: f64| (v * dpr).round() as i32;
     root.fill(&rgb(f.palette.surface)).map_err(err)?;
 
-    let axis = y_axis(f.ring, shape);
+    let axis = f.axis;
     let plot = plot_area(f.css_width, shape.height, dpr, shape.window_secs, axis.top);
     let grid = rgb(f.palette.border)
         .mix(0.6)
@@ -390,6 +392,8 @@ pub fn TimeSeriesChart(props: &TimeSeriesChartProps) -> Html {
         height: props.height,
         decimals: props.decimals,
     };
+    // One scan of the samples for the y axis, shared by the labels and the drawing.
+    let axis = y_axis(shown, &shape);
 
     {
         let (canvas, frozen) = (canvas.clone(), frozen.clone());
@@ -424,6 +428,7 @@ pub fn TimeSeriesChart(props: &TimeSeriesChartProps) -> Html {
                 let palette = if dark { Palette::DARK } else { Palette::LIGHT };
                 let frame = Frame {
                     ring,
+                    axis,
                     end,
                     outages: &outages,
                     shape,
@@ -521,7 +526,6 @@ pub fn TimeSeriesChart(props: &TimeSeriesChartProps) -> Html {
         }
     });
     // The axis labels over the canvas, where the drawing puts its grid lines and times.
-    let axis = y_axis(shown, &shape);
     let plot = plot_area(width, props.height, 1.0, props.window_secs, axis.top);
     let y_labels = axis.ticks().map(|value| {
         let style = format!("top:{}px", plot.y(value));
