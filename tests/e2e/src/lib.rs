@@ -140,8 +140,14 @@ const RECORD_VIOLATIONS: &str = "document.addEventListener('securitypolicyviolat
       .observe(document, { childList: true, subtree: true, attributes: true });";
 
 /// A new Chromium session of the chromedriver on `port`, with its own profile named after
-/// `name`, recording console lines and requests when `recorded`.
-async fn browser_session(port: u16, name: &str, recorded: bool) -> Result<Client> {
+/// `name`, recording console lines and requests when `recorded`, and a DevTools trace of
+/// `traced` categories (read with [`Harness::trace`]).
+async fn browser_session(
+    port: u16,
+    name: &str,
+    recorded: bool,
+    traced: Option<&str>,
+) -> Result<Client> {
     let profile = std::env::temp_dir().join(format!("sb-e2e-{port}-{name}"));
     let mut args: Vec<String> = CHROMIUM_ARGS.iter().map(|s| s.to_string()).collect();
     args.push(format!("--user-data-dir={}", profile.display()));
@@ -150,6 +156,12 @@ async fn browser_session(port: u16, name: &str, recorded: bool) -> Result<Client
         caps["goog:loggingPrefs"] = json!({ "browser": "ALL", "performance": "ALL" });
         caps["goog:chromeOptions"]["perfLoggingPrefs"] =
             json!({ "enableNetwork": true, "enablePage": false });
+    }
+    if let Some(categories) = traced {
+        caps["goog:loggingPrefs"] = json!({ "performance": "ALL" });
+        caps["goog:chromeOptions"]["perfLoggingPrefs"] = json!({
+            "enableNetwork": false, "enablePage": false, "traceCategories": categories,
+            "bufferUsageReportingInterval": 100 });
     }
     let caps = caps.as_object().cloned().unwrap_or_default();
     let started = Instant::now();
@@ -236,6 +248,9 @@ pub struct Options {
     /// Record requests and console lines (off for the benchmark, whose floods the per-frame
     /// network log would distort).
     pub recorded: bool,
+    /// DevTools trace categories to record from the start (for the benchmark's profile),
+    /// read with [`Harness::trace`].
+    pub traced: Option<&'static str>,
     /// The backend's worlds.
     pub world: WorldSettings,
     /// Gateway nodes: the site proxies `/ws/` to them (the nginx `upstream` of
@@ -253,6 +268,7 @@ impl Default for Options {
     fn default() -> Self {
         Self {
             recorded: true,
+            traced: None,
             world: WorldSettings {
                 heartbeat: HEARTBEAT,
                 backfill: BACKFILL,
@@ -353,7 +369,7 @@ impl Harness {
                 .spawn()
                 .context("starting /usr/bin/chromedriver")?,
         );
-        let client = browser_session(port, "main", recorded).await?;
+        let client = browser_session(port, "main", recorded, options.traced).await?;
         Ok(Self {
             driver_port: port,
             client,
@@ -372,7 +388,7 @@ impl Harness {
     /// A second browser (its own Chromium, profile and storage), for a test with two
     /// operators: it is on no page yet. Not recorded.
     pub async fn another_browser(&self, name: &str) -> Result<Client> {
-        browser_session(self.driver_port, name, false).await
+        browser_session(self.driver_port, name, false, None).await
     }
 
     /// The release build being tested.
@@ -643,6 +659,19 @@ impl Harness {
                     .collect()
             })
             .unwrap_or_default())
+    }
+
+    /// The DevTools trace events recorded since the browser started (for a harness started
+    /// with `traced` categories). Reading it ends the trace: call it once.
+    pub async fn trace(&self) -> Result<Vec<Value>> {
+        Ok(self
+            .log("performance")
+            .await?
+            .iter()
+            .filter_map(|m| serde_json::from_str::<Value>(m).ok())
+            .filter(|m| m["message"]["method"] == "Tracing.dataCollected")
+            .map(|mut m| m["message"]["params"].take())
+            .collect())
     }
 
     /// Everything the browser has logged since the test began (for a recorded harness).

@@ -5,6 +5,7 @@
 //! machine and compare before and after a change within one run of this tool.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -471,6 +472,13 @@ struct Throttled {
     busy: Busy,
     /// With `profile`: the functions with the most self time, percent of the sampled time.
     top: Vec<(String, f64, String)>,
+    /// With `profile`: the main thread's trace events with the most self time, ms per painted
+    /// frame.
+    trace: Vec<(String, f64)>,
+    /// With `profile`: the seconds of the flood the trace covers.
+    traced_secs: f64,
+    /// With `profile`: the CPU profile and the trace events as recorded, for DevTools.
+    raw: Option<(Value, Vec<Value>)>,
     /// JS heap + wasm memory (MB) after a collection, before and after the flood.
     heap_mb: (f64, f64),
     /// Ours only (the peer shows no count): whether the app counted every frame sent.
@@ -490,7 +498,13 @@ async fn throttled(
     profile: bool,
 ) -> Result<Throttled> {
     let ours = dist.is_none();
-    let h = serving(dist).await?;
+    let h = Harness::start_with(Options {
+        recorded: false,
+        traced: profile.then_some(TRACE_CATEGORIES),
+        dist,
+        ..Options::default()
+    })
+    .await?;
     let token = h.token();
     switchboard_e2e::page::open_page(&h, &h.client, &token, stage.page).await?;
     first_live_paint(&h, stage.module, Duration::from_secs(20)).await?;
@@ -515,6 +529,13 @@ async fn throttled(
     h.eval(RAF_START).await?;
     let busy0 = Busy::now(&h).await?;
     if profile {
+        // The trace runs from the browser's start (reading it ends it): the flood's part
+        // begins at this mark.
+        h.eval(&format!(
+            "console.timeStamp({}); return true",
+            json!(FLOOD_MARK)
+        ))
+        .await?;
         h.cdp("Profiler.start", json!({})).await?;
     }
     let began = std::time::Instant::now();
@@ -526,11 +547,13 @@ async fn throttled(
         },
     );
     tokio::time::sleep(Duration::from_secs(secs)).await;
-    let top = if profile {
-        let stopped = h.cdp("Profiler.stop", json!({})).await?;
-        top_functions(&stopped["profile"], 20)
+    let (top, trace, raw) = if profile {
+        let mut stopped = h.cdp("Profiler.stop", json!({})).await?;
+        let trace = h.trace().await?;
+        let top = top_functions(&stopped["profile"], 20);
+        (top, trace.clone(), Some((stopped["profile"].take(), trace)))
     } else {
-        Vec::new()
+        (Vec::new(), Vec::new(), None)
     };
     let raf = numbers(&h.eval(RAF_END).await?);
     let elapsed = began.elapsed().as_secs_f64();
@@ -539,6 +562,12 @@ async fn throttled(
         .await?;
     let (intervals, _) = frame_times(&h, &raf).await?;
     let fps = raf.len().saturating_sub(1) as f64 / elapsed;
+    let (trace, traced_secs) = main_thread_self_times(&trace);
+    let trace = trace
+        .into_iter()
+        .take(12)
+        .map(|(name, ms)| (name, ms / (fps * traced_secs)))
+        .collect();
     let all_counted = if ours {
         let counted = settled_frames_in(&h).await?.saturating_sub(in0);
         Some(counted >= h.report(module(stage.module)).frames_sent - sent0)
@@ -552,9 +581,72 @@ async fn throttled(
         p95: percentile(&intervals, 0.95),
         busy,
         top,
+        trace,
+        traced_secs,
+        raw,
         heap_mb: (heap0, heap1),
         all_counted,
     })
+}
+
+/// The DevTools trace categories of the profile: the renderer's tasks, style, layout, paint,
+/// compositing and garbage collection, and the frame pipeline.
+const TRACE_CATEGORIES: &str = "devtools.timeline,disabled-by-default-devtools.timeline.frame,v8";
+
+/// The `console.timeStamp` that marks the flood's start in the trace.
+const FLOOD_MARK: &str = "sb-bench-flood";
+
+/// Self time (an event's duration less its nested events') per event name on the renderer's
+/// main thread (the one that runs animation-frame callbacks), in ms, largest first, from the
+/// [`FLOOD_MARK`] on; and the seconds the trace covers from the mark (Chromium's trace buffer
+/// is bounded: a long trace stops early).
+fn main_thread_self_times(events: &[Value]) -> (Vec<(String, f64)>, f64) {
+    let from = events
+        .iter()
+        .filter(|e| e["name"] == "TimeStamp" && e["args"]["data"]["message"] == FLOOD_MARK)
+        .filter_map(|e| e["ts"].as_f64())
+        .fold(f64::INFINITY, f64::min);
+    let events: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["ts"].as_f64().is_some_and(|ts| ts >= from))
+        .collect();
+    let thread = |e: &Value| (e["pid"].as_u64(), e["tid"].as_u64());
+    let mut fires: HashMap<_, usize> = HashMap::new();
+    for e in events.iter().filter(|e| e["name"] == "FireAnimationFrame") {
+        *fires.entry(thread(e)).or_default() += 1;
+    }
+    let Some(main) = fires.into_iter().max_by_key(|(_, n)| *n).map(|(t, _)| t) else {
+        return (Vec::new(), 0.0);
+    };
+    // Complete events, by start, a parent before the children it encloses.
+    let mut spans: Vec<(f64, f64, &str)> = events
+        .iter()
+        .filter(|e| e["ph"] == "X" && thread(e) == main)
+        .filter_map(|e| Some((e["ts"].as_f64()?, e["dur"].as_f64()?, e["name"].as_str()?)))
+        .collect();
+    spans.sort_by(|a, b| a.0.total_cmp(&b.0).then(b.1.total_cmp(&a.1)));
+    let mut own: Vec<f64> = spans.iter().map(|s| s.1).collect();
+    let mut open: Vec<usize> = Vec::new();
+    for (i, &(ts, dur, _)) in spans.iter().enumerate() {
+        while open.last().is_some_and(|&p| spans[p].0 + spans[p].1 <= ts) {
+            open.pop();
+        }
+        if let Some(&parent) = open.last() {
+            own[parent] -= dur;
+        }
+        open.push(i);
+    }
+    let mut by_name: HashMap<&str, f64> = HashMap::new();
+    for (span, own) in spans.iter().zip(own) {
+        *by_name.entry(span.2).or_default() += own / 1_000.0;
+    }
+    let mut list: Vec<(String, f64)> = by_name
+        .into_iter()
+        .map(|(n, ms)| (n.to_owned(), ms))
+        .collect();
+    list.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let end = spans.iter().map(|s| s.0 + s.1).fold(from, f64::max);
+    (list, (end - from) / 1e6)
 }
 
 /// Five tabs on the network page at 1,000 frames/s, with or without sharing: each tab's
@@ -621,7 +713,6 @@ impl Busy {
 /// The functions with the most self time in a CDP `Profiler` profile: `(name, percent of the
 /// sampled time, the caller that most of it came through)`, most first.
 fn top_functions(profile: &Value, n: usize) -> Vec<(String, f64, String)> {
-    use std::collections::HashMap;
     let mut names = HashMap::new();
     let mut parents = HashMap::new();
     for node in profile["nodes"].as_array().into_iter().flatten() {
@@ -1306,6 +1397,18 @@ async fn main() -> Result<()> {
     if a.measures("profile") {
         for stage in [NETWORK, SESSIONS] {
             let t = throttled(&stage, None, 1_000, a.flood_secs, true).await?;
+            // Beside the JSON report, for DevTools' Performance panel (load either file).
+            if let Some((profile, events)) = &t.raw {
+                let name = stage.page.trim_start_matches('/');
+                std::fs::write(
+                    a.json.with_file_name(format!("profile-{name}.cpuprofile")),
+                    profile.to_string(),
+                )?;
+                std::fs::write(
+                    a.json.with_file_name(format!("trace-{name}.json")),
+                    json!({ "traceEvents": events }).to_string(),
+                )?;
+            }
             writeln!(
                 md,
                 "## Profile: {}, 1,000 frames/s under a 4× CPU slowdown ({} s)\n\nCDP `Profiler` (200 µs sampling) over the flood; self time per function as a share of the sampled time, and the caller most of it came through. {:.0} fps, busy {:.0} % (script {:.0} %, style and layout {:.0} %); per painted frame, {:.1} style recalculations and {:.1} layouts.\n\n| Function | Self time | Mostly called from |\n|---|---:|---|",
@@ -1326,6 +1429,14 @@ async fn main() -> Result<()> {
                     clean(name),
                     clean(caller)
                 )?;
+            }
+            writeln!(
+                md,
+                "\nThe same flood's DevTools trace (`{TRACE_CATEGORIES}`): the main thread's events with the most self time, per painted frame (16.7 ms is one frame at 60 fps), over the first {:.1} s (the trace buffer's reach). Both recordings are beside the JSON report (`profile-<page>.cpuprofile`, `trace-<page>.json`), for DevTools' Performance panel.\n\n| Trace event | Self time per painted frame |\n|---|---:|",
+                t.traced_secs
+            )?;
+            for (name, ms) in &t.trace {
+                writeln!(md, "| `{name}` | {ms:.2} ms |")?;
             }
             writeln!(md)?;
         }
