@@ -45,7 +45,7 @@ use yew::prelude::*;
 
 use crate::handle::{Resync, SubscriptionGuard, WsHandle, now};
 use crate::hooks::use_ws_handle;
-use crate::redraw::use_redraw;
+use crate::redraw::use_redraw_spaced;
 
 /// See [`Store::carry`].
 type Carry<S> = fn(&S, &mut S);
@@ -475,9 +475,19 @@ impl<S> StoreView<S> {
 /// changes. See the module docs for an example.
 #[hook]
 pub fn use_store<S: 'static>(make: fn(&WsHandle) -> Store<S>) -> StoreView<S> {
+    use_store_spaced(make, 0)
+}
+
+/// [`use_store`] for a view whose renders are at least `spacing_ms` apart (see
+/// [`use_redraw_spaced`]). Its own state changes (a click, a scroll) still render at once.
+#[hook]
+pub fn use_store_spaced<S: 'static>(
+    make: fn(&WsHandle) -> Store<S>,
+    spacing_ms: u32,
+) -> StoreView<S> {
     let handle = use_ws_handle();
     let store = use_memo(handle.clone(), move |h| h.store(make));
-    let redraw = use_redraw();
+    let redraw = use_redraw_spaced(spacing_ms);
     use_effect_with((*store).clone(), move |store| {
         let guard = store.watch(Callback::from(move |()| redraw.request()));
         move || drop(guard)

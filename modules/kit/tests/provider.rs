@@ -673,3 +673,141 @@ async fn a_count_is_drawn_where_its_frame_was_taken_and_a_snapshot_at_its_arriva
     );
     assert_eq!(sample.value(0), Some(2.0));
 }
+
+/// The last `n` a `count` frame carried.
+fn count_store(handle: &WsHandle) -> switchboard_kit::store::Store<u64> {
+    const COUNT: switchboard_core::TypedChannel<serde_json::Value> =
+        switchboard_core::TypedChannel::new("count");
+    switchboard_kit::store::Store::new(|| 0).fold(handle, COUNT, |s, v, _| {
+        *s = v["n"].as_u64().unwrap_or(0);
+    })
+}
+
+#[derive(Properties, PartialEq)]
+struct SpacedProps {
+    renders: Rc<Cell<u64>>,
+    spacing_ms: u32,
+    class: AttrValue,
+}
+
+/// Shows the latest count, counting its own renders.
+#[component]
+fn SpacedCount(props: &SpacedProps) -> Html {
+    props.renders.set(props.renders.get() + 1);
+    let view = switchboard_kit::store::use_store_spaced(count_store, props.spacing_ms);
+    let (n, _) = view.pick(|n| *n > 0);
+    html! { <span class={props.class.clone()}>{ *n }</span> }
+}
+
+#[derive(Properties, PartialEq)]
+struct TwoPaces {
+    every_frame: Rc<Cell<u64>>,
+    spaced: Rc<Cell<u64>>,
+    /// The flood runs while this is true.
+    flooding: Rc<Cell<bool>>,
+}
+
+/// [`Counting`] while `on` says so, else quiet.
+struct Switched {
+    counting: Counting,
+    on: Rc<Cell<bool>>,
+}
+
+impl switchboard_core::simulator::Simulator for Switched {
+    fn interval(&self) -> Duration {
+        self.counting.interval()
+    }
+
+    fn tick(&mut self, now: switchboard_core::Instant, rng: &mut fastrand::Rng) -> Vec<Frame> {
+        match self.on.get() {
+            true => self.counting.tick(now, rng),
+            false => Vec::new(),
+        }
+    }
+}
+
+/// One store flooded at 1,000 frames/s (offline, simulated), shown by a view that renders
+/// every animation frame and by one spaced 250 ms apart.
+#[component]
+fn TwoPacesApp(props: &TwoPaces) -> Html {
+    let on = props.flooding.clone();
+    let factory = use_memo((), move |_| {
+        let next = Rc::new(RefCell::new(0));
+        SimulatorFactory(Rc::new(move || {
+            Box::new(Switched {
+                counting: Counting {
+                    channel: "count",
+                    per_tick: 20,
+                    every: Duration::from_millis(20),
+                    next: next.clone(),
+                },
+                on: on.clone(),
+            }) as Box<dyn switchboard_core::simulator::Simulator>
+        }))
+    });
+    let config = Config {
+        channels: vec!["count"],
+        ..Config::default()
+    };
+    html! {
+        // One refused attempt, then no status changes (which re-render every view) for a minute.
+        <WsProvider url={REFUSED} {config} token={token()} simulator={(*factory).clone()}
+                    reconnect_interval={Some(60_000)}>
+            <SpacedCount renders={props.every_frame.clone()} spacing_ms={0} class="every" />
+            <SpacedCount renders={props.spaced.clone()} spacing_ms={250} class="spaced" />
+        </WsProvider>
+    }
+}
+
+#[wasm_bindgen_test]
+async fn a_spaced_view_renders_at_most_once_per_spacing_and_shows_the_latest_within_it() {
+    let root = container();
+    let props = TwoPaces {
+        every_frame: Rc::new(Cell::new(0)),
+        spaced: Rc::new(Cell::new(0)),
+        flooding: Rc::new(Cell::new(true)),
+    };
+    let (every_frame, spaced) = (props.every_frame.clone(), props.spaced.clone());
+    let flooding = props.flooding.clone();
+    yew::Renderer::<TwoPacesApp>::with_root_and_props(root.clone(), props).render();
+    let count = |class: &str| text(&root, class).parse::<u64>().unwrap_or(0);
+    wait_for("the flood on screen", SECS, || count(".every") > 0).await;
+    // Over two seconds of flood: at most one spaced render per 250 ms (and the one in
+    // flight), against one per animation frame for the other view.
+    let (e0, s0, started) = (every_frame.get(), spaced.get(), js_sys::Date::now());
+    gloo_timers::future::TimeoutFuture::new(2_000).await;
+    let elapsed = js_sys::Date::now() - started;
+    let (e, s) = (every_frame.get() - e0, spaced.get() - s0);
+    assert!(
+        s as f64 <= elapsed / 250.0 + 2.0,
+        "{s} spaced renders in {elapsed} ms"
+    );
+    assert!(e >= 3 * s, "{e} renders every frame against {s} spaced");
+    // Spaced is not late: what the every-frame view shows now, the spaced one shows within
+    // one spacing (and a frame), during the flood and after its last frame.
+    for _ in 0..5 {
+        let now_shown = count(".every");
+        let asked = js_sys::Date::now();
+        wait_for("the spaced view to catch up", SECS, || {
+            count(".spaced") >= now_shown
+        })
+        .await;
+        let waited = js_sys::Date::now() - asked;
+        assert!(waited <= 250.0 + 150.0, "caught up after {waited} ms");
+    }
+    // The loop above ends just after a spaced render: let frames come after it, then stop.
+    gloo_timers::future::TimeoutFuture::new(120).await;
+    flooding.set(false);
+    gloo_timers::future::TimeoutFuture::new(100).await;
+    let last = count(".every");
+    let asked = js_sys::Date::now();
+    wait_for("the spaced view to show the last frame", SECS, || {
+        count(".spaced") == last
+    })
+    .await;
+    let waited = js_sys::Date::now() - asked;
+    assert!(
+        waited <= 250.0 + 150.0,
+        "the last frame shown after {waited} ms"
+    );
+}
