@@ -16,7 +16,7 @@ use switchboard_kit::hooks::{use_now, use_status, use_ws_handle};
 use switchboard_kit::nav::{AppLink, subscriber_path};
 use switchboard_kit::search;
 use switchboard_kit::status::SourceTag;
-use switchboard_kit::store::{Store, use_store};
+use switchboard_kit::store::{Store, use_store, use_store_spaced};
 use yew::prelude::*;
 
 use super::backend_search::{BackendSearch, ask, use_backend_search};
@@ -32,6 +32,11 @@ const ROW_PX: u32 = 33;
 const VIEW_ROWS: u32 = 15;
 /// Rows rendered beyond the view either side, so a fast scroll does not show blanks.
 const OVERSCAN: usize = 6;
+/// The table's figures are refreshed at most this often (ms): under a flood every session's
+/// counters change many times a second, faster than anyone reads them, and the table's
+/// layout is the page's largest cost. The chart above it is drawn every animation frame; the
+/// operator's own actions (sorting, scrolling, searching) show at once.
+pub const TABLE_EVERY_MS: u32 = 200;
 
 const ACTIVE: &[SeriesSpec] = &[SeriesSpec {
     label: "Active sessions",
@@ -178,7 +183,7 @@ fn row_html(
 /// module's store, so every instance shows the same sessions.
 #[styled_component]
 pub fn LiveSessionMonitor() -> Html {
-    let view = use_store(store);
+    let view = use_store_spaced(store, TABLE_EVERY_MS);
     let handle = use_ws_handle();
     // Re-renders when the connection or an action's state changes.
     let status = use_status();
@@ -389,9 +394,7 @@ pub fn LiveSessionMonitor() -> Html {
             </div>
             { disconnect_dialog(asking.as_ref(), &form, &on_done) }
             { search_panel(&handle, &query, &search_box, &backend, connected, &m.table, rows.len()) }
-            <TimeSeriesChart title="Active sessions" unit="sessions" series={ACTIVE} hold={true}
-                             history={m.active.clone()} version={view.version()} outages={view.outages()}
-                             window_secs={600.0} height={110} decimals={0} />
+            <ActiveChart {provenance} />
             <div class="scroll" style={sizes} {onscroll} data-testid="sessions-scroll">
                 <table aria-rowcount={(all.len() + 1).to_string()}>
                     <thead><tr>
@@ -586,6 +589,34 @@ fn active_count(table: &SessionTable) -> String {
         n
     } else {
         format!("at least {n}")
+    }
+}
+
+/// Props of [`ActiveChart`].
+#[derive(Properties, PartialEq)]
+struct ActiveChartProps {
+    /// Which state the panel around the chart shows (and says it shows).
+    provenance: Provenance,
+}
+
+/// Active sessions over time, drawn every animation frame while the table around it renders
+/// at most every [`TABLE_EVERY_MS`]. It draws the state the panel says it shows, so for the
+/// moment until the panel catches up with a switch to live data, it shows nothing rather
+/// than live data under a "simulated" tag.
+#[component]
+fn ActiveChart(props: &ActiveChartProps) -> Html {
+    let view = use_store(store);
+    let history = match props.provenance {
+        Provenance::Live => view.live().active.clone(),
+        Provenance::Simulated => view
+            .simulated()
+            .map(|m| m.active.clone())
+            .unwrap_or_else(|| History::new(0, None)),
+    };
+    html! {
+        <TimeSeriesChart title="Active sessions" unit="sessions" series={ACTIVE} hold={true}
+                         {history} version={view.version()} outages={view.outages()}
+                         window_secs={600.0} height={110} decimals={0} />
     }
 }
 
