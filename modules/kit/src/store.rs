@@ -478,8 +478,15 @@ pub fn use_store<S: 'static>(make: fn(&WsHandle) -> Store<S>) -> StoreView<S> {
     use_store_spaced(make, 0)
 }
 
+/// How far apart, at least, a panel of figures (a table, a score, a list of alerts) renders
+/// under a flood, in ms: five times a second is faster than anyone reads a changing figure,
+/// and it keeps such a panel's layout from coming with every animation frame. Charts, whose
+/// lines move, render every frame.
+pub const FIGURES_EVERY_MS: u32 = 200;
+
 /// [`use_store`] for a view whose renders are at least `spacing_ms` apart (see
-/// [`use_redraw_spaced`]). Its own state changes (a click, a scroll) still render at once.
+/// [`use_redraw_spaced`]; [`FIGURES_EVERY_MS`] for panels of figures). Its own state changes
+/// (a click, a scroll) still render at once.
 #[hook]
 pub fn use_store_spaced<S: 'static>(
     make: fn(&WsHandle) -> Store<S>,

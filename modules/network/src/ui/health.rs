@@ -6,7 +6,7 @@ use switchboard_core::{Provenance, Status};
 use switchboard_kit::action::{act_button, act_or_note, action_note, unavailable};
 use switchboard_kit::hooks::{use_status, use_ws_handle};
 use switchboard_kit::status::{SourceTag, clock_time};
-use switchboard_kit::store::use_store;
+use switchboard_kit::store::{FIGURES_EVERY_MS, use_store, use_store_spaced};
 use yew::prelude::*;
 
 use super::bandwidth::store;
@@ -40,7 +40,7 @@ fn severity_word(s: Severity) -> &'static str {
 /// The health score and sites (used by the page and, compactly, by the card).
 #[styled_component]
 pub fn NetworkHealthPanel() -> Html {
-    let view = use_store(store);
+    let view = use_store_spaced(store, FIGURES_EVERY_MS);
     let handle = use_ws_handle();
     // Re-renders when the connection or an action's state changes.
     let status_now = use_status();

@@ -16,7 +16,7 @@ use switchboard_kit::hooks::{use_now, use_status, use_ws_handle};
 use switchboard_kit::nav::{AppLink, subscriber_path};
 use switchboard_kit::search;
 use switchboard_kit::status::SourceTag;
-use switchboard_kit::store::{Store, use_store, use_store_spaced};
+use switchboard_kit::store::{FIGURES_EVERY_MS, Store, use_store, use_store_spaced};
 use yew::prelude::*;
 
 use super::backend_search::{BackendSearch, ask, use_backend_search};
@@ -32,11 +32,6 @@ const ROW_PX: u32 = 33;
 const VIEW_ROWS: u32 = 15;
 /// Rows rendered beyond the view either side, so a fast scroll does not show blanks.
 const OVERSCAN: usize = 6;
-/// The table's figures are refreshed at most this often (ms): under a flood every session's
-/// counters change many times a second, faster than anyone reads them, and the table's
-/// layout is the page's largest cost. The chart above it is drawn every animation frame; the
-/// operator's own actions (sorting, scrolling, searching) show at once.
-pub const TABLE_EVERY_MS: u32 = 200;
 
 const ACTIVE: &[SeriesSpec] = &[SeriesSpec {
     label: "Active sessions",
@@ -183,7 +178,10 @@ fn row_html(
 /// module's store, so every instance shows the same sessions.
 #[styled_component]
 pub fn LiveSessionMonitor() -> Html {
-    let view = use_store_spaced(store, TABLE_EVERY_MS);
+    // Under a flood every session's counters change many times a second: the table renders
+    // at most every FIGURES_EVERY_MS (its layout is the page's largest cost), the chart every
+    // frame; the operator's own sorting, scrolling and searching show at once.
+    let view = use_store_spaced(store, FIGURES_EVERY_MS);
     let handle = use_ws_handle();
     // Re-renders when the connection or an action's state changes.
     let status = use_status();
@@ -600,7 +598,7 @@ struct ActiveChartProps {
 }
 
 /// Active sessions over time, drawn every animation frame while the table around it renders
-/// at most every [`TABLE_EVERY_MS`]. It draws the state the panel says it shows, so for the
+/// at most every [`FIGURES_EVERY_MS`]. It draws the state the panel says it shows, so for the
 /// moment until the panel catches up with a switch to live data, it shows nothing rather
 /// than live data under a "simulated" tag.
 #[component]
