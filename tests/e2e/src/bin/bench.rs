@@ -95,7 +95,9 @@ fn fmt3((median, min, max): (f64, f64, f64), unit: &str) -> String {
     format!("{median:.1} {unit} ({min:.1}–{max:.1})")
 }
 
-/// Sizes of every file in the dist: raw, gzip and brotli (the precompressed files).
+/// Sizes of every file in the dist that a browser downloads: raw, gzip and brotli (the
+/// precompressed files). `_headers` and `_redirects` are the CDN's instructions, not files it
+/// serves.
 fn transfer(dist: &std::path::Path) -> Result<Vec<(String, u64, u64, u64)>> {
     let mut rows = Vec::new();
     for entry in std::fs::read_dir(dist)? {
@@ -104,7 +106,11 @@ fn transfer(dist: &std::path::Path) -> Result<Vec<(String, u64, u64, u64)>> {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        if name.ends_with(".br") || name.ends_with(".gz") || !path.is_file() {
+        if name.ends_with(".br")
+            || name.ends_with(".gz")
+            || name.starts_with('_')
+            || !path.is_file()
+        {
             continue;
         }
         let size = |p: PathBuf| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
