@@ -289,7 +289,7 @@ pub fn LiveSessionMonitor() -> Html {
                      color:var(--sb-muted); white-space:nowrap; }
          th button:focus-visible { outline:2px solid var(--sb-accent); }
          th.num button { text-align:right; }
-         tbody tr { height:var(--row); }
+         tbody tr { height:var(--row); transition:background-color .4s ease-out; }
          td { padding:0 8px; border-bottom:1px solid var(--sb-border); white-space:nowrap; }
          tr.spacer td { padding:0; border:0; }
          .num { text-align:right; font-variant-numeric:tabular-nums; }
@@ -313,9 +313,8 @@ pub fn LiveSessionMonitor() -> Html {
          .search p { margin:0; }
          tr.simulated td { font-style:italic; color:var(--sb-muted); }
          tr.simulated td:first-child { box-shadow:inset 3px 0 0 var(--sb-warn); }
-         tr.entering { animation:sb-enter 1.5s ease-out; }
+         tr.entering { background-color:color-mix(in srgb, var(--sb-ok) 25%, transparent); }
          tr.leaving { animation:sb-leave .8s ease-in forwards; }
-         @keyframes sb-enter { from { background:color-mix(in srgb, var(--sb-ok) 25%, transparent); } to { background:transparent; } }
          @keyframes sb-leave { from { opacity:1; } to { opacity:0; text-decoration:line-through; } }"
     );
     // Active rows in order, then the ones fading out; only the window of them is rendered,
