@@ -477,6 +477,20 @@ async fn s10_a_session_appears_changes_and_disappears() -> Result<()> {
     );
     h.wait("the row to appear", 5 * SEC, &format!("return !!{row}"))
         .await?;
+    // A new row is tinted, then (its time as new over, the tint faded) it is not.
+    let background =
+        format!("const r = {row}; return r ? getComputedStyle(r).backgroundColor : ''");
+    let tint = h.eval(&background).await?;
+    ensure!(
+        tint.as_str()
+            .is_some_and(|c| !c.is_empty() && c != "rgba(0, 0, 0, 0)"),
+        "a new row is tinted: {tint}"
+    );
+    let faded = format!(
+        "const r = {row}; return !!r && getComputedStyle(r).backgroundColor === 'rgba(0, 0, 0, 0)'"
+    );
+    h.wait("the new row's tint to fade", 5 * SEC, &faded)
+        .await?;
     h.fault(
         module("sessions"),
         Fault::Script(vec![session("update", 7_000_000, 10)]),
