@@ -56,11 +56,11 @@ impl Redraw {
         if self.0.scheduled.replace(true) {
             return;
         }
-        let wait = wait_ms(
-            self.0.rendered_at.get(),
-            js_sys::Date::now(),
-            self.0.spacing_ms,
-        );
+        // Unspaced views (most of them) need no clock.
+        let wait = match self.0.spacing_ms {
+            0 => 0,
+            spacing => wait_ms(self.0.rendered_at.get(), js_sys::Date::now(), spacing),
+        };
         if wait == 0 {
             Self::on_next_frame(&self.0);
             return;
@@ -79,7 +79,9 @@ impl Redraw {
         let frame = request_animation_frame(move |_| {
             if let Some(inner) = weak.upgrade() {
                 inner.scheduled.set(false);
-                inner.rendered_at.set(js_sys::Date::now());
+                if inner.spacing_ms > 0 {
+                    inner.rendered_at.set(js_sys::Date::now());
+                }
                 inner.update.force_update();
             }
         });
