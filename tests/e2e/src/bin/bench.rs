@@ -553,13 +553,14 @@ async fn throttled(
         },
     );
     tokio::time::sleep(Duration::from_secs(secs)).await;
-    let (top, trace, raw) = if profile {
+    let (top, (trace, traced_secs), raw) = if profile {
         let mut stopped = h.cdp("Profiler.stop", json!({})).await?;
-        let trace = h.trace().await?;
+        let events = h.trace().await?;
         let top = top_functions(&stopped["profile"], 20);
-        (top, trace.clone(), Some((stopped["profile"].take(), trace)))
+        let own = main_thread_self_times(&events);
+        (top, own, Some((stopped["profile"].take(), events)))
     } else {
-        (Vec::new(), Vec::new(), None)
+        (Vec::new(), (Vec::new(), 0.0), None)
     };
     let raf = numbers(&h.eval(RAF_END).await?);
     let elapsed = began.elapsed().as_secs_f64();
@@ -568,7 +569,6 @@ async fn throttled(
         .await?;
     let (intervals, _) = frame_times(&h, &raf).await?;
     let fps = raf.len().saturating_sub(1) as f64 / elapsed;
-    let (trace, traced_secs) = main_thread_self_times(&trace);
     let trace = trace
         .into_iter()
         .take(12)
