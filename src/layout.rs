@@ -15,7 +15,7 @@ use yew_router::prelude::*;
 
 use crate::pages::{ModulePage, NotFound, Overview, SubscriberPage};
 use crate::routes::{Route, use_current_route};
-use crate::runtime::{Loaded, ModuleRuntime, use_runtimes};
+use crate::runtime::{Loaded, ModuleRuntime, Runtimes};
 
 /// A module's icon: an SVG path on a 24×24 grid, stroked in the text colour.
 pub fn icon(path: &'static str) -> Html {
@@ -61,7 +61,7 @@ fn nav_item(rt: &ModuleRuntime) -> Html {
     }
 }
 
-fn page(route: Route, runtimes: &Rc<Vec<ModuleRuntime>>) -> Html {
+fn page(route: Route, runtimes: &Rc<Runtimes>) -> Html {
     match route {
         Route::Overview => html! { <Overview runtimes={runtimes.clone()} /> },
         Route::Module { module } => html! { <ModulePage runtimes={runtimes.clone()} {module} /> },
@@ -129,12 +129,14 @@ fn use_navigate(basename: Option<String>) -> Navigate {
 pub struct ShellProps {
     /// The configuration and its problems.
     pub loaded: Rc<Loaded>,
+    /// The modules, running (`runtime::start`).
+    pub runtimes: Rc<Runtimes>,
 }
 
 /// Header, navigation, config problems and the routed page. Needs a router above it.
 #[styled_component]
 pub fn Shell(props: &ShellProps) -> Html {
-    let runtimes = use_runtimes(props.loaded.clone());
+    let runtimes = &props.runtimes;
     let header = css!(
         "display:flex; align-items:center; gap:24px; padding:10px 20px; flex-wrap:wrap;
          background:var(--sb-surface); border-bottom:1px solid var(--sb-border);
@@ -176,7 +178,7 @@ pub fn Shell(props: &ShellProps) -> Html {
             }
             <main class={main}>
                 <ContextProvider<Navigate> context={navigate}>
-                    { page(route, &runtimes) }
+                    { page(route, runtimes) }
                 </ContextProvider<Navigate>>
             </main>
         </div>

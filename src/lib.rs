@@ -14,12 +14,13 @@ pub mod runtime;
 
 use std::rc::Rc;
 
+use wasm_bindgen::JsCast;
 use yew::prelude::*;
 use yew_router::prelude::*;
 
 pub use layout::{Shell, ShellProps};
 pub use routes::Route;
-pub use runtime::Loaded;
+pub use runtime::{Loaded, Runtimes};
 
 /// The chart redraws since the last call, for the benchmark, flattened as
 /// `[waited_ms, draw_ms, ended_at, …]` (see `switchboard_kit::probe`).
@@ -60,15 +61,26 @@ struct Fetched {
     text: String,
 }
 
-/// `GET url` with gloo-net, revalidated with the server every time (`cache: no-cache`), so a
-/// replaced `config.json` takes effect on the next load even where a cache sits between. An
-/// error is the browser's message for a request that got no response at all.
-async fn fetch_text(url: &str) -> Result<Fetched, String> {
-    let resp = gloo_net::http::Request::get(url)
-        .cache(web_sys::RequestCache::NoCache)
-        .send()
-        .await
-        .map_err(|e| e.to_string())?;
+/// `GET config.json`, revalidated with the server every time (`cache: no-cache`), so a
+/// replaced file takes effect on the next load even where a cache sits between: the fetch
+/// `index.html` started while the code downloaded (`switchboard_kit::early`), or a new one.
+/// An error is the browser's message for a request that got no response at all.
+async fn fetch_config() -> Result<Fetched, String> {
+    let resp = match switchboard_kit::early::config() {
+        Some(started) => wasm_bindgen_futures::JsFuture::from(started)
+            .await
+            .and_then(|r| r.dyn_into::<web_sys::Response>())
+            .map(gloo_net::http::Response::from)
+            .map_err(|e| match e.dyn_ref::<js_sys::Error>() {
+                Some(e) => format!("{}: {}", String::from(e.name()), String::from(e.message())),
+                None => format!("{e:?}"),
+            })?,
+        None => gloo_net::http::Request::get("config.json")
+            .cache(web_sys::RequestCache::NoCache)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?,
+    };
     Ok(Fetched {
         status: resp.status(),
         content_type: resp.headers().get("content-type").unwrap_or_default(),
@@ -87,7 +99,7 @@ async fn load_config() -> Loaded {
             message: format!("could not be loaded ({why}); using the built-in defaults"),
         }],
     };
-    match fetch_text("config.json").await {
+    match fetch_config().await {
         // A CDN with a single-page-app rewrite answers a missing file with index.html.
         Ok(r) if r.status == 404 || r.content_type.contains("text/html") => Loaded {
             config: Default::default(),
@@ -108,19 +120,21 @@ async fn load_config() -> Loaded {
 /// from `public_url`.
 #[component]
 pub fn App() -> Html {
-    let loaded = use_state(|| None::<Rc<Loaded>>);
+    let started = use_state(|| None::<(Rc<Loaded>, Rc<Runtimes>)>);
     {
-        let loaded = loaded.clone();
+        let started = started.clone();
         use_effect_with((), move |_| {
             wasm_bindgen_futures::spawn_local(async move {
-                loaded.set(Some(Rc::new(load_config().await)));
+                let loaded = Rc::new(load_config().await);
+                let runtimes = runtime::start(&loaded);
+                started.set(Some((loaded, runtimes)));
             });
         });
     }
     html! {
-        if let Some(loaded) = (*loaded).clone() {
+        if let Some((loaded, runtimes)) = (*started).clone() {
             <BrowserRouter basename={loaded.config.basename.clone().map(AttrValue::from)}>
-                <Shell {loaded} />
+                <Shell {loaded} {runtimes} />
             </BrowserRouter>
         } else {
             <p style="padding:20px">{ "Loading configuration…" }</p>

@@ -12,7 +12,7 @@ use yew_router::prelude::*;
 
 use crate::layout::icon;
 use crate::routes::Route;
-use crate::runtime::ModuleRuntime;
+use crate::runtime::Runtimes;
 
 /// "last live data 3 s ago", or why there is none.
 #[component]
@@ -104,7 +104,7 @@ fn module_error(message: &str) -> Html {
 #[derive(Properties, PartialEq, Debug)]
 pub struct OverviewProps {
     /// The running modules.
-    pub runtimes: Rc<Vec<ModuleRuntime>>,
+    pub runtimes: Rc<Runtimes>,
 }
 
 /// `/`: every module's summary card, with its own status.
@@ -154,7 +154,7 @@ pub fn Overview(props: &OverviewProps) -> Html {
 #[derive(Properties, PartialEq, Debug)]
 pub struct ModulePageProps {
     /// The running modules.
-    pub runtimes: Rc<Vec<ModuleRuntime>>,
+    pub runtimes: Rc<Runtimes>,
     /// The route segment from the URL.
     pub module: String,
 }
@@ -197,7 +197,7 @@ pub fn ModulePage(props: &ModulePageProps) -> Html {
 #[derive(Properties, PartialEq, Debug)]
 pub struct SubscriberPageProps {
     /// The running modules.
-    pub runtimes: Rc<Vec<ModuleRuntime>>,
+    pub runtimes: Rc<Runtimes>,
     /// The subscriber's id, from the URL.
     pub id: String,
 }

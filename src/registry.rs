@@ -73,6 +73,28 @@ mod tests {
         check(&registry);
     }
 
+    /// `index.html` opens each module's socket before the code arrives, from its own copy of
+    /// the default URLs (`data-sockets`): the copy must name every module with the URL its
+    /// connection opens, or that module's socket would open twice, or late.
+    #[test]
+    fn index_html_opens_early_the_sockets_the_modules_open() {
+        let html = include_str!("../index.html");
+        let list = html
+            .split_once("data-sockets='")
+            .and_then(|(_, rest)| rest.split_once('\''))
+            .map(|(list, _)| list)
+            .expect("index.html's early script has data-sockets");
+        let early: std::collections::BTreeMap<String, String> =
+            serde_json::from_str(list).expect("data-sockets is a JSON object of URLs");
+        let defaults = MODULES
+            .iter()
+            // The tests' fifth module (feature `fixture`) gets no early socket.
+            .filter(|m| !(cfg!(feature = "fixture") && m.id() == "lab"))
+            .map(|m| (m.id().to_owned(), m.default_url().to_owned()))
+            .collect();
+        assert_eq!(early, defaults);
+    }
+
     #[test]
     fn every_module_can_simulate_and_declares_what_it_simulates() {
         for m in MODULES {

@@ -7,7 +7,6 @@ use switchboard_kit::WsHandle;
 use switchboard_kit::handle::{HandleOptions, ShareOptions};
 use switchboard_kit::module::WsModule;
 use switchboard_kit::token::SessionStorageToken;
-use yew::prelude::*;
 
 use crate::config::{ConfigError, RuntimeConfig, resolve_url};
 use crate::registry::MODULES;
@@ -98,34 +97,42 @@ pub fn build(config: &RuntimeConfig) -> Vec<ModuleRuntime> {
         .collect()
 }
 
-/// The runtimes for `loaded`, started on mount and shut down (sockets closed, timers
-/// cancelled) when the config changes or the app unmounts.
-#[hook]
-pub fn use_runtimes(loaded: Rc<Loaded>) -> Rc<Vec<ModuleRuntime>> {
-    let runtimes = use_memo(loaded, |loaded| {
-        // The development token from `cargo xtask dev`; release builds never honour it.
-        if cfg!(debug_assertions)
-            && let Some(token) = &loaded.config.dev_token
-            && let Some(storage) =
-                web_sys::window().and_then(|w| w.session_storage().ok().flatten())
-        {
-            let _ = storage.set_item(&loaded.config.token_key, token);
+/// The running modules, in navigation order: built and started by [`start`], and shut down
+/// (sockets closed, timers cancelled) when the last owner drops them, as the app unmounts.
+#[derive(Debug, PartialEq)]
+pub struct Runtimes(Vec<ModuleRuntime>);
+
+impl std::ops::Deref for Runtimes {
+    type Target = [ModuleRuntime];
+
+    fn deref(&self) -> &[ModuleRuntime] {
+        &self.0
+    }
+}
+
+impl Drop for Runtimes {
+    fn drop(&mut self) {
+        for handle in self.0.iter().filter_map(|r| r.handle.as_ref().ok()) {
+            handle.shutdown();
         }
-        build(&loaded.config)
-    });
-    use_effect_with(runtimes.clone(), |runtimes| {
-        let handles: Vec<WsHandle> = runtimes
-            .iter()
-            .filter_map(|r| r.handle.clone().ok())
-            .collect();
-        for h in &handles {
-            h.start();
-        }
-        move || {
-            for h in handles {
-                h.shutdown();
-            }
-        }
-    });
-    runtimes
+    }
+}
+
+/// Builds the runtimes for `loaded` and starts every connection at once. The app calls it
+/// before its first render, which takes about 200 ms on a slow machine: a socket that
+/// `index.html` opened early sends its auth frame first, and the answer arrives while the
+/// page renders.
+pub fn start(loaded: &Loaded) -> Rc<Runtimes> {
+    // The development token from `cargo xtask dev`; release builds never honour it.
+    if cfg!(debug_assertions)
+        && let Some(token) = &loaded.config.dev_token
+        && let Some(storage) = web_sys::window().and_then(|w| w.session_storage().ok().flatten())
+    {
+        let _ = storage.set_item(&loaded.config.token_key, token);
+    }
+    let runtimes = build(&loaded.config);
+    for handle in runtimes.iter().filter_map(|r| r.handle.as_ref().ok()) {
+        handle.start();
+    }
+    Rc::new(Runtimes(runtimes))
 }

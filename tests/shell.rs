@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use switchboard::config::parse;
 use switchboard::registry::ids;
-use switchboard::{Loaded, Shell};
+use switchboard::{Loaded, Runtimes, Shell};
 use wasm_bindgen_test::*;
 use yew::prelude::*;
 use yew_router::history::{AnyHistory, History, MemoryHistory};
@@ -24,11 +24,12 @@ wasm_bindgen_test_configure!(run_in_browser);
 struct AtProps {
     history: AnyHistory,
     loaded: Rc<Loaded>,
+    runtimes: Rc<Runtimes>,
 }
 
 #[component]
 fn At(props: &AtProps) -> Html {
-    html! { <Router history={props.history.clone()}><Shell loaded={props.loaded.clone()} /></Router> }
+    html! { <Router history={props.history.clone()}><Shell loaded={props.loaded.clone()} runtimes={props.runtimes.clone()} /></Router> }
 }
 
 /// Mounts the shell at `path` with `config_json`, in a fresh `<div>`.
@@ -38,7 +39,13 @@ async fn mount(path: &str, config_json: &str) -> web_sys::Element {
     let history = AnyHistory::from(MemoryHistory::new());
     history.push(path);
     let loaded = Rc::new(Loaded { config, errors });
-    yew::Renderer::<At>::with_root_and_props(root.clone(), AtProps { history, loaded }).render();
+    let runtimes = switchboard::runtime::start(&loaded);
+    let props = AtProps {
+        history,
+        loaded,
+        runtimes,
+    };
+    yew::Renderer::<At>::with_root_and_props(root.clone(), props).render();
     yew::scheduler::flush().await;
     root
 }

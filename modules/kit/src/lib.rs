@@ -14,6 +14,7 @@
 pub mod action;
 pub mod bars;
 pub mod chart;
+pub mod early;
 pub mod format;
 pub mod handle;
 pub mod hooks;

@@ -128,15 +128,20 @@ impl std::fmt::Debug for Socket {
 }
 
 impl Socket {
-    /// Opens `url`. `max_bytes` lets oversized text frames be refused before they are copied
-    /// into wasm memory. `on_event` receives every event of this socket.
+    /// Opens `url`, or adopts the socket to it that `index.html` opened early
+    /// ([`crate::early`]). `max_bytes` lets oversized text frames be refused before they are
+    /// copied into wasm memory. `on_event` receives every event of this socket.
     pub(crate) fn open(
         url: &str,
         id: SocketId,
         max_bytes: usize,
         on_event: impl Fn(SocketId, SocketEvent) + 'static,
     ) -> Result<Self, String> {
-        let ws = WebSocket::new(url).map_err(|e| format!("{e:?}"))?;
+        let ws = match crate::early::socket(url) {
+            Some(ws) => ws,
+            None => WebSocket::new(url).map_err(|e| format!("{e:?}"))?,
+        };
+        let opened = ws.ready_state() == WebSocket::OPEN;
         ws.set_binary_type(BinaryType::Arraybuffer);
         let on_event = Rc::new(on_event);
         let listen = |name: &'static str, map: EventMap| {
@@ -172,6 +177,11 @@ impl Socket {
                 }),
             ),
         ];
+        if opened {
+            // An adopted socket that opened before the code arrived: reported as a fresh one's
+            // open would be, after this call (the caller may hold its state borrowed).
+            wasm_bindgen_futures::spawn_local(async move { on_event(id, SocketEvent::Opened) });
+        }
         Ok(Self { id, ws, listeners })
     }
 

@@ -811,3 +811,84 @@ async fn a_spaced_view_renders_at_most_once_per_spacing_and_shows_the_latest_wit
         "the last frame shown after {waited} ms"
     );
 }
+
+/// Sets `window.__switchboard` as `index.html`'s early script does, with `sockets` for `url`.
+fn early_sockets(url: &str, sockets: &[web_sys::WebSocket]) {
+    let list = js_sys::Array::new();
+    for ws in sockets {
+        list.push(ws);
+    }
+    let by_url = js_sys::Object::new();
+    js_sys::Reflect::set(&by_url, &url.into(), &list).unwrap();
+    let early = js_sys::Object::new();
+    js_sys::Reflect::set(&early, &"sockets".into(), &by_url).unwrap();
+    js_sys::Reflect::set(&js_sys::global(), &"__switchboard".into(), &early).unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn a_socket_the_page_opened_early_is_adopted_and_not_opened_again() {
+    let storage = web_sys::window()
+        .unwrap()
+        .session_storage()
+        .unwrap()
+        .unwrap();
+    storage
+        .set_item("switchboard.access_token", TOKEN.unwrap())
+        .unwrap();
+    let url = ws_url("billing");
+    // One early socket already closed, which cannot be adopted, then one open.
+    let closed = web_sys::WebSocket::new(&url).unwrap();
+    let open = web_sys::WebSocket::new(&url).unwrap();
+    wait_for("both early sockets to open", SECS, || {
+        closed.ready_state() == web_sys::WebSocket::OPEN
+            && open.ready_state() == web_sys::WebSocket::OPEN
+    })
+    .await;
+    closed.close().unwrap();
+    wait_for("the first to close", SECS, || {
+        closed.ready_state() == web_sys::WebSocket::CLOSED
+    })
+    .await;
+    early_sockets(&url, &[closed.clone(), open.clone()]);
+    let before = report("billing").await;
+
+    let root = container();
+    let props = Live {
+        out: Rc::new(RefCell::new(None)),
+        module: "billing".into(),
+    };
+    let out = props.out.clone();
+    let app = yew::Renderer::<LiveSessions>::with_root_and_props(root.clone(), props).render();
+    wait_for("the status to say connected", SECS, || {
+        text(&root, ".live .status") == "connected"
+    })
+    .await;
+    let count = |r: &serde_json::Value, key: &str| r[key].as_u64().unwrap();
+    wait_for_report("billing", "the adopted socket's auth", |r| {
+        count(r, "auth_ok") == count(&before, "auth_ok") + 1
+    })
+    .await;
+    let after = report("billing").await;
+    assert_eq!(
+        count(&after, "connections"),
+        count(&before, "connections"),
+        "no socket opened beside the early one"
+    );
+    let adopted = |ws: &web_sys::WebSocket| {
+        js_sys::Reflect::get(ws, &"adopted".into())
+            .unwrap()
+            .is_truthy()
+    };
+    assert!(adopted(&open), "the open early socket is the connection's");
+    assert!(!adopted(&closed), "a closed early socket is not adopted");
+    assert!(out.borrow().as_ref().unwrap().is_connected());
+
+    // Dropped with the provider, as a socket it opened itself would be.
+    app.destroy();
+    wait_for("the adopted socket to close", SECS, || {
+        open.ready_state() == web_sys::WebSocket::CLOSED
+    })
+    .await;
+    js_sys::Reflect::delete_property(&js_sys::global(), &"__switchboard".into()).unwrap();
+    storage.remove_item("switchboard.access_token").unwrap();
+}

@@ -47,6 +47,22 @@ pub async fn open_page(h: &Harness, client: &Client, token: &str, path: &str) ->
     Ok(())
 }
 
+/// The sockets `index.html` opened in the current tab while the code downloaded: for each,
+/// whether a module's connection adopted it.
+pub async fn early_sockets(client: &Client) -> Result<Vec<bool>> {
+    let v = eval(
+        client,
+        "const early = window.__switchboard; \
+         return early ? Object.values(early.sockets).flat().map(ws => ws.adopted === true) : [];",
+    )
+    .await?;
+    Ok(v.as_array()
+        .into_iter()
+        .flatten()
+        .map(|a| a.as_bool() == Some(true))
+        .collect())
+}
+
 /// Opens the sessions page in `client` with `token`, and waits for live rows.
 pub async fn open_sessions(h: &Harness, client: &Client, token: &str) -> Result<()> {
     open_page(h, client, token, "/sessions").await?;

@@ -11,7 +11,8 @@ use fantoccini::wd::WindowHandle;
 use serde_json::json;
 use switchboard_devserver::endpoint::{Fault, Module};
 use switchboard_e2e::page::{
-    disconnect, eval, open_sessions, wait, wait_backend_ended, wait_screen_is_backend,
+    disconnect, early_sockets, eval, open_sessions, wait, wait_backend_ended,
+    wait_screen_is_backend,
 };
 use switchboard_e2e::{Harness, SECRET};
 
@@ -75,8 +76,29 @@ async fn x1_three_tabs_share_one_connection_per_module_and_a_closed_leader_is_re
     let client = &h.client;
     let first = client.window().await?;
     open_sessions(&h, client, &token).await?;
+    // The first tab's page opened every module's socket while its code downloaded, and each
+    // module's connection adopted its socket: the backend accepted one per module, not two.
+    let early = early_sockets(client).await?;
+    ensure!(
+        early.len() == Module::all().count() && early.iter().all(|adopted| *adopted),
+        "the first tab's early sockets, adopted: {early:?}"
+    );
+    let accepted: Vec<u64> = Module::all().map(|m| h.report(m).connections).collect();
+    ensure!(
+        accepted.iter().all(|n| *n == 1),
+        "connections accepted per module: {accepted:?}"
+    );
     let second = new_tab(&h, client, &token).await?;
+    // The other tabs' pages open none: another tab leads every module's connection.
+    ensure!(
+        early_sockets(client).await?.is_empty(),
+        "the second tab opened sockets early"
+    );
     let third = new_tab(&h, client, &token).await?;
+    ensure!(
+        early_sockets(client).await?.is_empty(),
+        "the third tab opened sockets early"
+    );
     let tabs = [first.clone(), second.clone(), third.clone()];
     wait_connections(&h, 1, 5 * SEC).await?;
     // One tab leads, the others say where their data comes from; all show the backend's
