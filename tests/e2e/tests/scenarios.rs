@@ -730,3 +730,48 @@ async fn s12_a_healthy_but_quiet_backend_never_shows_simulated_data() -> Result<
     }
     h.finish().await
 }
+
+/// The page opens every module's socket while its code downloads (`index.html`); when the
+/// code never arrives, nothing adopts them and each closes on its own 3 s after it opened,
+/// before a server would close it for sending no auth frame. The backend saw one connection
+/// per module and holds none open afterwards.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s13_the_pages_early_sockets_close_when_the_code_never_arrives() -> Result<()> {
+    let h = Harness::start().await?;
+    let token = h.token();
+    h.cdp("Network.enable", serde_json::json!({})).await?;
+    h.cdp(
+        "Network.setBlockedURLs",
+        serde_json::json!({ "urls": ["*.wasm"] }),
+    )
+    .await?;
+    switchboard_e2e::page::open_page(&h, &h.client, &token, "/").await?;
+    let started = std::time::Instant::now();
+    let every = |f: &dyn Fn(&Module) -> bool| Module::all().all(|m| f(&m));
+    while !every(&|m| h.report(*m).open == 1) {
+        ensure!(
+            started.elapsed() < 5 * SEC,
+            "the page opened a socket per module"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let opened = started.elapsed();
+    while !every(&|m| h.report(*m).open == 0) {
+        ensure!(
+            started.elapsed() < 10 * SEC,
+            "the unadopted sockets close on their own"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let held = started.elapsed() - opened;
+    // The development backend, like the gateway, closes a socket without auth after 5 s.
+    ensure!(
+        held >= Duration::from_millis(2_500) && held < Duration::from_millis(4_500),
+        "the page waited about 3 s for its code, then closed them itself: {held:?}"
+    );
+    ensure!(
+        every(&|m| h.report(*m).connections == 1 && h.report(*m).auth_ok == 0),
+        "one connection per module, none authenticated"
+    );
+    h.finish().await
+}
