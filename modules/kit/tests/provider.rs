@@ -342,8 +342,9 @@ fn LiveSessions(props: &Live) -> Html {
     }
 }
 
-#[wasm_bindgen_test]
-async fn a_real_socket_authenticates_from_session_storage_reconnects_and_closes_on_drop() {
+/// Puts the backend's token where the default token source reads it; the test removes it
+/// at its end.
+fn store_token() -> web_sys::Storage {
     let storage = web_sys::window()
         .unwrap()
         .session_storage()
@@ -352,13 +353,31 @@ async fn a_real_socket_authenticates_from_session_storage_reconnects_and_closes_
     storage
         .set_item("switchboard.access_token", TOKEN.unwrap())
         .unwrap();
+    storage
+}
+
+/// Mounts [`LiveSessions`] on `module`'s backend URL: its root, the handle it reports, the app.
+fn mount_live(
+    module: &str,
+) -> (
+    web_sys::Element,
+    Rc<RefCell<Option<WsHandle>>>,
+    AppHandle<LiveSessions>,
+) {
     let root = container();
     let props = Live {
         out: Rc::new(RefCell::new(None)),
-        module: "sessions".into(),
+        module: AttrValue::from(module.to_owned()),
     };
     let out = props.out.clone();
     let app = yew::Renderer::<LiveSessions>::with_root_and_props(root.clone(), props).render();
+    (root, out, app)
+}
+
+#[wasm_bindgen_test]
+async fn a_real_socket_authenticates_from_session_storage_reconnects_and_closes_on_drop() {
+    let storage = store_token();
+    let (root, out, app) = mount_live("sessions");
     // The probe re-renders on status changes only, so frame counts are read from the handle.
     wait_for("live frames", SECS, || {
         out.borrow()
@@ -827,14 +846,7 @@ fn early_sockets(url: &str, sockets: &[web_sys::WebSocket]) {
 
 #[wasm_bindgen_test]
 async fn a_socket_the_page_opened_early_is_adopted_and_not_opened_again() {
-    let storage = web_sys::window()
-        .unwrap()
-        .session_storage()
-        .unwrap()
-        .unwrap();
-    storage
-        .set_item("switchboard.access_token", TOKEN.unwrap())
-        .unwrap();
+    let storage = store_token();
     let url = ws_url("billing");
     // One early socket already closed, which cannot be adopted, then one open.
     let closed = web_sys::WebSocket::new(&url).unwrap();
@@ -852,13 +864,7 @@ async fn a_socket_the_page_opened_early_is_adopted_and_not_opened_again() {
     early_sockets(&url, &[closed.clone(), open.clone()]);
     let before = report("billing").await;
 
-    let root = container();
-    let props = Live {
-        out: Rc::new(RefCell::new(None)),
-        module: "billing".into(),
-    };
-    let out = props.out.clone();
-    let app = yew::Renderer::<LiveSessions>::with_root_and_props(root.clone(), props).render();
+    let (root, out, app) = mount_live("billing");
     wait_for("the status to say connected", SECS, || {
         text(&root, ".live .status") == "connected"
     })
