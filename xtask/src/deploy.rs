@@ -30,7 +30,8 @@ pub const REVALIDATE: &str = "no-cache";
 /// origins of the environment's config.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Policy {
-    /// `'sha256-…'` of each inline script in `index.html` (trunk's loader).
+    /// `'sha256-…'` of each inline script in `index.html` (the early start of the sockets and
+    /// `config.json`, and trunk's loader).
     pub script_hashes: Vec<String>,
     /// `ws://` and `wss://` origins the config names, sorted and unique. Paths on the page's
     /// own origin are covered by `'self'`.
@@ -55,8 +56,8 @@ impl Policy {
 
     /// The Content-Security-Policy header value.
     ///
-    /// - `script-src`: the app's own files, WebAssembly compilation, and trunk's inline loader
-    ///   by hash. No `'unsafe-inline'`, no `'unsafe-eval'`.
+    /// - `script-src`: the app's own files, WebAssembly compilation, and the inline scripts
+    ///   (the early start, trunk's loader) by hash. No `'unsafe-inline'`, no `'unsafe-eval'`.
     /// - `style-src 'unsafe-inline'`: stylist writes each component's CSS into `<style>`
     ///   elements at run time, with content known only then, and it has no nonce support.
     /// - `connect-src`: `config.json`, the wasm and same-origin sockets (`'self'`), plus each

@@ -542,14 +542,18 @@ async fn s11_the_nginx_deployment_serves_headers_csp_brotli_and_a_replaced_confi
         .ok_or_else(|| anyhow::anyhow!("no svg"))?;
     let index = std::fs::read(site.root.join("index.html"))?;
     // What a security review asks for, written out here rather than read from the generator.
-    let loader = xtask::deploy::inline_scripts(std::str::from_utf8(&index)?)
+    // Two inline scripts: the page's early start (sockets, config.json) and trunk's loader.
+    let inline = xtask::deploy::inline_scripts(std::str::from_utf8(&index)?)
         .into_iter()
         .map(xtask::deploy::sha256_source)
         .collect::<Vec<_>>();
-    ensure!(loader.len() == 1, "trunk's one inline loader: {loader:?}");
+    ensure!(
+        inline.len() == 2,
+        "the early script and trunk's loader: {inline:?}"
+    );
     for part in [
         "default-src 'none'",
-        &format!("script-src 'self' 'wasm-unsafe-eval' {}", loader[0]),
+        &format!("script-src 'self' 'wasm-unsafe-eval' {}", inline.join(" ")),
         "frame-ancestors 'none'",
         "base-uri 'self'",
     ] {
