@@ -35,7 +35,6 @@ pub fn paint_samples() -> Vec<f64> {
 /// Bytes of wasm linear memory, for the benchmark: `window.wasmBindings.wasm_memory_bytes()`.
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn wasm_memory_bytes() -> f64 {
-    use wasm_bindgen::JsCast;
     wasm_bindgen::memory()
         .dyn_into::<js_sys::WebAssembly::Memory>()
         .ok()
@@ -71,9 +70,10 @@ async fn fetch_config() -> Result<Fetched, String> {
             .await
             .and_then(|r| r.dyn_into::<web_sys::Response>())
             .map(gloo_net::http::Response::from)
-            .map_err(|e| match e.dyn_ref::<js_sys::Error>() {
-                Some(e) => format!("{}: {}", String::from(e.name()), String::from(e.message())),
-                None => format!("{e:?}"),
+            // As gloo-net words a failed request: the error's `toString()`.
+            .map_err(|e| match gloo_utils::errors::JsError::try_from(e) {
+                Ok(e) => e.to_string(),
+                Err(e) => e.to_string(),
             })?,
         None => gloo_net::http::Request::get("config.json")
             .cache(web_sys::RequestCache::NoCache)

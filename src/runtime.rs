@@ -110,9 +110,16 @@ impl std::ops::Deref for Runtimes {
     }
 }
 
+impl Runtimes {
+    /// The connections of the modules that have one.
+    fn handles(&self) -> impl Iterator<Item = &WsHandle> {
+        self.0.iter().filter_map(|r| r.handle.as_ref().ok())
+    }
+}
+
 impl Drop for Runtimes {
     fn drop(&mut self) {
-        for handle in self.0.iter().filter_map(|r| r.handle.as_ref().ok()) {
+        for handle in self.handles() {
             handle.shutdown();
         }
     }
@@ -130,9 +137,9 @@ pub fn start(loaded: &Loaded) -> Rc<Runtimes> {
     {
         let _ = storage.set_item(&loaded.config.token_key, token);
     }
-    let runtimes = build(&loaded.config);
-    for handle in runtimes.iter().filter_map(|r| r.handle.as_ref().ok()) {
+    let runtimes = Runtimes(build(&loaded.config));
+    for handle in runtimes.handles() {
         handle.start();
     }
-    Rc::new(Runtimes(runtimes))
+    Rc::new(runtimes)
 }
