@@ -665,12 +665,22 @@ impl Harness {
     /// with `traced` categories). Reading it ends the trace: call it once.
     pub async fn trace(&self) -> Result<Vec<Value>> {
         Ok(self
+            .devtools_messages()
+            .await?
+            .into_iter()
+            .filter(|m| m["method"] == "Tracing.dataCollected")
+            .map(|mut m| m["params"].take())
+            .collect())
+    }
+
+    /// The DevTools messages in chromedriver's performance log since it was last read.
+    async fn devtools_messages(&self) -> Result<Vec<Value>> {
+        Ok(self
             .log("performance")
             .await?
             .iter()
             .filter_map(|m| serde_json::from_str::<Value>(m).ok())
-            .filter(|m| m["message"]["method"] == "Tracing.dataCollected")
-            .map(|mut m| m["message"]["params"].take())
+            .map(|mut m| m["message"].take())
             .collect())
     }
 
@@ -678,12 +688,10 @@ impl Harness {
     pub async fn record(&self) -> Result<Record> {
         let console = self.log("browser").await?;
         let urls = self
-            .log("performance")
+            .devtools_messages()
             .await?
             .iter()
-            .filter_map(|m| serde_json::from_str::<Value>(m).ok())
             .filter_map(|m| {
-                let m = &m["message"];
                 match m["method"].as_str()? {
                     "Network.requestWillBeSent" => m["params"]["request"]["url"].as_str(),
                     "Network.webSocketCreated" => m["params"]["url"].as_str(),

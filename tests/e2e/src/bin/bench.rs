@@ -396,10 +396,12 @@ async fn flood(stage: Stage, rate: u32, secs: u64) -> Result<Flood> {
     })
 }
 
-/// A harness, unrecorded, whose site serves `dist` (the React peer's), or the build under test.
-async fn serving(dist: Option<PathBuf>) -> Result<Harness> {
+/// A harness, unrecorded, whose site serves `dist` (the React peer's), or the build under test,
+/// recording a DevTools trace of `traced` categories if given.
+async fn serving(dist: Option<PathBuf>, traced: Option<&'static str>) -> Result<Harness> {
     Harness::start_with(Options {
         recorded: false,
+        traced,
         dist,
         ..Options::default()
     })
@@ -429,7 +431,7 @@ async fn first_live_paint(h: &Harness, module: &str, within: Duration) -> Result
 /// wasm) and `config.json` had arrived, and the first contentful paint:
 /// `[live paint, bytes, html, code, config, first paint]`, ms and bytes.
 async fn mobile_boot(dist: Option<PathBuf>) -> Result<[f64; 6]> {
-    let h = serving(dist).await?;
+    let h = serving(dist, None).await?;
     let token = h.token();
     h.cdp("Network.enable", json!({})).await?;
     h.cdp("Network.setCacheDisabled", json!({ "cacheDisabled": true }))
@@ -504,13 +506,7 @@ async fn throttled(
     profile: bool,
 ) -> Result<Throttled> {
     let ours = dist.is_none();
-    let h = Harness::start_with(Options {
-        recorded: false,
-        traced: profile.then_some(TRACE_CATEGORIES),
-        dist,
-        ..Options::default()
-    })
-    .await?;
+    let h = serving(dist, profile.then_some(TRACE_CATEGORIES)).await?;
     let token = h.token();
     switchboard_e2e::page::open_page(&h, &h.client, &token, stage.page).await?;
     first_live_paint(&h, stage.module, Duration::from_secs(20)).await?;
