@@ -60,6 +60,14 @@ fn network_config() -> Config {
     }
 }
 
+/// The simulated counting tests' channel.
+fn count_config() -> Config {
+    Config {
+        channels: vec!["count"],
+        ..Config::default()
+    }
+}
+
 #[derive(Properties, PartialEq)]
 struct TwoProps {
     a: Rc<RefCell<Option<WsHandle>>>,
@@ -183,10 +191,7 @@ fn Simulated(props: &CountingProps) -> Html {
             }) as Box<dyn switchboard_core::simulator::Simulator>
         }))
     });
-    let config = Config {
-        channels: vec!["count"],
-        ..Config::default()
-    };
+    let config = count_config();
     html! {
         <WsProvider url={props.url.clone()} {config} token={token()} simulator={(*factory).clone()}>
             <Counter seen_all={props.seen_all.clone()} renders={props.renders.clone()} per_tick={per_tick} />
@@ -292,10 +297,7 @@ fn Host(props: &Toggle) -> Html {
         let show = show.clone();
         Callback::from(move |v| show.set(v))
     });
-    let config = Config {
-        channels: vec!["count"],
-        ..Config::default()
-    };
+    let config = count_config();
     html! {
         <WsProvider url="ws://127.0.0.1:9/none" {config} auto_connect={false}>
             <Probe name="host" out={props.out.clone()} />
@@ -764,10 +766,7 @@ fn TwoPacesApp(props: &TwoPaces) -> Html {
             }) as Box<dyn switchboard_core::simulator::Simulator>
         }))
     });
-    let config = Config {
-        channels: vec!["count"],
-        ..Config::default()
-    };
+    let config = count_config();
     html! {
         // One refused attempt, then no status changes (which re-render every view) for a minute.
         <WsProvider url={REFUSED} {config} token={token()} simulator={(*factory).clone()}
