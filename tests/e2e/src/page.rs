@@ -4,9 +4,10 @@
 
 use std::time::Duration;
 
-use anyhow::{Result, bail};
+use anyhow::{Result, bail, ensure};
 use fantoccini::Client;
 use serde_json::{Value, json};
+use switchboard_devserver::endpoint::Module;
 
 use crate::{Harness, TOKEN_KEY, module};
 
@@ -61,6 +62,24 @@ pub async fn early_sockets(client: &Client) -> Result<Vec<bool>> {
         .flatten()
         .map(|a| a.as_bool() == Some(true))
         .collect())
+}
+
+/// Waits until the backend has exactly `n` open connections for every module.
+pub async fn wait_open_connections(h: &Harness, n: u64, within: Duration) -> Result<()> {
+    let started = std::time::Instant::now();
+    loop {
+        let open: Vec<(&str, u64)> = Module::all()
+            .map(|m| (m.name(), h.report(m).open))
+            .collect();
+        if open.iter().all(|(_, o)| *o == n) {
+            return Ok(());
+        }
+        ensure!(
+            started.elapsed() < within,
+            "expected {n} open connections per module, the backend has {open:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 /// Opens the sessions page in `client` with `token`, and waits for live rows.

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::{Result, ensure};
 use switchboard_devserver::endpoint::{Fault, Module};
+use switchboard_e2e::page::wait_open_connections;
 use switchboard_e2e::{Harness, module};
 
 const SEC: Duration = Duration::from_secs(1);
@@ -750,31 +751,18 @@ async fn s13_the_pages_early_sockets_close_when_the_code_never_arrives() -> Resu
     )
     .await?;
     switchboard_e2e::page::open_page(&h, &h.client, &token, "/").await?;
-    let started = std::time::Instant::now();
-    let every = |f: &dyn Fn(&Module) -> bool| Module::all().all(|m| f(&m));
-    while !every(&|m| h.report(*m).open == 1) {
-        ensure!(
-            started.elapsed() < 5 * SEC,
-            "the page opened a socket per module"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let opened = started.elapsed();
-    while !every(&|m| h.report(*m).open == 0) {
-        ensure!(
-            started.elapsed() < 10 * SEC,
-            "the unadopted sockets close on their own"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let held = started.elapsed() - opened;
+    // The page opened a socket per module, and then closed them on its own.
+    wait_open_connections(&h, 1, 5 * SEC).await?;
+    let opened = std::time::Instant::now();
+    wait_open_connections(&h, 0, 5 * SEC).await?;
+    let held = opened.elapsed();
     // The development backend, like the gateway, closes a socket without auth after 5 s.
     ensure!(
         held >= Duration::from_millis(2_500) && held < Duration::from_millis(4_500),
         "the page waited about 3 s for its code, then closed them itself: {held:?}"
     );
     ensure!(
-        every(&|m| h.report(*m).connections == 1 && h.report(*m).auth_ok == 0),
+        Module::all().all(|m| h.report(m).connections == 1 && h.report(m).auth_ok == 0),
         "one connection per module, none authenticated"
     );
     h.finish().await

@@ -12,34 +12,11 @@ use serde_json::json;
 use switchboard_devserver::endpoint::{Fault, Module};
 use switchboard_e2e::page::{
     disconnect, early_sockets, eval, open_sessions, wait, wait_backend_ended,
-    wait_screen_is_backend,
+    wait_open_connections, wait_screen_is_backend,
 };
 use switchboard_e2e::{Harness, SECRET};
 
 const SEC: Duration = Duration::from_secs(1);
-
-/// Open connections per module, as the backend counts them.
-fn open_connections(h: &Harness) -> Vec<(&'static str, u64)> {
-    Module::all()
-        .map(|m| (m.name(), h.report(m).open))
-        .collect()
-}
-
-/// Waits until the backend has exactly `n` open connections for every module.
-async fn wait_connections(h: &Harness, n: u64, within: Duration) -> Result<()> {
-    let started = std::time::Instant::now();
-    loop {
-        let open = open_connections(h);
-        if open.iter().all(|(_, o)| *o == n) {
-            return Ok(());
-        }
-        ensure!(
-            started.elapsed() < within,
-            "expected {n} open connections per module, the backend has {open:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
 
 /// Opens a new tab of the main browser on the sessions page with `token`, and waits for its
 /// live rows. The tab stays current.
@@ -100,7 +77,7 @@ async fn x1_three_tabs_share_one_connection_per_module_and_a_closed_leader_is_re
         "the third tab opened sockets early"
     );
     let tabs = [first.clone(), second.clone(), third.clone()];
-    wait_connections(&h, 1, 5 * SEC).await?;
+    wait_open_connections(&h, 1, 5 * SEC).await?;
     // One tab leads, the others say where their data comes from; all show the backend's
     // sessions.
     let mut roles = Vec::new();
@@ -148,7 +125,7 @@ async fn x1_three_tabs_share_one_connection_per_module_and_a_closed_leader_is_re
         }
     }
     ensure!(taken, "no tab took over within 2 s");
-    wait_connections(&h, 1, 5 * SEC).await?;
+    wait_open_connections(&h, 1, 5 * SEC).await?;
     // The world moves on; both tabs follow it, nothing missed or doubled.
     tokio::time::sleep(3 * SEC).await;
     for (i, tab) in rest.iter().enumerate() {
@@ -221,13 +198,13 @@ async fn x2_tabs_with_different_tokens_or_with_sharing_off_connect_on_their_own(
     open_sessions(&h, client, &h.token()).await?;
     // Another operator in the same browser: a different token is a different group.
     new_tab(&h, client, &another_token("ben")).await?;
-    wait_connections(&h, 2, 5 * SEC).await?;
+    wait_open_connections(&h, 2, 5 * SEC).await?;
     ensure!(
         role(client).await?.0 == "leader",
         "the other operator leads its own group"
     );
     client.close_window().await?;
-    wait_connections(&h, 1, 5 * SEC).await?;
+    wait_open_connections(&h, 1, 5 * SEC).await?;
     // Sharing off: every tab has its own connections again.
     h.set_config(Harness::live_config(h.backend_addr).replace(
         r#"{"token_key""#,
@@ -237,7 +214,7 @@ async fn x2_tabs_with_different_tokens_or_with_sharing_off_connect_on_their_own(
     client.switch_to_window(first).await?;
     open_sessions(&h, client, &h.token()).await?;
     new_tab(&h, client, &h.token()).await?;
-    wait_connections(&h, 2, 5 * SEC).await?;
+    wait_open_connections(&h, 2, 5 * SEC).await?;
     ensure!(role(client).await?.0.is_empty(), "no role when not shared");
     wait_screen_is_backend(&h, client, "the unshared tab").await?;
     h.finish().await
@@ -251,7 +228,7 @@ async fn x3_a_backend_outage_is_one_reconnect_sequence_for_the_whole_browser() -
     open_sessions(&h, client, &token).await?;
     new_tab(&h, client, &token).await?;
     new_tab(&h, client, &token).await?;
-    wait_connections(&h, 1, 5 * SEC).await?;
+    wait_open_connections(&h, 1, 5 * SEC).await?;
     let sessions = switchboard_e2e::module("sessions");
     let before = h.report(sessions);
     // Down for 20 s: every connection dropped, new ones refused.
@@ -262,7 +239,7 @@ async fn x3_a_backend_outage_is_one_reconnect_sequence_for_the_whole_browser() -
         h.fault(m, Fault::Drop);
     }
     tokio::time::sleep(21 * SEC).await;
-    wait_connections(&h, 1, 40 * SEC).await?;
+    wait_open_connections(&h, 1, 40 * SEC).await?;
     let after = h.report(sessions);
     let attempts = (after.connections + after.refused) - (before.connections + before.refused);
     // One tab's backoff in 20 s (3, 6, 12 s with jitter, then the one that succeeds): about
@@ -286,7 +263,7 @@ async fn x4_a_frozen_leader_hands_over_and_its_socket_is_closed() -> Result<()> 
     let first = client.window().await?;
     open_sessions(&h, client, &token).await?;
     let second = new_tab(&h, client, &token).await?;
-    wait_connections(&h, 1, 5 * SEC).await?;
+    wait_open_connections(&h, 1, 5 * SEC).await?;
     client.switch_to_window(first.clone()).await?;
     ensure!(role(client).await?.0 == "leader", "the first tab leads");
     h.cdp("Page.setWebLifecycleState", json!({"state": "frozen"}))
@@ -301,7 +278,7 @@ async fn x4_a_frozen_leader_hands_over_and_its_socket_is_closed() -> Result<()> 
     )
     .await?;
     tokio::time::sleep(SEC).await;
-    wait_connections(&h, 1, 10 * SEC).await?;
+    wait_open_connections(&h, 1, 10 * SEC).await?;
     wait_screen_is_backend(&h, client, "the new leader").await?;
     client.switch_to_window(first).await?;
     h.cdp("Page.setWebLifecycleState", json!({"state": "active"}))
@@ -314,7 +291,7 @@ async fn x4_a_frozen_leader_hands_over_and_its_socket_is_closed() -> Result<()> 
          return s.dataset.share === 'follower' && s.dataset.status === 'connected'",
     )
     .await?;
-    wait_connections(&h, 1, 5 * SEC).await?;
+    wait_open_connections(&h, 1, 5 * SEC).await?;
     wait_screen_is_backend(&h, client, "the unfrozen tab").await?;
     h.finish().await
 }
@@ -349,7 +326,7 @@ async fn x5_a_follower_disconnects_a_session_through_the_leader_and_every_tab_se
     wait_screen_is_backend(&h, client, "the follower").await?;
     client.switch_to_window(first).await?;
     wait_screen_is_backend(&h, client, "the leader").await?;
-    wait_connections(&h, 1, 5 * SEC).await?;
+    wait_open_connections(&h, 1, 5 * SEC).await?;
     h.finish().await
 }
 
